@@ -50,3 +50,12 @@ class ParsedFile:
 
 class ArticleRejected(Exception):
     """The file cannot become an article; str(exc) is the reason shown to the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEntry:
+    """One line of a list or digest: a story shown once, as its best article."""
+
+    article_id: int
+    article: Article
+    also: tuple[str, ...] = ()  # the story's other providers (names, or domains when unnamed)
