@@ -237,6 +237,8 @@ def describe_schedule(text: str, timezone: str | None = None) -> str:
                 names = _cron_weekdays(weekday, text).split(",")
             except ScheduleError:
                 names = []
+            if names == ["*"]:
+                return f"every day at {at}{zone}"
             if names == ["mon", "tue", "wed", "thu", "fri"]:
                 return f"Mon-Fri at {at}{zone}"
             if names:
