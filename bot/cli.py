@@ -1,0 +1,252 @@
+"""The `newsbot` command line: ingest, preview, run, status, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line; exit 2 with the message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $NEWSBOT_CONFIG, else ./config.toml, else built-in defaults)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Discord bot that serves ranked news digests from article files.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ingest = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="load article files into the database",
+        description="Load article files (default: [ingest] paths) into the database. Exit 0 when"
+        " every file loaded, 1 when some file was rejected, 2 on a usage or config error.",
+    )
+    ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to load")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    preview = sub.add_parser(
+        "preview",
+        parents=[common],
+        help="show exactly what the bot would send",
+        description="Show exactly what the bot would send to Discord, rendered for a terminal,"
+        " or with --json as the list of message payloads.",
+    )
+    what = preview.add_subparsers(dest="what", metavar="WHAT", required=True)
+    for name, helptext, arg in (
+        ("topic", "/news topic: newest articles on a topic", "name"),
+        ("related", "/news related: an article (URL or title) and its related articles", "url"),
+        ("search", "/news search: full-text search", "text"),
+    ):
+        p = what.add_parser(name, parents=[common], help=helptext)
+        p.add_argument(arg, nargs="+")
+        p.add_argument("--json", action="store_true", help="print message payloads as JSON")
+        if name == "topic":
+            p.add_argument("--min-quality", type=int, default=0)
+            p.add_argument("--count", type=int, default=10)
+    latest = what.add_parser("latest", parents=[common], help="/news latest")
+    latest.add_argument("topic", nargs="*")
+    latest.add_argument("--json", action="store_true", help="print message payloads as JSON")
+    digest = what.add_parser(
+        "digest", parents=[common], help="the digest a channel would get now (records nothing)"
+    )
+    digest.add_argument("--channel", type=int, metavar="ID", help="a subscribed channel")
+    digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
+
+    sub.add_parser(
+        "run",
+        parents=[common],
+        help="run the bot",
+        description="Run the bot: ingest at start and every [ingest] interval_minutes, serve"
+        " commands, post digests. Needs DISCORD_TOKEN or [discord] token.",
+    )
+    status = sub.add_parser("status", parents=[common], help="counts and last ingest")
+    status.add_argument("--json", action="store_true", help="print as JSON")
+    check = sub.add_parser(
+        "check-config",
+        parents=[common],
+        help="validate the config and print it with secrets masked",
+    )
+    check.add_argument("path", nargs="?", metavar="PATH", help="config file to check")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage message
+        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"newsbot: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "check-config":
+        print(render_config(config))
+        return EXIT_OK
+    _setup_logging(config, quiet=args.command != "run")
+    try:
+        if args.command == "ingest":
+            return asyncio.run(_ingest(config, args, sys.stdout, sys.stderr))
+        if args.command == "status":
+            return asyncio.run(_status(config, args.json, sys.stdout))
+        if args.command == "preview":
+            return asyncio.run(_preview(config, args, sys.stdout))
+        if args.command == "run":
+            from bot.client import run_bot
+
+            return run_bot(config)
+    except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE
+
+
+def _load(args: argparse.Namespace) -> Config:
+    cli_path = getattr(args, "config", None)
+    if args.command == "check-config" and args.path:
+        cli_path = args.path
+    path = resolve_config_path(cli_path, os.environ, Path.cwd())
+    return load_config(path, os.environ)
+
+
+def _setup_logging(config: Config, *, quiet: bool) -> None:
+    # One-shot commands keep stdout for their output and log warnings and worse to stderr.
+    level = config.logging.level if not quiet else max(logging.WARNING, _level(config))
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _level(config: Config) -> int:
+    return logging.getLevelName(config.logging.level)  # type: ignore[no-any-return]
+
+
+async def _open_store(config: Config):
+    from bot.store import Store
+
+    return await Store.open(config.database.path)
+
+
+async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.ingest import Ingestor, make_pool
+
+    roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
+    progress = _ProgressBar(err) if err.isatty() and not args.json else None
+    store = await _open_store(config)
+    try:
+        with make_pool() as pool:
+            ingestor = Ingestor(
+                store,
+                max_file_bytes=config.ingest.max_file_bytes,
+                canonical_topic=config.topics.canonical,
+                pool=pool,
+            )
+            report = await ingestor.run(roots, progress)
+    finally:
+        await store.close()
+    if progress:
+        progress.finish()
+    if args.json:
+        json.dump(report.as_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        for path in report.missing_paths:
+            print(f"{path}: no such file or folder", file=out)
+        for path, reason in report.rejected:
+            print(f"{path}: {reason}", file=out)
+        for path, field_name, reason in report.warnings:
+            print(f"{path}: {field_name}: {reason}", file=out)
+        print(report.summary(), file=out)
+    if report.missing_paths and not report.files_seen:
+        return EXIT_USAGE
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+async def _status(config: Config, as_json: bool, out: TextIO) -> int:
+    store = await _open_store(config)
+    try:
+        status = await store.status()
+    finally:
+        await store.close()
+    data = status.as_dict()
+    if as_json:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        print(f"database: {config.database.path}", file=out)
+        for key, value in data.items():
+            print(f"{key.replace('_', ' ')}: {value if value is not None else 'never'}", file=out)
+    return EXIT_OK
+
+
+async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.preview import preview_payloads
+    from bot.render import to_terminal
+
+    store = await _open_store(config)
+    try:
+        payloads = await preview_payloads(config, store, args)
+    finally:
+        await store.close()
+    if args.json:
+        json.dump(payloads, out, ensure_ascii=False, indent=2, default=_json_default)
+        out.write("\n")
+    else:
+        out.write(to_terminal(payloads))
+        out.write("\n")
+    return EXIT_OK
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 500:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} files")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()

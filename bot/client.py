@@ -1,0 +1,286 @@
+"""NewsBot: the discord.py client, given its config, store and services by main()."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Config, ConfigError, load_config
+from bot.errors import UserError
+from bot.ingest import Ingestor, IngestReport, make_pool
+from bot.news import NewsService
+from bot.scheduler import Scheduler
+from bot.store import Store
+from bot.views import RelatedButton
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.news", "cogs.digest", "cogs.admin")
+NO_TOKEN = """\
+newsbot: no Discord token.
+  Set DISCORD_TOKEN (or [discord] token in config.toml). To get one: open
+  https://discord.com/developers/applications, create an application, open Bot, press
+  Reset Token, and copy it. See README.md, "Run it on Discord".
+  To try the bot without Discord, run `make demo` (ingest and previews in the terminal)."""
+
+
+class NewsTree(app_commands.CommandTree):
+    """The one error path of every app command: user errors become ephemeral replies."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        interaction.extras["started"] = time.perf_counter()
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, UserError):
+            message = str(cause)
+        elif isinstance(cause, app_commands.CheckFailure):
+            message = str(cause) or "You cannot use this command here."
+        elif isinstance(cause, app_commands.TransformerError):
+            message = f"{cause}; check the option and try again."
+        else:
+            log.error("command %s failed", _command_name(interaction), exc_info=cause)
+            message = "Something went wrong on our side; it has been logged. Try again shortly."
+        _log_command(
+            interaction, f"refused: {message}" if isinstance(cause, UserError) else "error"
+        )
+        await reply_error(interaction, message)
+
+
+async def reply_error(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral reply, as a response or a followup, whichever is still possible."""
+    text = message[:2000]
+    mentions = discord.AllowedMentions.none()
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply for %s", _command_name(interaction))
+
+
+def _command_name(interaction: discord.Interaction) -> str:
+    command = interaction.command
+    return f"/{command.qualified_name}" if command else f"interaction {interaction.type.name}"
+
+
+def _log_command(interaction: discord.Interaction, outcome: str) -> None:
+    started = interaction.extras.get("started")
+    took = f"{(time.perf_counter() - started) * 1000:.0f} ms" if started else "?"
+    log.info(
+        "%s by %s in guild %s: %s (%s)",
+        _command_name(interaction),
+        interaction.user.id,
+        interaction.guild_id,
+        outcome,
+        took,
+    )
+
+
+class NewsBot(commands.Bot):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ingestor: Ingestor,
+        *,
+        config_path: Path | None = None,
+    ):
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels, roles and permissions of the guilds we serve
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=NewsTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.config = config
+        self.config_path = config_path
+        self.store = store
+        self.ingestor = ingestor
+        self.news = NewsService(
+            store,
+            canonical_topic=self.config.topics.canonical,
+            latest_min_quality=lambda: self.config.digest.min_quality,
+        )
+        self.scheduler = Scheduler()
+        self.ready_once = asyncio.Event()
+        # Called with the new config after a successful reload (digest schedules, ...).
+        self.config_listeners: list[Callable[[Config], Awaitable[None]]] = []
+
+    # ------------------------------------------------------------ start-up
+    async def setup_hook(self) -> None:
+        await self.store.apply_aliases(self.config.topics.canonical)
+        self.add_dynamic_items(RelatedButton)
+        self.scheduler.start()
+        self.scheduler.add_ingest_job(self.ingest, self.config.ingest.interval_minutes)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)  # a failure stops start-up
+        await self.sync_commands()
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d guilds", self.user, len(self.guilds))
+        self.ready_once.set()
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
+    ) -> None:
+        _log_command(interaction, "ok")
+
+    def command_payload(self) -> list[dict[str, Any]]:
+        return [c.to_dict(self.tree) for c in self.tree.get_commands()]
+
+    async def sync_commands(self, *, force: bool = False) -> str:
+        """Sync the command tree when it changed since the last sync (or when forced)."""
+        payload = json.dumps(self.command_payload(), sort_keys=True)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        guild_ids = self.config.discord.guild_ids
+        scope = ",".join(map(str, guild_ids)) or "global"
+        key = f"command_hash:{scope}"
+        if not force and await self.store.get_meta(key) == digest:
+            log.info("commands unchanged since last sync (%s); not syncing", scope)
+            return "unchanged"
+        if guild_ids:
+            for guild_id in guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+                self.tree.clear_commands(guild=guild)
+        else:
+            await self.tree.sync()
+        await self.store.set_meta(key, digest)
+        log.info("commands synced (%s)", scope)
+        return "synced"
+
+    # ------------------------------------------------------------ work
+    async def ingest(self) -> IngestReport:
+        report = await self.ingestor.run(list(self.config.ingest.paths))
+        for path, reason in report.rejected[:20]:
+            log.warning("ingest rejected %s: %s", path, reason)
+        return report
+
+    async def reload(self) -> str:
+        """Re-read the config file; a file that does not validate is refused and nothing changes.
+
+        Raises UserError with the reason when refused; returns a one-line summary otherwise.
+        """
+        try:
+            fresh = load_config(self.config_path, os.environ)
+        except ConfigError as exc:
+            log.warning("reload refused, running config kept: %s", exc)
+            raise UserError(f"Config not reloaded, the running config stays: {exc}") from None
+        if fresh.database.path != self.config.database.path:
+            log.warning("reload: [database] path changes only take effect after a restart")
+            fresh = replace(fresh, database=self.config.database)
+        self.config = fresh
+        await self.store.apply_aliases(fresh.topics.canonical)
+        self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
+        self.ingestor.canonical_topic = fresh.topics.canonical
+        self.scheduler.add_ingest_job(self.ingest, fresh.ingest.interval_minutes, run_now=False)
+        for listener in self.config_listeners:
+            await listener(fresh)
+        logging.getLogger().setLevel(fresh.logging.level)
+        log.info("config reloaded from %s", self.config_path or "built-in defaults")
+        return f"Config reloaded from {self.config_path or 'built-in defaults'}."
+
+    # ------------------------------------------------------------ shut-down
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        await super().close()
+        await self.store.close()
+
+
+class TokenFilter(logging.Filter):
+    """Belt and braces: the token never reaches a log line, even inside a traceback."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "[token]")
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.token in text:
+                record.exc_info = None
+                record.exc_text = text.replace(self.token, "[token]")
+        return True
+
+
+def point_at(config: Config) -> None:
+    """Aim discord.py at a Discord-compatible endpoint (a proxy, or the test stub)."""
+    if config.discord.api_base:
+        discord.http.Route.BASE = config.discord.api_base.rstrip("/")
+    if config.discord.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.discord.gateway_url)
+
+
+def run_bot(config: Config) -> int:
+    token = config.discord.token
+    if not token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TokenFilter(token))
+    point_at(config)
+    try:
+        asyncio.run(_serve(config, token))
+    except discord.LoginFailure:
+        print("newsbot: Discord refused the token; check DISCORD_TOKEN.", file=sys.stderr)
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        print("newsbot: Discord requires intents this bot does not use.", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _hangup(bot: NewsBot) -> None:
+    """SIGHUP does what /newsbot reload does; a refused file is already logged."""
+    with contextlib.suppress(UserError):
+        await bot.reload()
+
+
+async def _serve(config: Config, token: str) -> None:
+    store = await Store.open(config.database.path)
+    with make_pool() as pool:
+        ingestor = Ingestor(
+            store,
+            max_file_bytes=config.ingest.max_file_bytes,
+            canonical_topic=config.topics.canonical,
+            pool=pool,
+        )
+        bot = NewsBot(config, store, ingestor, config_path=config.source)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        if hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_hangup(bot)))
+        try:
+            async with bot:
+                await bot.start(token)
+        finally:
+            await store.close()

@@ -1,0 +1,305 @@
+"""Walk article folders, parse changed files off the event loop, write them to the store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.articles import ArticleRejected, parse_article
+from bot.store import BatchCounts, FileRecord, Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
+CHUNK_FILES = 200  # files per worker task: large enough to amortise pickling
+BATCH_FILES = 2000  # files per write transaction
+POOL_THRESHOLD = 256  # fewer changed files than this are parsed on one thread
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    path: str  # absolute, the key in the store
+    shown: str  # as the operator named it
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """A worker's answer for one file: the record to store plus its warnings."""
+
+    record: FileRecord
+    warnings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    related_added: int = 0
+    files_seen: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
+    missing_paths: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.missing_paths
+
+    def add_counts(self, counts: BatchCounts) -> None:
+        self.added += counts.added
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.related_added += counts.related_added
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "related_added": self.related_added,
+            "files": self.files_seen,
+            "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
+            "warnings": [{"path": p, "field": f, "reason": r} for p, f, r in self.warnings],
+            "missing_paths": self.missing_paths,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
+            f" {len(self.rejected)} rejected; {self.related_added} related articles added"
+            f" ({self.files_seen} files in {self.duration_s:.2f}s)"
+        )
+
+
+Progress = Callable[[int, int], None]
+
+
+def walk(roots: Iterable[Path]) -> tuple[list[FoundFile], list[str]]:
+    """Every article file below the roots (sorted), and the roots that do not exist.
+
+    Hidden entries are skipped; a symlinked folder is followed once (loops are cut by inode).
+    """
+    found: list[FoundFile] = []
+    missing: list[str] = []
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[str] = set()
+    for root in roots:
+        shown_root = str(root)
+        try:
+            st = os.stat(root)
+        except OSError:
+            missing.append(shown_root)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            for found_file in _walk_dir(root, shown_root, seen_dirs):
+                if found_file.path not in seen_files:
+                    seen_files.add(found_file.path)
+                    found.append(found_file)
+        elif stat.S_ISREG(st.st_mode):
+            absolute = os.path.abspath(root)
+            if absolute not in seen_files:
+                seen_files.add(absolute)
+                found.append(FoundFile(absolute, shown_root, st.st_size, st.st_mtime_ns))
+        else:
+            missing.append(shown_root)
+    return found, missing
+
+
+def _walk_dir(root: Path, shown_root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[FoundFile]:
+    stack = [(os.path.abspath(root), shown_root)]
+    while stack:
+        directory, shown_dir = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue
+        identity = (st.st_dev, st.st_ino)
+        if identity in seen_dirs:
+            continue  # a symlink loop, or a folder reached twice
+        seen_dirs.add(identity)
+        try:
+            with os.scandir(directory) as entries:
+                items = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in items:
+            if entry.name.startswith("."):
+                continue
+            shown = os.path.join(shown_dir, entry.name)
+            try:
+                if entry.is_dir():  # follows symlinks; loops are cut above
+                    subdirs.append((entry.path, shown))
+                elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in EXTENSIONS:
+                    est = entry.stat()
+                    yield FoundFile(entry.path, shown, est.st_size, est.st_mtime_ns)
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
+
+
+def parse_file(found: FoundFile, max_bytes: int) -> ParsedRecord:
+    """Read, hash and parse one file. Runs in a worker process or thread."""
+    try:
+        with open(found.path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        record = FileRecord(found.path, found.size, found.mtime_ns, "", error=f"unreadable: {exc}")
+        return ParsedRecord(record)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    size = max(found.size, len(data))
+    try:
+        if len(data) > max_bytes:
+            raise ArticleRejected(
+                f"file is {size} bytes; the limit is {max_bytes} ([ingest] max_file_bytes)"
+            )
+        parsed = parse_article(data, max_bytes=max_bytes)
+    except ArticleRejected as exc:
+        return ParsedRecord(FileRecord(found.path, size, found.mtime_ns, digest, error=str(exc)))
+    except Exception as exc:  # a parser bug must not stop the run; the file is reported
+        reason = f"could not be parsed ({type(exc).__name__})"
+        return ParsedRecord(FileRecord(found.path, size, found.mtime_ns, digest, error=reason))
+    warnings = tuple((w.field, w.reason) for w in parsed.warnings)
+    record = FileRecord(found.path, size, found.mtime_ns, digest, article=parsed.article)
+    return ParsedRecord(record, warnings)
+
+
+def parse_chunk(files: Sequence[FoundFile], max_bytes: int) -> list[ParsedRecord]:
+    return [parse_file(f, max_bytes) for f in files]
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool for parsing; forkserver so no thread state of the bot is copied."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+
+
+class Ingestor:
+    """Runs ingests into one store; one at a time (a second caller waits for the first)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_file_bytes: int,
+        canonical_topic: Callable[[str], str] = lambda name: name,
+        pool: Executor | None = None,
+    ):
+        self.store = store
+        self.max_file_bytes = max_file_bytes
+        self.canonical_topic = canonical_topic
+        self._pool = pool
+        self._lock = asyncio.Lock()
+
+    async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        async with self._lock:
+            started = time.perf_counter()
+            report = await self._run(roots, progress)
+            report.duration_s = time.perf_counter() - started
+            await self.store.set_meta("last_ingest_at", datetime.now(UTC).isoformat())
+            log.info("ingest: %s", report.summary())
+            return report
+
+    async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
+        report = IngestReport()
+        found, report.missing_paths = await asyncio.to_thread(walk, roots)
+        report.files_seen = len(found)
+        known = await self.store.file_states()
+        shown_by_path = {f.path: f.shown for f in found}
+        changed: list[FoundFile] = []
+        for item in found:
+            state = known.get(item.path)
+            if state is not None and state.size == item.size and state.mtime_ns == item.mtime_ns:
+                report.unchanged += 1
+            else:
+                changed.append(item)
+        # Files still rejected from an earlier run are reported again: they are still not loaded.
+        changed_paths = {f.path for f in changed}
+        for rejected in await self.store.rejected_files():
+            if rejected.path in shown_by_path and rejected.path not in changed_paths:
+                report.unchanged -= 1
+                report.rejected.append((shown_by_path[rejected.path], rejected.reason))
+        done = len(found) - len(changed)
+        if progress:
+            progress(done, len(found))
+        pending: list[ParsedRecord] = []
+        async for chunk in self._parsed_chunks(changed):
+            pending.extend(chunk)
+            done += len(chunk)
+            if len(pending) >= BATCH_FILES:
+                await self._write(pending, known, shown_by_path, report)
+                pending = []
+            if progress:
+                progress(done, len(found))
+        if pending:
+            await self._write(pending, known, shown_by_path, report)
+        return report
+
+    async def _parsed_chunks(self, changed: list[FoundFile]):
+        if not changed:
+            return
+        chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
+        loop = asyncio.get_running_loop()
+        if len(changed) < POOL_THRESHOLD or self._pool is None:
+            for chunk in chunks:
+                yield await asyncio.to_thread(parse_chunk, chunk, self.max_file_bytes)
+            return
+        # Keep every worker busy with a bounded number of chunks in flight.
+        in_flight = (os.cpu_count() or 1) * 3
+        futures: list[asyncio.Future[list[ParsedRecord]]] = []
+        index = 0
+        while index < len(chunks) or futures:
+            while index < len(chunks) and len(futures) < in_flight:
+                futures.append(
+                    loop.run_in_executor(
+                        self._pool, parse_chunk, chunks[index], self.max_file_bytes
+                    )
+                )
+                index += 1
+            yield await futures.pop(0)
+
+    async def _write(
+        self,
+        parsed: list[ParsedRecord],
+        known: dict[str, Any],
+        shown_by_path: dict[str, str],
+        report: IngestReport,
+    ) -> None:
+        records = []
+        touched = []
+        for item in parsed:
+            record = item.record
+            shown = shown_by_path.get(record.path, record.path)
+            state = known.get(record.path)
+            if state is not None and state.hash == record.hash and record.hash:
+                # Same bytes under a new mtime: nothing to parse into the store.
+                touched.append((record.path, record.size, record.mtime_ns))
+                if record.error:
+                    report.rejected.append((shown, record.error))
+                else:
+                    report.unchanged += 1
+                continue
+            records.append(record)
+            if record.error:
+                report.rejected.append((shown, record.error))
+            report.warnings.extend((shown, f, r) for f, r in item.warnings)
+        now = time.time()
+        await self.store.touch_files(touched, now)
+        if records:
+            report.add_counts(await self.store.apply_batch(records, now, self.canonical_topic))

@@ -1,0 +1,150 @@
+"""The /news commands as a service: options in, message payloads out (shared by cog and CLI)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from bot import render
+from bot.articles import StoryEntry, canonical_url
+from bot.errors import UserError
+from bot.render import Payload
+from bot.store import Store
+
+MAX_COUNT = 25
+SUGGESTIONS = 3
+
+
+class NewsService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        canonical_topic: Callable[[str], str],
+        latest_min_quality: Callable[[], int],
+    ):
+        self.store = store
+        self._canonical_topic = canonical_topic
+        self._latest_min_quality = latest_min_quality  # read at call time: reload can change it
+
+    # ------------------------------------------------------------ commands
+    async def topic(self, name: str, *, min_quality: int = 0, count: int = 10) -> list[Payload]:
+        _check_range("min_quality", min_quality, 0, 100)
+        _check_range("count", count, 1, MAX_COUNT)
+        topic = await self.resolve_topic(name)
+        entries = await self.store.topic_entries(topic, min_quality=min_quality, limit=count)
+        if not entries:
+            raise UserError(
+                f"No articles on {topic} at quality {min_quality} or above;"
+                " try a lower `min_quality`."
+            )
+        return render.list_pages(entries, heading=f"**{topic}**: newest articles")
+
+    async def related(self, reference: str) -> list[Payload]:
+        entry = await self.find_article(reference)
+        return await self.related_for(entry)
+
+    async def related_for(self, entry: StoryEntry) -> list[Payload]:
+        related = await self.store.related(entry.article_id)
+        same_story = await self.store.story_members(entry.article_id)
+        return render.related_payloads(entry, related, same_story)
+
+    async def related_by_id(self, article_id: int) -> list[Payload]:
+        entry = await self.store.entry(article_id)
+        if entry is None:
+            raise UserError("That article is no longer in the database.")
+        return await self.related_for(entry)
+
+    async def search(self, query: str, *, count: int = 10) -> list[Payload]:
+        text = query.strip()
+        if not text:
+            raise UserError("Type some words to search for, e.g. `/news search query:facial`.")
+        if len(text) > 200:
+            raise UserError("That query is too long; use at most 200 characters.")
+        entries = await self.store.search(text, limit=count)
+        if not entries:
+            raise UserError(
+                f"No articles match {_quote(text)}; try fewer or other words,"
+                " or `/news topics` for what there is."
+            )
+        return render.list_pages(entries, heading=f"Search: {_quote(text)}")
+
+    async def latest(self, topic: str | None = None, *, count: int = 10) -> list[Payload]:
+        min_quality = self._latest_min_quality()
+        resolved = await self.resolve_topic(topic) if topic else None
+        entries = await self.store.latest(min_quality=min_quality, limit=count, topic=resolved)
+        if not entries:
+            where = f" on {resolved}" if resolved else ""
+            raise UserError(f"No published articles{where} at quality {min_quality} or above yet.")
+        heading = f"**Latest{' on ' + resolved if resolved else ''}**"
+        return render.list_pages(entries, heading=heading)
+
+    async def topics(self) -> list[Payload]:
+        topics = await self.store.topics(limit=1000)
+        if not topics:
+            raise UserError("No articles have been loaded yet; ask the operator to run an ingest.")
+        return [render.topics_payload(topics)]
+
+    # ------------------------------------------------------------ lookups
+    async def resolve_topic(self, name: str) -> str:
+        wanted = self._canonical_topic(name.strip())
+        found = await self.store.topic_name(wanted)
+        if found is not None:
+            return found
+        known = [t for t, _ in await self.store.topics(limit=5000)]
+        close = _nearest(wanted, known)
+        hint = f"; did you mean {_or_list(close)}?" if close else "; see `/news topics`."
+        raise UserError(f"No articles on topic {_quote(name.strip())}{hint}")
+
+    async def find_article(self, reference: str) -> StoryEntry:
+        """An autocomplete value (article id), a URL, or a title typed by hand."""
+        text = reference.strip()
+        entry = None
+        if text.isdigit():
+            entry = await self.store.entry(int(text))
+        elif text.lower().startswith(("http://", "https://")):
+            try:
+                entry = await self.store.entry_by_url(canonical_url(text))
+            except ValueError:
+                entry = None
+        elif text:
+            choices = await self.store.title_choices(text, limit=1)
+            if choices:
+                entry = await self.store.entry(choices[0][0])
+        if entry is None:
+            raise UserError(
+                f"No article matches {_quote(text)}; pick one from the list as you type."
+            )
+        return entry
+
+    async def topic_choices(self, current: str) -> list[dict[str, str]]:
+        topics = await self.store.topics(current, limit=25)
+        return render.choices((f"{name} ({count})", name) for name, count in topics)
+
+    async def article_choices(self, current: str) -> list[dict[str, str]]:
+        found = await self.store.title_choices(current, limit=25)
+        return render.choices((title, str(article_id)) for article_id, title in found)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise UserError(f"`{name}` must be between {low} and {high}; you gave {value}.")
+
+
+def _nearest(wanted: str, known: list[str]) -> list[str]:
+    by_key = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(wanted.casefold(), list(by_key), n=SUGGESTIONS, cutoff=0.6)
+    prefix = [k for k in known if k.casefold().startswith(wanted.casefold()[:3])] if wanted else []
+    names = [by_key[c] for c in close] + [p for p in prefix if p not in close]
+    unique = list(dict.fromkeys(names))
+    return unique[:SUGGESTIONS]
+
+
+def _or_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _quote(text: str) -> str:
+    """Quote user text for a reply: short, one line, no markdown or mention tricks."""
+    cleaned = " ".join(text.split())[:80].replace("`", "'").replace("@", "@\u200b")
+    return f"'{cleaned}'"

@@ -1,0 +1,174 @@
+"""Payloads -> discord.py message arguments, the persistent Related button, and the pager."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.render import RELATED_ID, Payload
+
+if TYPE_CHECKING:
+    from bot.client import NewsBot
+
+_RELATED_TEMPLATE = r"newsbot:related:(?P<id>[0-9]{1,19})"
+PAGER_TIMEOUT_S = 600
+
+
+class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=_RELATED_TEMPLATE):
+    """Works on any message that carries it, also one sent before a restart."""
+
+    def __init__(self, article_id: int, label: str = "Related") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:80] or "Related",
+                style=discord.ButtonStyle.secondary,
+                custom_id=RELATED_ID.format(article_id=article_id),
+            )
+        )
+        self.article_id = article_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RelatedButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:  # type: ignore[override]
+        payloads = await interaction.client.news.related_by_id(self.article_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+
+def message_kwargs(payload: Payload, view: discord.ui.View | None = None) -> dict[str, Any]:
+    """The keyword arguments for send/edit that carry one rendered payload."""
+    mentions = payload.get("allowed_mentions") or {"parse": []}
+    kwargs: dict[str, Any] = {
+        "content": payload.get("content") or None,
+        "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
+        "allowed_mentions": _allowed_mentions(mentions),
+    }
+    built = view if view is not None else view_for(payload)
+    if built is not None:
+        kwargs["view"] = built
+    return kwargs
+
+
+def _allowed_mentions(data: dict[str, Any]) -> discord.AllowedMentions:
+    roles = [discord.Object(int(r)) for r in data.get("roles", [])]
+    return discord.AllowedMentions(
+        everyone=False, users=False, roles=roles or False, replied_user=False
+    )
+
+
+def view_for(payload: Payload) -> discord.ui.View | None:
+    """A view holding the payload's Related buttons (persistent, no timeout)."""
+    buttons = list(_related_buttons(payload))
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row, button in buttons:
+        button.row = row
+        view.add_item(button)
+    return view
+
+
+def _related_buttons(payload: Payload):
+    for row_index, row in enumerate(payload.get("components", [])):
+        for component in row.get("components", []):
+            match = re.fullmatch(_RELATED_TEMPLATE, str(component.get("custom_id", "")))
+            if match:
+                yield row_index, RelatedButton(int(match["id"]), component.get("label", "Related"))
+
+
+class Pager(discord.ui.View):
+    """Pages of one result; only the member who asked can turn them."""
+
+    def __init__(self, pages: Sequence[Payload], owner_id: int):
+        super().__init__(timeout=PAGER_TIMEOUT_S)
+        self.pages = list(pages)
+        self.owner_id = owner_id
+        self.index = 0
+        self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.clear_items()
+        page = self.pages[self.index]
+        rows_used = 0
+        for row, button in _related_buttons(page):
+            button.row = row
+            rows_used = max(rows_used, row + 1)
+            self.add_item(button)
+        pager_row = min(rows_used, 4)
+        previous = discord.ui.Button(
+            label="◀ Previous",
+            style=discord.ButtonStyle.primary,
+            disabled=self.index == 0,
+            row=pager_row,
+        )
+        counter = discord.ui.Button(
+            label=f"{self.index + 1}/{len(self.pages)}", disabled=True, row=pager_row
+        )
+        following = discord.ui.Button(
+            label="Next ▶",
+            style=discord.ButtonStyle.primary,
+            disabled=self.index >= len(self.pages) - 1,
+            row=pager_row,
+        )
+        previous.callback = self._previous  # type: ignore[method-assign]
+        following.callback = self._next  # type: ignore[method-assign]
+        for item in (previous, counter, following):
+            self.add_item(item)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the member who ran the command can turn these pages;"
+            " run it yourself to get your own.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _previous(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction, self.index - 1)
+
+    async def _next(self, interaction: discord.Interaction) -> None:
+        await self._show(interaction, self.index + 1)
+
+    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        self.index = max(0, min(index, len(self.pages) - 1))
+        self._build()
+        kwargs = message_kwargs(self.pages[self.index], view=self)
+        await interaction.response.edit_message(**kwargs)
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        # Keep the Related buttons; only the pager stops.
+        view = view_for(self.pages[self.index])
+        with contextlib.suppress(discord.HTTPException):
+            await self.message.edit(view=view)
+
+
+async def send_payloads(
+    interaction: discord.Interaction, payloads: Sequence[Payload], *, ephemeral: bool = False
+) -> None:
+    """Answer an interaction with rendered payloads: one message, paged when there are more."""
+    if not payloads:
+        return
+    if len(payloads) == 1:
+        kwargs = message_kwargs(payloads[0])
+    else:
+        pager = Pager(payloads, interaction.user.id)
+        kwargs = message_kwargs(payloads[0], view=pager)
+    if interaction.response.is_done():
+        message = await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
+    else:
+        await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+        message = await interaction.original_response()
+    if len(payloads) > 1:
+        pager.message = message
