@@ -12,13 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.cli_errors import UsageError
 from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad input on the command line; exit 2 with the message."""
 
 
 def build_parser() -> argparse.ArgumentParser:

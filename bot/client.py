@@ -31,7 +31,7 @@ from bot.views import RelatedButton
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.news", "cogs.digest", "cogs.admin")
+EXTENSIONS = ("cogs.news", "cogs.admin")
 NO_TOKEN = """\
 newsbot: no Discord token.
   Set DISCORD_TOKEN (or [discord] token in config.toml). To get one: open

@@ -19,10 +19,30 @@ from bot.articles import Article, Provider, StoryEntry, story_key, topic_key
 
 STORY_WINDOW_S = 3 * 24 * 3600
 TOPIC_SEP = "\x1f"
-_ARTICLE_COLUMNS = (
-    "id, url, canonical_url, title, excerpt, published_at, quality, heat, published,"
-    " provider_name, provider_domain, provider_icon, image_url, category, type,"
-    " original_url, amp_url, cdn_amp_url, topics, story_id"
+_ARTICLE_COLUMNS = ", ".join(
+    "a." + c
+    for c in (
+        "id",
+        "url",
+        "canonical_url",
+        "title",
+        "excerpt",
+        "published_at",
+        "quality",
+        "heat",
+        "published",
+        "provider_name",
+        "provider_domain",
+        "provider_icon",
+        "image_url",
+        "category",
+        "type",
+        "original_url",
+        "amp_url",
+        "cdn_amp_url",
+        "topics",
+        "story_id",
+    )
 )
 
 
