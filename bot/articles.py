@@ -234,6 +234,11 @@ def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedF
     if not isinstance(root, dict):
         if root is None:
             raise ArticleRejected("front matter is empty, expected a mapping")
+        if isinstance(root, str) and first_line == 1:
+            raise ArticleRejected(
+                "plain text, no front matter: expected a YAML mapping "
+                "with title, webUrl and publishedDateTime"
+            )
         raise ArticleRejected(f"front matter is {_kind(root)}, expected a mapping")
     return _build(root)
 
