@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/newsbot ingest seeds
 	$(BIN)/newsbot status
+	@echo; echo '== /news topic topic:AI'
+	$(BIN)/newsbot preview topic AI
+	@echo; echo '== /news related (the CoinDesk seed)'
+	$(BIN)/newsbot preview related https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -110,7 +110,8 @@ class StoreStatus:
 
 def fts_query(text: str) -> str | None:
     """User text -> an FTS5 query of quoted terms, so nothing typed is FTS syntax."""
-    terms = [t for t in re.split(r"\s+", text.strip()) if t]
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    terms = [t for t in printable.split() if t]
     if not terms:
         return None
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms[:16])

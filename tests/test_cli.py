@@ -1,0 +1,133 @@
+"""The `newsbot` command line: exit codes, JSON shapes, --config anywhere, masking."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n[ingest]\npaths = ["{REPO / "seeds"}"]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO):
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "NEWSBOT_CONFIG")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_ingest_json_then_unchanged(config: Path, capsys):
+    assert main(["ingest", str(REPO / "seeds"), "--config", str(config), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["added"] == 5 and first["rejected"] == [] and first["related_added"] > 0
+    assert set(first) >= {"added", "updated", "unchanged", "rejected", "warnings"}
+    assert main(["--config", str(config), "ingest", "--json"]) == 0  # config before the command
+    second = json.loads(capsys.readouterr().out)
+    assert (second["added"], second["updated"], second["unchanged"]) == (0, 0, 5)
+
+
+def test_ingest_rejected_file_exits_1_and_names_it(tmp_path: Path, config: Path, capsys):
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: x\n---\n", encoding="utf-8")
+    assert main(["ingest", str(bad), "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}: " in out and "webUrl" in out
+
+
+def test_ingest_warnings_name_the_field(tmp_path: Path, config: Path, capsys):
+    f = tmp_path / "warn.md"
+    f.write_text(
+        "---\ntitle: T\nwebUrl: https://e.com/a\npublishedDateTime: 2024-01-01\nquality: 150\n---\n",
+        encoding="utf-8",
+    )
+    assert main(["ingest", str(f), "--config", str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [w["field"] for w in report["warnings"]] == ["quality"]
+
+
+def test_usage_and_config_errors_exit_2(tmp_path: Path, capsys):
+    assert main(["ingest", "--no-such-flag"]) == 2
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[digest]\nmin_qualty = 5\n", encoding="utf-8")
+    assert main(["status", "--config", str(broken)]) == 2
+    assert "min_quality" in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "missing"), "--config", str(broken)]) == 2
+
+
+def test_missing_path_exits_2(config: Path, tmp_path: Path, capsys):
+    assert main(["ingest", str(tmp_path / "nope"), "--config", str(config)]) == 2
+    assert "no such file or folder" in capsys.readouterr().out
+
+
+def test_status_json_keys(config: Path, capsys):
+    main(["ingest", "--config", str(config)])
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert set(status) == {
+        "articles",
+        "stories",
+        "topics",
+        "files",
+        "rejected_files",
+        "subscriptions",
+        "last_ingest_at",
+    }
+    assert status["files"] == 5 and status["last_ingest_at"]
+
+
+def test_check_config_masks_token(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text('[discord]\ntoken = "file-secret-token-123"\n', encoding="utf-8")
+    done = run("check-config", str(path), env={"DISCORD_TOKEN": "env-secret-token-456"})
+    assert done.returncode == 0, done.stderr
+    assert "secret" not in done.stdout + done.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ingest]\ninterval_minutes = -1\n", encoding="utf-8")
+    done = run("check-config", str(bad))
+    assert done.returncode == 2 and "interval_minutes" in done.stderr
+
+
+def test_run_without_token_exits_2_with_help(tmp_path: Path):
+    done = run("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "DISCORD_TOKEN" in done.stderr and "make demo" in done.stderr
+
+
+def test_fresh_directory_works_with_no_config(tmp_path: Path):
+    (tmp_path / "seeds").symlink_to(REPO / "seeds")
+    done = run("ingest", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "newsbot.sqlite3").exists()
+
+
+def test_preview_topic_json_and_unknown_topic(config: Path, capsys):
+    main(["ingest", "--config", str(config)])
+    capsys.readouterr()
+    assert main(["preview", "topic", "AI", "--json", "--config", str(config)]) == 0
+    payloads = json.loads(capsys.readouterr().out)
+    assert payloads and all(set(p) >= {"content", "embeds", "components"} for p in payloads)
+    assert main(["preview", "topic", "Compter", "Vision", "--config", str(config)]) == 2
+    assert "Computer Vision" in capsys.readouterr().err

@@ -1,0 +1,156 @@
+"""Ingest: walking, incremental skips, bad files reported, process pool, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.ingest import POOL_THRESHOLD, Ingestor, make_pool, walk
+from bot.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+
+def article_text(n: int, *, title: str | None = None, quality: int = 70) -> str:
+    return (
+        "---\n"
+        f'title: "{title or f"Article number {n}"}"\n'
+        f'webUrl: "https://example.com/articles/{n}"\n'
+        "publishedDateTime: 2024-01-02T03:04:05Z\n"
+        f"quality: {quality}\n"
+        "published: true\n"
+        "topics: [AI]\n"
+        "---\n"
+    )
+
+
+def write_tree(root: Path, count: int, per_dir: int = 500) -> None:
+    for n in range(count):
+        folder = root / f"d{n // per_dir:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{n:06d}.md").write_text(article_text(n), encoding="utf-8")
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await Store.open(tmp_path / "db.sqlite3")
+    yield s
+    await s.close()
+
+
+async def test_seeds_load_with_related_stubs_and_rerun_is_unchanged(store: Store):
+    ingestor = Ingestor(store, max_file_bytes=1 << 20)
+    first = await ingestor.run([SEEDS])
+    assert (first.added, first.updated, first.unchanged, first.rejected) == (5, 0, 0, [])
+    assert first.related_added > 0
+    status = await store.status()
+    assert status.articles == 5 + first.related_added
+    second = await ingestor.run([SEEDS])
+    assert (second.added, second.updated, second.unchanged, second.rejected) == (0, 0, 5, [])
+    assert second.related_added == 0
+
+
+async def test_changed_file_updates_same_bytes_new_mtime_is_unchanged(tmp_path: Path, store):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    f = folder / "one.md"
+    f.write_text(article_text(1), encoding="utf-8")
+    ingestor = Ingestor(store, max_file_bytes=1 << 20)
+    assert (await ingestor.run([folder])).added == 1
+    os.utime(f, ns=(time.time_ns(), time.time_ns() + 10**9))
+    touched = await ingestor.run([folder])
+    assert (touched.added, touched.updated, touched.unchanged) == (0, 0, 1)
+    f.write_text(article_text(1, title="A better title"), encoding="utf-8")
+    changed = await ingestor.run([folder])
+    assert (changed.added, changed.updated) == (0, 1)
+    [entry] = await store.topic_entries("AI")
+    assert entry.article.title == "A better title"
+
+
+async def test_one_bad_file_never_stops_the_run(tmp_path: Path, store):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "good1.md").write_text(article_text(1), encoding="utf-8")
+    (folder / "bad.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (folder / "good2.md").write_text(article_text(2), encoding="utf-8")
+    report = await Ingestor(store, max_file_bytes=1 << 20).run([folder])
+    assert report.added == 2
+    assert [p for p, _ in report.rejected] == [str(folder / "bad.md")]
+    # Still rejected next time (the file is still not loaded), with its reason.
+    again = await Ingestor(store, max_file_bytes=1 << 20).run([folder])
+    assert [p for p, _ in again.rejected] == [str(folder / "bad.md")]
+    assert again.unchanged == 2
+
+
+def test_walk_skips_hidden_and_other_extensions_and_symlink_loops(tmp_path: Path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("x.md", "y.txt", "z.yaml", "w.yml", "v.markdown", "u.MD", "skip.json", ".hid.md"):
+        (tmp_path / "a" / name).write_text("x")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "in.md").write_text("x")
+    (tmp_path / "a" / "b" / "deep.md").write_text("x")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")
+    found, missing = walk([tmp_path, tmp_path / "nope"])
+    names = sorted(Path(f.path).name for f in found)
+    assert names == ["deep.md", "u.MD", "v.markdown", "w.yml", "x.md", "y.txt", "z.yaml"]
+    assert missing == [str(tmp_path / "nope")]
+
+
+async def test_process_pool_parses_many_files(tmp_path: Path, store: Store):
+    count = POOL_THRESHOLD + 50
+    write_tree(tmp_path / "many", count)
+    with make_pool(2) as pool:
+        report = await Ingestor(store, max_file_bytes=1 << 20, pool=pool).run([tmp_path / "many"])
+    assert report.added == count
+    assert (await store.status()).articles == count
+
+
+async def test_oversized_file_rejected_with_limit(tmp_path: Path, store: Store):
+    big = tmp_path / "big.md"
+    big.write_text(article_text(1) + "x" * 5000, encoding="utf-8")
+    report = await Ingestor(store, max_file_bytes=1000).run([big])
+    [(path, reason)] = report.rejected
+    assert "limit is 1000" in reason
+
+
+def test_sigkill_mid_ingest_then_rerun_is_complete(tmp_path: Path):
+    count = 20_000
+    articles = tmp_path / "articles"
+    write_tree(articles, count)
+    db = tmp_path / "db.sqlite3"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{db}"\n[ingest]\npaths = ["{articles}"]\n')
+    cmd = [sys.executable, "-m", "bot", "ingest", "--config", str(config), "--json"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Kill once some batches are committed, but (almost surely) before the end.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists() and _count(db) > 0:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == count
+        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == count
+
+
+def _count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:
+        return 0

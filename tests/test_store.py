@@ -1,0 +1,215 @@
+"""Store: upserts, related links both ways, stubs never overwriting files, stories, topics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.articles import Article, Provider, canonical_url
+from bot.store import FileRecord, Store, fts_prefix_query, fts_query
+
+T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
+
+
+def art(url: str, title: str, *, when: datetime = T0, **kw) -> Article:
+    return Article(url=url, canonical_url=canonical_url(url), title=title, published_at=when, **kw)
+
+
+def rec(path: str, article: Article | None, error: str | None = None) -> FileRecord:
+    return FileRecord(path, 10, 1, path + "-hash", article=article, error=error)
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await Store.open(tmp_path / "db.sqlite3")
+    yield s
+    await s.close()
+
+
+async def test_same_canonical_url_is_one_article(store: Store):
+    a = art("https://www.example.com/a?utm_source=x", "A", topics=("AI",))
+    b = art("https://example.com/a/", "A", topics=("AI",))
+    counts = await store.apply_batch([rec("/f1", a), rec("/f2", b)], now=1.0)
+    assert (await store.status()).articles == 1
+    assert counts.added == 1
+
+
+async def test_changed_file_updates_and_unchanged_counts(store: Store):
+    a = art("https://example.com/a", "Old title", topics=("AI",), quality=50)
+    await store.apply_batch([rec("/f", a)], now=1.0)
+    again = await store.apply_batch([rec("/f", a)], now=2.0)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    changed = art("https://example.com/a", "New title", topics=("AI",), quality=90)
+    counts = await store.apply_batch([rec("/f", changed)], now=3.0)
+    assert counts.updated == 1
+    [entry] = await store.topic_entries("ai", limit=5)
+    assert entry.article.title == "New title"
+    assert entry.article.quality == 90
+
+
+async def test_related_links_both_directions(store: Store):
+    stub = art("https://other.com/b", "B", quality=40)
+    parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
+    await store.apply_batch([rec("/f", parent)], now=1.0)
+    a = await store.entry_by_url(canonical_url("https://example.com/a"))
+    b = await store.entry_by_url(canonical_url("https://other.com/b"))
+    assert a and b
+    assert [e.article.title for e in await store.related(a.article_id)] == ["B"]
+    assert [e.article.title for e in await store.related(b.article_id)] == ["A"]
+
+
+async def test_stub_never_overwrites_what_a_file_says(store: Store):
+    own = art(
+        "https://other.com/b",
+        "B as its file says",
+        topics=("Robotics",),
+        quality=90,
+        published=True,
+    )
+    stub = art("https://other.com/b", "B as a related list says", quality=10)
+    parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
+    # The file about B first, then a file naming it as related; and the other order.
+    await store.apply_batch([rec("/b", own)], now=1.0)
+    await store.apply_batch([rec("/a", parent)], now=2.0)
+    b = await store.entry_by_url(canonical_url("https://other.com/b"))
+    assert b is not None
+    assert b.article.title == "B as its file says"
+    assert b.article.quality == 90
+
+
+async def test_file_after_stub_wins_and_arrives(tmp_path: Path, store: Store):
+    stub = art("https://other.com/b", "stub title", quality=10)
+    parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
+    counts = await store.apply_batch([rec("/a", parent)], now=1.0)
+    assert counts.related_added == 1
+    own = art("https://other.com/b", "file title", topics=("Robotics",), quality=90)
+    counts = await store.apply_batch([rec("/b", own)], now=2.0)
+    assert counts.added == 1
+    [entry] = await store.topic_entries("robotics")
+    assert entry.article.title == "file title"
+
+
+async def test_stories_merge_titles_within_three_days(store: Store):
+    a = art(
+        "https://gizmodo.com/x",
+        "Let's Kill Facial Recognition For Good",
+        topics=("AI",),
+        quality=74,
+        provider=Provider(name="Gizmodo"),
+    )
+    b = art(
+        "https://gizmodo.com.au/x",
+        "Let’s Kill Facial Recognition — For Good!",
+        when=T0 + timedelta(days=2),
+        topics=("AI",),
+        quality=44,
+        provider=Provider(name="Gizmodo Australia"),
+    )
+    far = art(
+        "https://late.com/x",
+        "Let's kill facial recognition for good",
+        when=T0 + timedelta(days=30),
+        topics=("AI",),
+        quality=10,
+    )
+    await store.apply_batch([rec("/a", a), rec("/b", b), rec("/c", far)], now=1.0)
+    entries = await store.topic_entries("AI", limit=10)
+    titles = [(e.article.canonical_url, e.also) for e in entries]
+    assert len(entries) == 2, titles
+    merged = next(e for e in entries if "late.com" not in e.article.canonical_url)
+    assert merged.also in (("Gizmodo",), ("Gizmodo Australia",))
+    assert (await store.status()).stories == 2
+
+
+async def test_topics_case_insensitive_and_aliases(store: Store):
+    aliases = {"artificial intelligence": "AI"}
+
+    def canonical(name: str) -> str:
+        return aliases.get(name.casefold(), name)
+
+    a = art("https://example.com/a", "A", topics=("AI",))
+    b = art("https://example.com/b", "B", topics=("Artificial Intelligence", "ai"))
+    await store.apply_batch([rec("/a", a), rec("/b", b)], now=1.0, canonical_topic=canonical)
+    assert await store.topics() == [("AI", 2)]
+    assert await store.topic_name("aI") == "AI"
+    assert len(await store.topic_entries("ai")) == 2
+
+
+async def test_apply_aliases_merges_existing_topics(store: Store):
+    a = art("https://example.com/a", "A", topics=("NLP",))
+    b = art("https://example.com/b", "B", topics=("Natural Language Processing",))
+    await store.apply_batch([rec("/a", a), rec("/b", b)], now=1.0)
+    merged = await store.apply_aliases(
+        lambda n: "Natural Language Processing" if n.casefold() == "nlp" else n
+    )
+    assert merged == 1
+    assert await store.topics() == [("Natural Language Processing", 2)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        "a OR b",
+        "NEAR(a b)",
+        "title:x",
+        "'; DROP TABLE articles; --",
+        "a* -b ^c",
+        "\x00",
+        "(((",
+        "AND",
+        "😀",
+    ],
+)
+async def test_search_never_lets_user_text_be_syntax(store: Store, text: str):
+    a = art(
+        "https://example.com/a",
+        "Robots and AND words",
+        topics=("AI",),
+        excerpt="'; DROP TABLE articles; --",
+    )
+    await store.apply_batch([rec("/a", a)], now=1.0)
+    await store.search(text)  # must not raise
+    await store.title_choices(text)
+    assert (await store.status()).articles == 1
+
+
+async def test_search_finds_title_excerpt_provider(store: Store):
+    a = art(
+        "https://example.com/a",
+        "Facial recognition ban",
+        excerpt="police use",
+        provider=Provider(name="Gizmodo"),
+    )
+    await store.apply_batch([rec("/a", a)], now=1.0)
+    for text in ("facial", "police", "gizmodo"):
+        assert [e.article.title for e in await store.search(text)] == ["Facial recognition ban"]
+
+
+def test_fts_query_quotes_every_term():
+    assert fts_query('a "b" OR') == '"a" """b""" "OR"'
+    assert fts_query("   ") is None
+    assert fts_prefix_query("robo") == 'title : ("robo"*)'
+
+
+async def test_rejected_files_recorded(store: Store):
+    await store.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
+    [rejected] = await store.rejected_files()
+    assert (rejected.path, rejected.reason) == ("/bad", "empty file")
+    status = await store.status()
+    assert (status.files, status.rejected_files, status.articles) == (1, 1, 0)
+
+
+async def test_migrations_are_versioned_and_idempotent(tmp_path: Path):
+    path = tmp_path / "db.sqlite3"
+    first = await Store.open(path)
+    await first.close()
+    again = await Store.open(path)
+    try:
+        version = await again.run_read(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
+        assert version >= 1
+        assert await again.integrity_check() == "ok"
+    finally:
+        await again.close()
