@@ -154,3 +154,23 @@ def _count(db: Path) -> int:
             return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+async def test_hostile_folder_reports_every_bad_file_and_keeps_the_good(tmp_path: Path, store):
+    from tests.fixtures.hostile_files import write_hostile_tree
+
+    root = tmp_path / "hostile"
+    expectations = write_hostile_tree(root)
+    started = time.perf_counter()
+    report = await Ingestor(store, max_file_bytes=1 << 20).run([root])
+    assert time.perf_counter() - started < 30  # "in seconds"; generous for a loaded CI machine
+    rejected = {Path(p).relative_to(root).as_posix(): reason for p, reason in report.rejected}
+    expected_rejected = {p for p, e in expectations.items() if e == "rejected"}
+    assert set(rejected) == expected_rejected
+    assert all(reason.strip() for reason in rejected.values())
+    warned = {Path(p).relative_to(root).as_posix() for p, _, _ in report.warnings}
+    expected_warned = {p for p, e in expectations.items() if e == "ok-with-warnings"}
+    assert expected_warned <= warned
+    distinct = {p for p, e in expectations.items() if e in ("ok", "ok-with-warnings")}
+    assert (await store.status()).articles - report.related_added == len(distinct)
+    assert not report.ok
