@@ -1,8 +1,8 @@
 """A local Discord (REST API v10 + gateway) on 127.0.0.1 for end-to-end tests.
 
-    async with DiscordStub(guilds=[GuildSpec(id=111, channels=[ChannelSpec(id=222)])]) as discord:
-        discord.http.Route.BASE = discord.url  # or DISCORD_API_BASE for the bot
-        ...
+async with DiscordStub(guilds=[GuildSpec(id=111, channels=[ChannelSpec(id=222)])]) as discord:
+    discord.http.Route.BASE = discord.url  # or DISCORD_API_BASE for the bot
+    ...
 """
 
 from . import permissions

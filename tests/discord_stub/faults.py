@@ -117,8 +117,12 @@ class RateLimiter:
                 self.add_route(method, pattern, limit, per)
 
     def add_route(self, method: str, pattern: str, limit: int, per: float) -> None:
-        self.routes = [r for r in self.routes if not (r.method == method and r.path.pattern == pattern)]
-        self.routes.append(RouteLimit(method, re.compile(pattern), limit, per, f"{method} {pattern}"))
+        self.routes = [
+            r for r in self.routes if not (r.method == method and r.path.pattern == pattern)
+        ]
+        self.routes.append(
+            RouteLimit(method, re.compile(pattern), limit, per, f"{method} {pattern}")
+        )
 
     def check_global(self, path: str) -> tuple[dict[str, Any], dict[str, str]] | None:
         """Interaction callbacks and webhooks are exempt, as on Discord."""
@@ -130,8 +134,9 @@ class RateLimiter:
             times.popleft()
         if len(times) >= self.global_per_second:
             retry = 1.0 - (now - times[0])
-            return rate_limit_response(retry, is_global=True, bucket=None,
-                                       limit=self.global_per_second)
+            return rate_limit_response(
+                retry, is_global=True, bucket=None, limit=self.global_per_second
+            )
         times.append(now)
         return None
 
@@ -155,8 +160,9 @@ class RateLimiter:
                 win = self._windows[key] = _Window(reset_at=now + route.per)
             if win.count >= route.limit:
                 retry = win.reset_at - now
-                return rate_limit_response(retry, is_global=False, bucket=route.bucket,
-                                           limit=route.limit), {}
+                return rate_limit_response(
+                    retry, is_global=False, bucket=route.bucket, limit=route.limit
+                ), {}
             win.count += 1
             reset_after = win.reset_at - now
             headers = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -91,8 +92,9 @@ class Gateway:
         self.changed = asyncio.Event()
 
     # ----- sending -----
-    async def dispatch(self, event: str, data: dict[str, Any],
-                       session: GatewaySession | None = None) -> GatewaySession | None:
+    async def dispatch(
+        self, event: str, data: dict[str, Any], session: GatewaySession | None = None
+    ) -> GatewaySession | None:
         session = session or self.current
         if session is None:
             return None
@@ -128,10 +130,8 @@ class Gateway:
 
     async def close_all(self) -> None:
         for conn in list(self.connections):
-            try:
+            with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
                 await asyncio.wait_for(conn.ws.close(code=1001, message=b"stub shutdown"), 2)
-            except (TimeoutError, ConnectionError, RuntimeError):
-                pass
 
     # ----- receiving -----
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -140,8 +140,15 @@ class Gateway:
         conn = Connection(ws, request.path, request.query.get("compress"))
         self.connections.add(conn)
         try:
-            await conn.send({"op": HELLO, "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000),
-                                                "_trace": ["stub"]}})
+            await conn.send(
+                {
+                    "op": HELLO,
+                    "d": {
+                        "heartbeat_interval": int(self.heartbeat_interval * 1000),
+                        "_trace": ["stub"],
+                    },
+                }
+            )
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
@@ -187,7 +194,9 @@ class Gateway:
         if not self._token_ok(data.get("token")):
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
-        session = GatewaySession(session_id=secrets.token_hex(16), intents=int(data.get("intents") or 0))
+        session = GatewaySession(
+            session_id=secrets.token_hex(16), intents=int(data.get("intents") or 0)
+        )
         self.sessions[session.session_id] = session
         old = self.current
         if old is not None and old.conn is not None and old.conn is not conn:

@@ -29,7 +29,9 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return (
+            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        )
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
@@ -134,7 +136,9 @@ class NewsbotProcess:
             if m:
                 return m
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no log line matching {pattern!r} within {timeout}s:\n{self.log}")
+                raise TimeoutError(
+                    f"no log line matching {pattern!r} within {timeout}s:\n{self.log}"
+                )
             await asyncio.sleep(0.05)
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
@@ -179,9 +183,16 @@ class NewsbotProcess:
         env.update(extra_env or {})
         self._lines.append(f"----- newsbot start #{self.starts + 1} -----\n")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
-            cwd=str(ROOT), env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(self.config_path),
+            cwd=str(ROOT),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
         self.starts += 1
@@ -203,11 +214,13 @@ class NewsbotProcess:
             if not self.running:
                 await self._drain()
                 raise RuntimeError(
-                    f"newsbot exited with code {self.returncode} before connecting:\n{self.log}")
+                    f"newsbot exited with code {self.returncode} before connecting:\n{self.log}"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"newsbot not connected within {timeout}s (ready={ready}, synced={synced}):"
-                    f"\n{self.log}")
+                    f"\n{self.log}"
+                )
             await asyncio.sleep(0.05)
 
     async def _drain(self) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC109  (test API: `timeout=` parameters are the point)
 """What the bot did with one interaction: the callback, edits of @original, followups."""
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ class Reply:
         """Every message this interaction produced, current state: @original then followups."""
         out = []
         original = self.original
-        if original is not None and self.callback_type in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE):
+        if original is not None and self.callback_type in (
+            CHANNEL_MESSAGE,
+            DEFERRED_CHANNEL_MESSAGE,
+        ):
             out.append(original)
         out.extend(self.followups)
         return out

@@ -1,3 +1,4 @@
+# ruff: noqa: ASYNC109  (test API: `timeout=` parameters are the point)
 """DiscordStub: a local Discord (REST API v10 + gateway) on 127.0.0.1 for end-to-end tests."""
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from .validation import check_choices, check_commands, check_message
 
 log = logging.getLogger("discord_stub")
 
+try:
+    _BODY: Any = web.RequestKey("discord_stub_json", object)
+except AttributeError:  # aiohttp < 3.11
+    _BODY = "discord_stub_json"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSON = dict[str, Any]
 
@@ -68,7 +74,9 @@ def unknown(code: int, what: str) -> DiscordError:
     return _err(404, code, f"Unknown {what}")
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     # discord.py compares Content-Type to exactly "application/json" (no charset).
     resp = web.Response(status=status, body=json.dumps(body).encode(), headers=headers)
     resp.headers["Content-Type"] = "application/json"
@@ -185,8 +193,9 @@ class DiscordStub:
     def bot_member(self, guild: GuildSpec) -> MemberSpec:
         return MemberSpec(user=self.bot_user, roles=list(guild.bot_roles))
 
-    def member(self, guild: GuildSpec, user: UserSpec | int | None,
-               roles: Iterable[int] | None = None) -> MemberSpec:
+    def member(
+        self, guild: GuildSpec, user: UserSpec | int | None, roles: Iterable[int] | None = None
+    ) -> MemberSpec:
         if isinstance(user, int):
             found = guild.member(user)
             user = found.user if found else UserSpec(id=user, username=f"user{user}")
@@ -199,15 +208,26 @@ class DiscordStub:
             member = MemberSpec(user=member.user, roles=list(roles), nick=member.nick)
         return member
 
-    def permissions_for(self, guild: GuildSpec, channel: ChannelSpec | None, member: MemberSpec) -> int:
+    def permissions_for(
+        self, guild: GuildSpec, channel: ChannelSpec | None, member: MemberSpec
+    ) -> int:
         role_perms = {r.id: r.permissions for r in guild.roles}
-        base = P.base_permissions(guild_id=guild.id, owner_id=guild.owner_id, user_id=member.user.id,
-                                  member_roles=member.roles, role_permissions=role_perms)
+        base = P.base_permissions(
+            guild_id=guild.id,
+            owner_id=guild.owner_id,
+            user_id=member.user.id,
+            member_roles=member.roles,
+            role_permissions=role_perms,
+        )
         if channel is None:
             return base
-        return P.channel_permissions(base, guild_id=guild.id, user_id=member.user.id,
-                                     member_roles=member.roles,
-                                     overwrites=channel.permission_overwrites)
+        return P.channel_permissions(
+            base,
+            guild_id=guild.id,
+            user_id=member.user.id,
+            member_roles=member.roles,
+            overwrites=channel.permission_overwrites,
+        )
 
     def bot_permissions(self, channel_id: int) -> int:
         guild, channel = self.find_channel(channel_id)
@@ -224,7 +244,9 @@ class DiscordStub:
 
     def guild_create_payload(self, guild: GuildSpec) -> JSON:
         data = guild.payload()
-        members = [self.bot_member(guild)] + [m for m in guild.members if m.user.id != self.bot_user.id]
+        members = [self.bot_member(guild)] + [
+            m for m in guild.members if m.user.id != self.bot_user.id
+        ]
         data.update(
             channels=[c.payload(guild.id) for c in guild.channels],
             members=[m.payload() for m in members],
@@ -272,7 +294,9 @@ class DiscordStub:
         return [
             m.payload()
             for m in self._messages.values()
-            if m.channel_id == channel_id and not m.deleted and (include_ephemeral or not m.ephemeral)
+            if m.channel_id == channel_id
+            and not m.deleted
+            and (include_ephemeral or not m.ephemeral)
         ]
 
     def message(self, message_id: int | str) -> JSON | None:
@@ -289,8 +313,10 @@ class DiscordStub:
         """How many recorded requests match (path is a regex searched in the relative path)."""
         rx = re.compile(path)
         return sum(
-            1 for r in self.requests
-            if r.method == method.upper() and rx.search(r.path)
+            1
+            for r in self.requests
+            if r.method == method.upper()
+            and rx.search(r.path)
             and (status is None or r.status == status)
         )
 
@@ -310,7 +336,9 @@ class DiscordStub:
                     gw = self.gateway.changed
                     waiters = [asyncio.ensure_future(ev.wait()), asyncio.ensure_future(gw.wait())]
                     try:
-                        await asyncio.wait(waiters, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
+                        await asyncio.wait(
+                            waiters, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
+                        )
                     finally:
                         for w in waiters:
                             w.cancel()
@@ -328,23 +356,37 @@ class DiscordStub:
     async def wait_resumed(self, timeout: float = 10.0, count: int = 1) -> None:
         await self._wait(lambda: self.gateway.resumed_count >= count, timeout, f"RESUMED #{count}")
 
-    async def wait_for_request(self, method: str, path: str, *, timeout: float = 10.0,
-                               after: int = 0, status: int | None = None) -> RecordedRequest:
+    async def wait_for_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float = 10.0,
+        after: int = 0,
+        status: int | None = None,
+    ) -> RecordedRequest:
         """The first recorded request (index >= after) matching method, path regex and status."""
         rx = re.compile(path)
 
         def find() -> RecordedRequest | None:
             for r in self.requests[after:]:
-                if r.method == method.upper() and rx.search(r.path) and r.status and (
-                        status is None or r.status == status):
+                if (
+                    r.method == method.upper()
+                    and rx.search(r.path)
+                    and r.status
+                    and (status is None or r.status == status)
+                ):
                     return r
             return None
 
         return await self._wait(find, timeout, f"{method} {path}")
 
-    async def wait_for_message(self, channel_id: int,
-                               predicate: Callable[[JSON], bool] | None = None,
-                               timeout: float = 10.0) -> JSON:
+    async def wait_for_message(
+        self,
+        channel_id: int,
+        predicate: Callable[[JSON], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> JSON:
         def find() -> JSON | None:
             for m in self.messages(channel_id):
                 if predicate is None or predicate(m):
@@ -354,12 +396,26 @@ class DiscordStub:
         return await self._wait(find, timeout, f"a message in {channel_id}")
 
     # ------------------------------------------------------------------ test API: faults
-    def fail(self, method: str, path: str, status: int = 429, *, times: int | None = 1,
-             retry_after: float = 1.0, is_global: bool = False) -> Fault:
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int = 429,
+        *,
+        times: int | None = 1,
+        retry_after: float = 1.0,
+        is_global: bool = False,
+    ) -> Fault:
         """The next `times` requests matching get `status` (429 with Discord's body and headers,
         or 500/502/503/504) without being processed."""
-        fault = Fault(method.upper(), re.compile(path), status=status, times=times,
-                      retry_after=retry_after, is_global=is_global)
+        fault = Fault(
+            method.upper(),
+            re.compile(path),
+            status=status,
+            times=times,
+            retry_after=retry_after,
+            is_global=is_global,
+        )
         self.faults.append(fault)
         return fault
 
@@ -372,8 +428,9 @@ class DiscordStub:
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def rate_limits(self, *, routes: bool = True, global_limit: bool = False,
-                    per_second: int = 50) -> None:
+    def rate_limits(
+        self, *, routes: bool = True, global_limit: bool = False, per_second: int = 50
+    ) -> None:
         """Switch on per-route buckets (5 messages / 5 s per channel, ...) and/or the global
         requests-per-second limit."""
         self.limiter.routes_enabled = routes
@@ -387,8 +444,9 @@ class DiscordStub:
         await self.gateway.invalidate(resumable)
 
     # ------------------------------------------------------------------ test API: interactions
-    def _resolve_guild_channel(self, guild_id: int | None,
-                               channel_id: int | None) -> tuple[GuildSpec, ChannelSpec]:
+    def _resolve_guild_channel(
+        self, guild_id: int | None, channel_id: int | None
+    ) -> tuple[GuildSpec, ChannelSpec]:
         if channel_id is not None:
             guild, channel = self.find_channel(channel_id)
             if guild is None or channel is None:
@@ -413,8 +471,14 @@ class DiscordStub:
             raise StubError(f"command {root!r} is not registered (registered: {known})")
         return cmd
 
-    def _build_options(self, guild: GuildSpec, schema: list[JSON], options: dict[str, Any],
-                       focused: str | None, resolved: JSON) -> list[JSON]:
+    def _build_options(
+        self,
+        guild: GuildSpec,
+        schema: list[JSON],
+        options: dict[str, Any],
+        focused: str | None,
+        resolved: JSON,
+    ) -> list[JSON]:
         by_name = {o["name"]: o for o in schema}
         out: list[JSON] = []
         for name, value in options.items():
@@ -449,11 +513,18 @@ class DiscordStub:
         if otype == 7:
             _, channel = self.find_channel(value)
             if channel is None:
-                data = {"id": str(value), "type": 0, "name": f"deleted-{value}",
-                        "permissions": "0", "guild_id": str(guild.id)}
+                data = {
+                    "id": str(value),
+                    "type": 0,
+                    "name": f"deleted-{value}",
+                    "permissions": "0",
+                    "guild_id": str(guild.id),
+                }
             else:
                 data = channel.payload(guild.id)
-                data["permissions"] = str(self.permissions_for(guild, channel, self.member(guild, None)))
+                data["permissions"] = str(
+                    self.permissions_for(guild, channel, self.member(guild, None))
+                )
             resolved.setdefault("channels", {})[str(value)] = data
         elif otype == 8 or (otype == 9 and guild.role(value)):
             role = guild.role(value)
@@ -467,8 +538,9 @@ class DiscordStub:
             m["permissions"] = str(self.permissions_for(guild, None, member))
             resolved.setdefault("members", {})[str(value)] = m
 
-    def _command_data(self, name: str, options: dict[str, Any] | None, guild: GuildSpec,
-                      focused: str | None) -> JSON:
+    def _command_data(
+        self, name: str, options: dict[str, Any] | None, guild: GuildSpec, focused: str | None
+    ) -> JSON:
         parts = name.split()
         cmd = self._find_command(parts[0], guild.id)
         data: JSON = {"id": cmd.data["id"], "name": parts[0], "type": cmd.data.get("type", 1)}
@@ -492,9 +564,16 @@ class DiscordStub:
             data["resolved"] = resolved
         return data
 
-    def _base_interaction(self, itype: int, guild: GuildSpec, channel: ChannelSpec,
-                          user: UserSpec | int | None, permissions: int | None,
-                          roles: Iterable[int] | None, locale: str) -> JSON:
+    def _base_interaction(  # noqa: PLR0917
+        self,
+        itype: int,
+        guild: GuildSpec,
+        channel: ChannelSpec,
+        user: UserSpec | int | None,
+        permissions: int | None,
+        roles: Iterable[int] | None,
+        locale: str,
+    ) -> JSON:
         member = self.member(guild, user, roles)
         perms = self.permissions_for(guild, channel, member) if permissions is None else permissions
         member_payload = member.payload()
@@ -524,8 +603,9 @@ class DiscordStub:
             "attachment_size_limit": 10 * 1024 * 1024,
         }
 
-    async def _dispatch_interaction(self, payload: JSON, name: str,
-                                    message_id: int | None = None) -> Reply:
+    async def _dispatch_interaction(
+        self, payload: JSON, name: str, message_id: int | None = None
+    ) -> Reply:
         session = self.gateway.current
         if session is None or not session.connected:
             raise StubError("no bot connected to the gateway")
@@ -565,12 +645,18 @@ class DiscordStub:
         payload["data"] = self._command_data(name, options, guild, None)
         return await self._dispatch_interaction(payload, name)
 
-    async def dispatch_autocomplete(self, name: str, options: dict[str, Any] | None = None, *,
-                                    focused: str, guild_id: int | None = None,
-                                    channel_id: int | None = None,
-                                    user: UserSpec | int | None = None,
-                                    permissions: int | None = None,
-                                    locale: str = "en-US") -> Reply:
+    async def dispatch_autocomplete(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        focused: str,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        user: UserSpec | int | None = None,
+        permissions: int | None = None,
+        locale: str = "en-US",
+    ) -> Reply:
         guild, channel = self._resolve_guild_channel(guild_id, channel_id)
         opts = dict(options or {})
         opts.setdefault(focused, "")
@@ -578,8 +664,15 @@ class DiscordStub:
         payload["data"] = self._command_data(name, opts, guild, focused)
         return await self._dispatch_interaction(payload, name)
 
-    async def autocomplete(self, name: str, options: dict[str, Any] | None = None, *,
-                           focused: str, timeout: float = 5.0, **kwargs: Any) -> list[JSON]:
+    async def autocomplete(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        focused: str,
+        timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> list[JSON]:
         """Dispatch an autocomplete interaction and return the accepted choices. Raises StubError
         when the bot's answer was rejected (e.g. 26 choices, a late answer)."""
         reply = await self.dispatch_autocomplete(name, options, focused=focused, **kwargs)
@@ -588,9 +681,16 @@ class DiscordStub:
             raise StubError(f"autocomplete answer rejected: {reply.rejected}")
         return reply.choices or []
 
-    async def click(self, message: JSON | int | str, custom_id: str, *,
-                    user: UserSpec | int | None = None, values: list[str] | None = None,
-                    permissions: int | None = None, locale: str = "en-US") -> Reply:
+    async def click(
+        self,
+        message: JSON | int | str,
+        custom_id: str,
+        *,
+        user: UserSpec | int | None = None,
+        values: list[str] | None = None,
+        permissions: int | None = None,
+        locale: str = "en-US",
+    ) -> Reply:
         """Press a button (or choose `values` in a select menu) on a message the bot sent."""
         mid = int(message["id"]) if isinstance(message, dict) else int(message)
         stored = self._messages.get(mid)
@@ -636,9 +736,16 @@ class DiscordStub:
             ("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.h_commands_get),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self.h_commands_put),
             ("POST", "/applications/{app_id}/guilds/{guild_id}/commands", self.h_command_post),
-            ("GET", "/applications/{app_id}/guilds/{guild_id}/commands/{cmd_id}", self.h_command_get),
-            ("DELETE", "/applications/{app_id}/guilds/{guild_id}/commands/{cmd_id}",
-             self.h_command_delete),
+            (
+                "GET",
+                "/applications/{app_id}/guilds/{guild_id}/commands/{cmd_id}",
+                self.h_command_get,
+            ),
+            (
+                "DELETE",
+                "/applications/{app_id}/guilds/{guild_id}/commands/{cmd_id}",
+                self.h_command_delete,
+            ),
             ("POST", "/interactions/{iid}/{token}/callback", self.h_callback),
             ("POST", "/webhooks/{app_id}/{token}", self.h_followup),
             ("GET", "/webhooks/{app_id}/{token}/messages/{mid}", self.h_webhook_message_get),
@@ -664,12 +771,12 @@ class DiscordStub:
         if request.path.startswith("/gateway"):
             return await handler(request)
         path = request.path
-        rel = path[len(self.API_PREFIX):] if path.startswith(self.API_PREFIX) else path
+        rel = path[len(self.API_PREFIX) :] if path.startswith(self.API_PREFIX) else path
         rec = RecordedRequest(request.method, rel, dict(request.query), None, time.monotonic())
         self.requests.append(rec)
         try:
             rec.json = await self._read_body(request)
-            request["json"] = rec.json
+            request[_BODY] = rec.json
             resp = await self._pipeline(request, handler, rec)
         except DiscordError as exc:
             resp = json_response(exc.body, exc.status)
@@ -707,14 +814,15 @@ class DiscordStub:
         except ValueError:
             raise DiscordError(400, 50109, "The request body contains invalid JSON.") from None
 
-    async def _pipeline(self, request: web.Request, handler: Handler,
-                        rec: RecordedRequest) -> web.StreamResponse:
+    async def _pipeline(
+        self, request: web.Request, handler: Handler, rec: RecordedRequest
+    ) -> web.StreamResponse:
         method, rel = request.method, rec.path
         exempt = rel.startswith(("/interactions/", "/webhooks/"))
         known = request.match_info.route.resource is not None and handler != self.h_unknown
-        if known and not exempt and self.token is not None:
-            if request.headers.get("Authorization") != f"Bot {self.token}":
-                return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        authorised = request.headers.get("Authorization") == f"Bot {self.token}"
+        if known and not exempt and self.token is not None and not authorised:
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         for fault in list(self.faults):
             if fault.matches(method, rel):
                 fault.hits += 1
@@ -738,23 +846,34 @@ class DiscordStub:
     def _fault_response(self, fault: Fault) -> web.Response:
         status = fault.status or 500
         if status == 429:
-            body, headers = rate_limit_response(fault.retry_after, is_global=fault.is_global,
-                                                bucket="stubfault", limit=5)
+            body, headers = rate_limit_response(
+                fault.retry_after, is_global=fault.is_global, bucket="stubfault", limit=5
+            )
             return json_response(body, 429, headers)
         if status == 502:
-            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>",
-                                content_type="text/html")
+            return web.Response(
+                status=502,
+                text="<html><body>502 Bad Gateway</body></html>",
+                content_type="text/html",
+            )
         if status == 503:
-            return json_response({"message": "upstream connect error or disconnect/reset before "
-                                  "headers. reset reason: overflow", "code": 0}, 503)
+            return json_response(
+                {
+                    "message": "upstream connect error or disconnect/reset before "
+                    "headers. reset reason: overflow",
+                    "code": 0,
+                },
+                503,
+            )
         return json_response({"message": f"{status}: Internal Server Error", "code": 0}, status)
 
     # ------------------------------------------------------------------ handlers: basics
     async def h_unknown(self, request: web.Request) -> web.Response:
         path = request.path
-        rel = path[len(self.API_PREFIX):] if path.startswith(self.API_PREFIX) else path
-        rec = RecordedRequest(request.method, rel, dict(request.query), request.get("json"),
-                              time.monotonic(), 404)
+        rel = path[len(self.API_PREFIX) :] if path.startswith(self.API_PREFIX) else path
+        rec = RecordedRequest(
+            request.method, rel, dict(request.query), request.get(_BODY), time.monotonic(), 404
+        )
         self.unknown_routes.append(rec)
         log.warning("discord stub: unknown route %s %s", request.method, rel)
         return json_response({"message": "404: Not Found", "code": 0}, 404)
@@ -774,35 +893,43 @@ class DiscordStub:
         raise unknown(10013, "User")
 
     async def h_application(self, request: web.Request) -> web.Response:
-        return json_response({
-            "id": str(self.application_id),
-            "name": self.bot_user.username,
-            "icon": None,
-            "description": "newsbot under test",
-            "bot_public": True,
-            "bot_require_code_grant": False,
-            "owner": self.owner.payload(),
-            "team": None,
-            "verify_key": "0" * 64,
-            "flags": 0,
-            "summary": "",
-            "tags": [],
-            "redirect_uris": [],
-            "interactions_endpoint_url": None,
-            "bot": self.bot_user.payload(),
-            "approximate_guild_count": len(self.guilds),
-        })
+        return json_response(
+            {
+                "id": str(self.application_id),
+                "name": self.bot_user.username,
+                "icon": None,
+                "description": "newsbot under test",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.owner.payload(),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "summary": "",
+                "tags": [],
+                "redirect_uris": [],
+                "interactions_endpoint_url": None,
+                "bot": self.bot_user.payload(),
+                "approximate_guild_count": len(self.guilds),
+            }
+        )
 
     async def h_gateway(self, request: web.Request) -> web.Response:
         return json_response({"url": self.gateway_url})
 
     async def h_gateway_bot(self, request: web.Request) -> web.Response:
-        return json_response({
-            "url": self.gateway_url,
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000,
-                                    "max_concurrency": 1},
-        })
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14400000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
 
     # ------------------------------------------------------------------ handlers: commands
     def _command_scope(self, request: web.Request) -> int | None:
@@ -844,7 +971,7 @@ class DiscordStub:
 
     async def h_commands_put(self, request: web.Request) -> web.Response:
         scope = self._command_scope(request)
-        body = request["json"]
+        body = request[_BODY]
         problem = check_commands(body)
         if problem is not None:
             return json_response(problem[1], problem[0])
@@ -854,7 +981,7 @@ class DiscordStub:
 
     async def h_command_post(self, request: web.Request) -> web.Response:
         scope = self._command_scope(request)
-        body = request["json"]
+        body = request[_BODY]
         problem = check_commands([body])
         if problem is not None:
             errors = problem[1].get("errors", {}).get("0", problem[1].get("errors"))
@@ -884,8 +1011,9 @@ class DiscordStub:
     def _author(self) -> JSON:
         return self.bot_user.payload()
 
-    def _new_message(self, channel_id: int, body: JSON, *, reply: Reply | None = None,
-                     nonce: str | None = None) -> StoredMessage:
+    def _new_message(
+        self, channel_id: int, body: JSON, *, reply: Reply | None = None, nonce: str | None = None
+    ) -> StoredMessage:
         guild, _ = self.find_channel(channel_id)
         msg = StoredMessage(
             id=snowflake(),
@@ -937,20 +1065,37 @@ class DiscordStub:
 
     async def h_callback(self, request: web.Request) -> web.StreamResponse:
         reply = self._reply_for(request, webhook=False)
-        body = request["json"] or {}
+        body = request[_BODY] or {}
         if reply.acknowledged:
-            return self._reject(reply, "callback", 400, {
-                "message": "Interaction has already been acknowledged.", "code": 40060})
+            return self._reject(
+                reply,
+                "callback",
+                400,
+                {"message": "Interaction has already been acknowledged.", "code": 40060},
+            )
         if reply.elapsed() > self.interaction_deadline:
-            return self._reject(reply, "callback", 404, {"message": "Unknown interaction",
-                                                         "code": 10062})
+            return self._reject(
+                reply, "callback", 404, {"message": "Unknown interaction", "code": 10062}
+            )
         ctype = body.get("type")
         data = body.get("data") or {}
         if ctype not in ALLOWED_CALLBACKS.get(reply.interaction_type, set()):
-            errors = {"type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID",
-                                            "message": "Interaction response type is invalid."}]}}
-            return self._reject(reply, "callback", 400, {
-                "code": 50035, "message": "Invalid Form Body", "errors": errors})
+            errors = {
+                "type": {
+                    "_errors": [
+                        {
+                            "code": "INTERACTION_RESPONSE_TYPE_INVALID",
+                            "message": "Interaction response type is invalid.",
+                        }
+                    ]
+                }
+            }
+            return self._reject(
+                reply,
+                "callback",
+                400,
+                {"code": 50035, "message": "Invalid Form Body", "errors": errors},
+            )
         problem = None
         if ctype in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
             problem = check_message(data, require_body=ctype == CHANNEL_MESSAGE)
@@ -980,8 +1125,7 @@ class DiscordStub:
                 await self._announce("MESSAGE_UPDATE", msg)
         reply.callback_type = ctype
         reply.callback_data = data
-        reply.record(ReplyEvent("callback", reply.elapsed(), 200, body,
-                                msg.id if msg else None))
+        reply.record(ReplyEvent("callback", reply.elapsed(), 200, body, msg.id if msg else None))
         if request.query.get("with_response") not in ("1", "true", "True"):
             return web.Response(status=204)
         interaction: JSON = {"id": str(reply.interaction_id), "type": reply.interaction_type}
@@ -995,10 +1139,11 @@ class DiscordStub:
 
     async def h_followup(self, request: web.Request) -> web.StreamResponse:
         reply = self._reply_for(request, webhook=True)
-        body = request["json"] or {}
+        body = request[_BODY] or {}
         if not reply.acknowledged:
-            return self._reject(reply, "followup", 404, {"message": "Unknown Webhook",
-                                                         "code": 10015})
+            return self._reject(
+                reply, "followup", 404, {"message": "Unknown Webhook", "code": 10015}
+            )
         problem = check_message(body)
         if problem is not None:
             return self._reject(reply, "followup", *problem)
@@ -1031,7 +1176,7 @@ class DiscordStub:
 
     async def h_webhook_message_edit(self, request: web.Request) -> web.Response:
         reply = self._reply_for(request, webhook=True)
-        body = request["json"] or {}
+        body = request[_BODY] or {}
         mid = request.match_info["mid"]
         if not reply.acknowledged:
             return self._reject(reply, "edit", 404, {"message": "Unknown Webhook", "code": 10015})
@@ -1083,8 +1228,11 @@ class DiscordStub:
         _, channel = self._channel(request)
         self._require(channel, P.READ_MESSAGE_HISTORY)
         limit = max(1, min(100, int(request.query.get("limit", "50"))))
-        msgs = [m for m in self._messages.values()
-                if m.channel_id == channel.id and not m.deleted and not m.ephemeral]
+        msgs = [
+            m
+            for m in self._messages.values()
+            if m.channel_id == channel.id and not m.deleted and not m.ephemeral
+        ]
         if "before" in request.query:
             msgs = [m for m in msgs if m.id < int(request.query["before"])]
         if "after" in request.query:
@@ -1100,7 +1248,7 @@ class DiscordStub:
 
     async def h_message_post(self, request: web.Request) -> web.Response:
         _, channel = self._channel(request)
-        body = request["json"] or {}
+        body = request[_BODY] or {}
         if not isinstance(body, dict):
             raise DiscordError(400, 50109, "The request body contains invalid JSON.")
         needs = [P.SEND_MESSAGES]
@@ -1135,7 +1283,7 @@ class DiscordStub:
         msg = self._channel_message(request, channel)
         if msg.author.get("id") != str(self.bot_user.id):
             raise _err(403, 50005, "Cannot edit a message authored by another user")
-        body = request["json"] or {}
+        body = request[_BODY] or {}
         if body.get("embeds"):
             self._require(channel, P.EMBED_LINKS)
         problem = check_message(body, require_body=False)
@@ -1187,11 +1335,25 @@ def _int(value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise DiscordError(400, 50035, "Invalid Form Body", {
-            "code": 50035, "message": "Invalid Form Body",
-            "errors": {"id": {"_errors": [{"code": "NUMBER_TYPE_COERCE",
-                                           "message": f'Value "{value}" is not snowflake.'}]}},
-        }) from None
+        raise DiscordError(
+            400,
+            50035,
+            "Invalid Form Body",
+            {
+                "code": 50035,
+                "message": "Invalid Form Body",
+                "errors": {
+                    "id": {
+                        "_errors": [
+                            {
+                                "code": "NUMBER_TYPE_COERCE",
+                                "message": f'Value "{value}" is not snowflake.',
+                            }
+                        ]
+                    }
+                },
+            },
+        ) from None
 
 
 def _wire(msg: StoredMessage) -> JSON:

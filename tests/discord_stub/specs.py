@@ -71,7 +71,11 @@ class RoleSpec:
             "permissions": str(self.permissions),
             "position": self.position,
             "color": self.color,
-            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "colors": {
+                "primary_color": self.color,
+                "secondary_color": None,
+                "tertiary_color": None,
+            },
             "hoist": False,
             "managed": self.managed,
             "mentionable": self.mentionable,
@@ -168,8 +172,10 @@ class GuildSpec:
     def __post_init__(self) -> None:
         if not any(r.id == self.id for r in self.roles):
             self.roles.insert(
-                0, RoleSpec(id=self.id, name="@everyone", permissions=self.everyone_permissions,
-                            position=0)
+                0,
+                RoleSpec(
+                    id=self.id, name="@everyone", permissions=self.everyone_permissions, position=0
+                ),
             )
 
     def role(self, role_id: int) -> RoleSpec | None:

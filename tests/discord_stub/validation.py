@@ -66,8 +66,9 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
-def check_url(errors: FormErrors, path: tuple[str | int, ...], url: Any, *,
-              attachment: bool = False) -> None:
+def check_url(
+    errors: FormErrors, path: tuple[str | int, ...], url: Any, *, attachment: bool = False
+) -> None:
     if url is None:
         return
     if not isinstance(url, str):
@@ -123,18 +124,24 @@ def check_embed(errors: FormErrors, path: tuple[str | int, ...], embed: Any) -> 
         try:
             datetime.fromisoformat(str(ts))
         except ValueError:
-            errors.add((*path, "timestamp"), "DATE_TYPE_PARSE", "Could not parse %s. Should be ISO8601.")
+            errors.add(
+                (*path, "timestamp"), "DATE_TYPE_PARSE", "Could not parse %s. Should be ISO8601."
+            )
     fields = embed.get("fields")
     if fields is not None:
         if not isinstance(fields, list):
-            errors.add((*path, "fields"), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+            errors.add(
+                (*path, "fields"), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType"
+            )
         else:
             if len(fields) > MAX_FIELDS:
                 errors.max_length((*path, "fields"), MAX_FIELDS)
             for i, f in enumerate(fields):
                 fpath = (*path, "fields", i)
                 if not isinstance(f, dict):
-                    errors.add(fpath, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+                    errors.add(
+                        fpath, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+                    )
                     continue
                 for key, limit in (("name", FIELD_NAME), ("value", FIELD_VALUE)):
                     text = f.get(key)
@@ -149,7 +156,9 @@ def check_embed(errors: FormErrors, path: tuple[str | int, ...], embed: Any) -> 
         else:
             if len(_str(footer["text"])) > FOOTER_TEXT:
                 errors.max_length((*path, "footer", "text"), FOOTER_TEXT)
-            check_url(errors, (*path, "footer", "icon_url"), footer.get("icon_url"), attachment=True)
+            check_url(
+                errors, (*path, "footer", "icon_url"), footer.get("icon_url"), attachment=True
+            )
     author = embed.get("author")
     if author is not None:
         if not isinstance(author, dict) or not _str(author.get("name")):
@@ -158,7 +167,9 @@ def check_embed(errors: FormErrors, path: tuple[str | int, ...], embed: Any) -> 
             if len(_str(author["name"])) > AUTHOR_NAME:
                 errors.max_length((*path, "author", "name"), AUTHOR_NAME)
             check_url(errors, (*path, "author", "url"), author.get("url"))
-            check_url(errors, (*path, "author", "icon_url"), author.get("icon_url"), attachment=True)
+            check_url(
+                errors, (*path, "author", "icon_url"), author.get("icon_url"), attachment=True
+            )
 
 
 def check_components(errors: FormErrors, components: Any) -> None:
@@ -171,8 +182,9 @@ def check_components(errors: FormErrors, components: Any) -> None:
     for r, row in enumerate(components):
         rpath: tuple[str | int, ...] = ("components", r)
         if not isinstance(row, dict) or row.get("type") != 1:
-            errors.add((*rpath, "type"), "UNION_TYPE_CHOICES",
-                       "Value of field \"type\" must be one of (1,).")
+            errors.add(
+                (*rpath, "type"), "UNION_TYPE_CHOICES", 'Value of field "type" must be one of (1,).'
+            )
             continue
         children = row.get("components")
         if not isinstance(children, list) or not children:
@@ -182,33 +194,48 @@ def check_components(errors: FormErrors, components: Any) -> None:
             errors.length_between((*rpath, "components"), 1, MAX_ROW_BUTTONS)
         has_select = any(isinstance(c, dict) and c.get("type") in (3, 5, 6, 7, 8) for c in children)
         if has_select and len(children) > 1:
-            errors.add((*rpath, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                       "The specified component exceeds the maximum width")
+            errors.add(
+                (*rpath, "components"),
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                "The specified component exceeds the maximum width",
+            )
         for c, comp in enumerate(children):
             cpath = (*rpath, "components", c)
             if not isinstance(comp, dict):
-                errors.add(cpath, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+                errors.add(
+                    cpath, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+                )
                 continue
             ctype = comp.get("type")
             custom_id = comp.get("custom_id")
             if ctype == 2:
                 style = comp.get("style")
                 if style not in (1, 2, 3, 4, 5, 6):
-                    errors.add((*cpath, "style"), "BASE_TYPE_CHOICES",
-                               "Value must be one of {1, 2, 3, 4, 5, 6}.")
+                    errors.add(
+                        (*cpath, "style"),
+                        "BASE_TYPE_CHOICES",
+                        "Value must be one of {1, 2, 3, 4, 5, 6}.",
+                    )
                 if style == 5:
                     if not comp.get("url"):
-                        errors.add((*cpath, "url"), "BUTTON_COMPONENT_URL_REQUIRED",
-                                   "A url is required")
+                        errors.add(
+                            (*cpath, "url"), "BUTTON_COMPONENT_URL_REQUIRED", "A url is required"
+                        )
                     else:
                         check_url(errors, (*cpath, "url"), comp.get("url"))
                     if custom_id is not None:
-                        errors.add((*cpath, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
-                                   "A custom id cannot be specified")
+                        errors.add(
+                            (*cpath, "custom_id"),
+                            "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
+                            "A custom id cannot be specified",
+                        )
                     custom_id = None
                 elif style != 6 and not custom_id:
-                    errors.add((*cpath, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_REQUIRED",
-                               "A custom id required")
+                    errors.add(
+                        (*cpath, "custom_id"),
+                        "BUTTON_COMPONENT_CUSTOM_ID_REQUIRED",
+                        "A custom id required",
+                    )
                 label = comp.get("label")
                 if label is not None and len(_str(label)) > BUTTON_LABEL:
                     errors.max_length((*cpath, "label"), BUTTON_LABEL)
@@ -228,15 +255,21 @@ def check_components(errors: FormErrors, components: Any) -> None:
                             if text is not None and len(_str(text)) > 100:
                                 errors.max_length((*cpath, "options", o, key), 100)
             else:
-                errors.add((*cpath, "type"), "UNION_TYPE_CHOICES",
-                           "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
+                errors.add(
+                    (*cpath, "type"),
+                    "UNION_TYPE_CHOICES",
+                    'Value of field "type" must be one of (2, 3, 5, 6, 7, 8).',
+                )
                 continue
             if custom_id is not None:
                 if len(_str(custom_id)) > CUSTOM_ID:
                     errors.max_length((*cpath, "custom_id"), CUSTOM_ID)
                 if custom_id in seen:
-                    errors.add((*cpath, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED",
-                               "Component custom id cannot be duplicated")
+                    errors.add(
+                        (*cpath, "custom_id"),
+                        "COMPONENT_CUSTOM_ID_DUPLICATED",
+                        "Component custom id cannot be duplicated",
+                    )
                 seen.add(custom_id)
 
 
@@ -259,15 +292,22 @@ def check_message(payload: Any, *, require_body: bool = True) -> tuple[int, dict
                 check_embed(errors, ("embeds", i), embed)
             total = sum(embed_size(e) for e in embeds if isinstance(e, dict))
             if total > MAX_EMBED_TOTAL:
-                errors.add(("embeds",), "MAX_EMBED_SIZE_EXCEEDED",
-                           f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
+                errors.add(
+                    ("embeds",),
+                    "MAX_EMBED_SIZE_EXCEEDED",
+                    f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
+                )
     if payload.get("components") is not None:
         check_components(errors, payload["components"])
     if errors:
         return 400, errors.body()
     if require_body and not (
-        _str(content) or embeds or payload.get("components") or payload.get("sticker_ids")
-        or payload.get("attachments") or payload.get("poll")
+        _str(content)
+        or embeds
+        or payload.get("components")
+        or payload.get("sticker_ids")
+        or payload.get("attachments")
+        or payload.get("poll")
     ):
         return 400, {"code": 50006, "message": "Cannot send an empty message"}
     return None
@@ -281,7 +321,9 @@ def check_choices(data: Any) -> tuple[int, dict[str, Any]] | None:
         errors.required(("data", "choices"))
         return 400, errors.body()
     if not isinstance(choices, list):
-        errors.add(("data", "choices"), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        errors.add(
+            ("data", "choices"), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType"
+        )
         return 400, errors.body()
     if len(choices) > MAX_CHOICES:
         errors.max_length(("data", "choices"), MAX_CHOICES)
@@ -306,12 +348,9 @@ def _check_choice(errors: FormErrors, path: tuple[str | int, ...], choice: Any) 
 
 
 def _check_name(errors: FormErrors, path: tuple[str | int, ...], name: Any, *, lower: bool) -> None:
-    if not isinstance(name, str) or not COMMAND_NAME_RE.match(name):
-        errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME",
-                   "Command name is invalid")
-    elif lower and name != name.lower():
-        errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME",
-                   "Command name is invalid")
+    valid = isinstance(name, str) and COMMAND_NAME_RE.match(name) is not None
+    if not valid or (lower and name != name.lower()):
+        errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
 
 
 def _check_description(errors: FormErrors, path: tuple[str | int, ...], desc: Any) -> None:
@@ -319,7 +358,9 @@ def _check_description(errors: FormErrors, path: tuple[str | int, ...], desc: An
         errors.length_between((*path, "description"), 1, COMMAND_DESCRIPTION)
 
 
-def _check_options(errors: FormErrors, path: tuple[str | int, ...], options: Any, depth: int) -> None:
+def _check_options(
+    errors: FormErrors, path: tuple[str | int, ...], options: Any, depth: int
+) -> None:
     if options is None:
         return
     if not isinstance(options, list):
@@ -342,34 +383,49 @@ def _check_options(errors: FormErrors, path: tuple[str | int, ...], options: Any
         _check_description(errors, opath, opt.get("description"))
         name = opt.get("name")
         if name in names:
-            errors.add((*opath, "name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
-                       "Option name already exists")
+            errors.add(
+                (*opath, "name"),
+                "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                "Option name already exists",
+            )
         names.add(str(name))
         if otype in (1, 2):
-            if otype == 2 and depth > 0 or otype == 1 and depth > 1:
-                errors.add((*opath, "type"), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
-                           "Sub-command and sub-command group option types are mutually exclusive"
-                           " to all other types")
+            if (otype == 2 and depth > 0) or (otype == 1 and depth > 1):
+                errors.add(
+                    (*opath, "type"),
+                    "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                    "Sub-command and sub-command group option types are mutually exclusive"
+                    " to all other types",
+                )
             _check_options(errors, (*opath, "options"), opt.get("options"), depth + 1)
             continue
         if opt.get("required"):
             if seen_optional:
-                errors.add((*opath, "required"), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                           "Required options must be placed before non-required options")
+                errors.add(
+                    (*opath, "required"),
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
         else:
             seen_optional = True
         choices = opt.get("choices")
         if choices:
             if opt.get("autocomplete"):
-                errors.add((*opath, "autocomplete"), "AUTOCOMPLETE_CHOICES_NOT_ALLOWED",
-                           "Autocomplete cannot be set with choices")
+                errors.add(
+                    (*opath, "autocomplete"),
+                    "AUTOCOMPLETE_CHOICES_NOT_ALLOWED",
+                    "Autocomplete cannot be set with choices",
+                )
             if len(choices) > MAX_CHOICES:
                 errors.max_length((*opath, "choices"), MAX_CHOICES)
             for c, choice in enumerate(choices):
                 _check_choice(errors, (*opath, "choices", c), choice)
         if opt.get("autocomplete") and otype not in (3, 4, 10):
-            errors.add((*opath, "autocomplete"), "AUTOCOMPLETE_INVALID_TYPE",
-                       "Autocomplete is only supported for string, integer and number options")
+            errors.add(
+                (*opath, "autocomplete"),
+                "AUTOCOMPLETE_INVALID_TYPE",
+                "Autocomplete is only supported for string, integer and number options",
+            )
 
 
 def check_command(errors: FormErrors, path: tuple[str | int, ...], cmd: Any) -> None:
@@ -389,11 +445,17 @@ def check_command(errors: FormErrors, path: tuple[str | int, ...], cmd: Any) -> 
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
             errors.length_between((*path, "name"), 1, 32)
         if cmd.get("description"):
-            errors.add((*path, "description"), "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
-                       "Context menu commands cannot have description")
+            errors.add(
+                (*path, "description"),
+                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                "Context menu commands cannot have description",
+            )
         if cmd.get("options"):
-            errors.add((*path, "options"), "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
-                       "Context menu commands cannot have options")
+            errors.add(
+                (*path, "options"),
+                "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+                "Context menu commands cannot have options",
+            )
 
 
 def check_commands(payload: Any) -> tuple[int, dict[str, Any]] | None:
@@ -409,7 +471,10 @@ def check_commands(payload: Any) -> tuple[int, dict[str, Any]] | None:
         if isinstance(cmd, dict):
             key = (cmd.get("type", 1), cmd.get("name"))
             if key in seen:
-                errors.add((i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                           f"Application command names must be unique: {cmd.get('name')}")
+                errors.add(
+                    (i, "name"),
+                    "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                    f"Application command names must be unique: {cmd.get('name')}",
+                )
             seen.add(key)
     return (400, errors.body()) if errors else None

@@ -30,12 +30,24 @@ def default_guild() -> GuildSpec:
         channels=[
             ChannelSpec(id=NEWS_CHANNEL_ID, name="news", position=0),
             ChannelSpec(id=DIGEST_CHANNEL_ID, name="digest", position=1),
-            ChannelSpec(id=NO_SEND_CHANNEL_ID, name="read-only", position=2,
-                        permission_overwrites=deny(P.SEND_MESSAGES)),
-            ChannelSpec(id=NO_EMBED_CHANNEL_ID, name="no-embeds", position=3,
-                        permission_overwrites=deny(P.EMBED_LINKS)),
-            ChannelSpec(id=HIDDEN_CHANNEL_ID, name="hidden", position=4,
-                        permission_overwrites=deny(P.VIEW_CHANNEL)),
+            ChannelSpec(
+                id=NO_SEND_CHANNEL_ID,
+                name="read-only",
+                position=2,
+                permission_overwrites=deny(P.SEND_MESSAGES),
+            ),
+            ChannelSpec(
+                id=NO_EMBED_CHANNEL_ID,
+                name="no-embeds",
+                position=3,
+                permission_overwrites=deny(P.EMBED_LINKS),
+            ),
+            ChannelSpec(
+                id=HIDDEN_CHANNEL_ID,
+                name="hidden",
+                position=4,
+                permission_overwrites=deny(P.VIEW_CHANNEL),
+            ),
         ],
         members=[
             MemberSpec(user=OWNER),
