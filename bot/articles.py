@@ -401,6 +401,9 @@ def _construct_implicit(tag: str, value: str, event: Any) -> object:
 
 
 def _construct_tagged(tag: str, event: Any, offset: int) -> object:
+    """A scalar with an explicit tag: only PyYAML's safe scalar types are accepted. A value the
+    tag cannot build (``!!int abc``, a timestamp with a seconds offset) stays text, so the field
+    it belongs to is judged like any other wrong value."""
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         raise ArticleRejected(f"unsupported YAML tag {tag} at line {_line(event, offset)}")
@@ -408,10 +411,7 @@ def _construct_tagged(tag: str, event: Any, offset: int) -> object:
     try:
         return construct(_SCALARS, node)
     except (ValueError, TypeError, OverflowError, AttributeError, yaml.YAMLError):
-        raise ArticleRejected(
-            f"{_show(event.value)} is not a valid {tag.rsplit(':', 1)[-1]} "
-            f"at line {_line(event, offset)}"
-        ) from None
+        return event.value
 
 
 # --------------------------------------------------------------------------------------------
