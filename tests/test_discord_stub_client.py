@@ -29,8 +29,11 @@ def make_guild() -> GuildSpec:
         roles=[RoleSpec(id=ADMIN_ROLE, name="admin", permissions=P.MANAGE_GUILD)],
         channels=[
             ChannelSpec(id=CHANNEL, name="general"),
-            ChannelSpec(id=LOCKED, name="locked", permission_overwrites=[
-                OverwriteSpec(id=GUILD, type=0, deny=P.SEND_MESSAGES)]),
+            ChannelSpec(
+                id=LOCKED,
+                name="locked",
+                permission_overwrites=[OverwriteSpec(id=GUILD, type=0, deny=P.SEND_MESSAGES)],
+            ),
         ],
     )
 
@@ -104,7 +107,8 @@ class StubClient(discord.Client):
         @app_commands.describe(channel="where")
         async def post(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
             await interaction.response.send_message(
-                f"{channel.name}:{channel.permissions_for(interaction.user).send_messages}")
+                f"{channel.name}:{channel.permissions_for(interaction.user).send_messages}"
+            )
 
         news = app_commands.Group(name="news", description="News")
 
@@ -113,17 +117,21 @@ class StubClient(discord.Client):
             await interaction.response.send_message(f"{topic} x{count}")
 
         @topic.autocomplete("topic")
-        async def topic_complete(interaction: discord.Interaction,
-                                 current: str) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=f"{current}{i}", value=f"{current}{i}")
-                    for i in range(self.choices_count)]
+        async def topic_complete(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            return [
+                app_commands.Choice(name=f"{current}{i}", value=f"{current}{i}")
+                for i in range(self.choices_count)
+            ]
 
         tree.add_command(news)
 
         @tree.command(description="Guild only", guild=discord.Object(GUILD))
         async def local(interaction: discord.Interaction) -> None:
             await interaction.response.send_message(
-                f"perms={interaction.permissions.manage_guild}", ephemeral=True)
+                f"perms={interaction.permissions.manage_guild}", ephemeral=True
+            )
 
 
 @pytest.fixture
@@ -136,8 +144,9 @@ async def stub() -> AsyncIterator[DiscordStub]:
 @pytest.fixture
 async def client(stub: DiscordStub, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[StubClient]:
     monkeypatch.setattr(discord.http.Route, "BASE", stub.url)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
-                        yarl.URL(stub.gateway_url))
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(stub.gateway_url)
+    )
     c = StubClient()
     task = asyncio.create_task(c.start(stub.token or "x"))
     try:
@@ -307,12 +316,11 @@ async def test_resume_after_drop(stub: DiscordStub, client: StubClient, code: in
     resumed = asyncio.Event()
     client.event(_on_resumed(resumed))
     await stub.drop_gateway(code=code)
-    # an interaction dispatched while the bot is away is replayed after RESUME
     await stub.wait_resumed(timeout=10)
     await asyncio.wait_for(resumed.wait(), 5)
-    assert stub.gateway.identify_count == 1
-    assert stub.gateway.frames[-1].path.endswith("/gateway/resume") or any(
-        f.op == 6 and f.path.endswith("/gateway/resume") for f in stub.gateway.frames)
+    ops = [(f.op, f.path) for f in stub.gateway.frames if f.op in (2, 6)]
+    assert ops == [(2, "/gateway"), (6, "/gateway/resume")]  # RESUME at resume_gateway_url
+    assert stub.gateway.close_codes == [code]
     reply = await (await stub.invoke("ping")).wait()
     assert reply.content == "pong"
 
@@ -320,6 +328,7 @@ async def test_resume_after_drop(stub: DiscordStub, client: StubClient, code: in
 def _on_resumed(event: asyncio.Event) -> Any:
     async def on_resumed() -> None:
         event.set()
+
     return on_resumed
 
 
@@ -343,7 +352,38 @@ async def test_events_missed_while_away_are_replayed(stub: DiscordStub, client: 
     assert not guild.get_channel(CHANNEL).permissions_for(guild.me).embed_links
 
 
-async def test_invalid_session_makes_client_identify(stub: DiscordStub, client: StubClient) -> None:
+async def test_invalid_session_makes_client_identify(
+    stub: DiscordStub, client: StubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_wait(*args: Any, **kwargs: Any) -> None:  # discord.py sleeps 5 s here
+        return None
+
+    monkeypatch.setattr(client, "before_identify_hook", no_wait)
     await stub.invalidate_session(resumable=False)
     await stub.wait_ready(count=2, timeout=10)
     assert stub.gateway.identify_count == 2
+
+
+async def test_client_paces_itself_under_route_buckets(
+    stub: DiscordStub, client: StubClient
+) -> None:
+    stub.rate_limits(routes=True)
+    stub.limiter.add_route("POST", r"^/channels/(\d+)/messages$", 3, 0.5)
+    channel = client.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    for i in range(7):
+        await channel.send(f"m{i}")
+    assert [m["content"] for m in stub.messages(CHANNEL)] == [f"m{i}" for i in range(7)]
+    posts = [r for r in stub.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert all(r.status == 200 for r in posts), [r.status for r in posts]
+    assert posts[0].headers["X-RateLimit-Limit"] == "3"
+
+
+async def test_global_429_waited_out(stub: DiscordStub, client: StubClient) -> None:
+    stub.fail(
+        "POST", rf"^/channels/{CHANNEL}/messages$", status=429, is_global=True, retry_after=0.2
+    )
+    channel = client.get_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    await channel.send("after global")
+    assert [m["content"] for m in stub.messages(CHANNEL)] == ["after global"]
