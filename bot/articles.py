@@ -191,7 +191,9 @@ def story_key(title: str) -> str:
     ("Let’s" and "Lets" match); every other run of punctuation or space becomes one space.
     A title with no letters or digits at all keys on its case-folded text instead of "".
     """
-    text = unicodedata.normalize("NFKC", title).translate(_PLAIN_PUNCT).casefold()
+    # before NFKC too: it turns "´" into a space and a combining accent, "″" into two "′"
+    text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
+    text = text.translate(_PLAIN_PUNCT).casefold()
     key = _NON_ALNUM_RUN.sub(" ", text.replace("'", "")).strip()
     return key or " ".join(text.split())
 
