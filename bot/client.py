@@ -22,6 +22,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Config, ConfigError, load_config
+from bot.delivery import Delivery, DiscordSender
+from bot.digest import DigestService
 from bot.errors import UserError
 from bot.ingest import Ingestor, IngestReport, make_pool
 from bot.news import NewsService
@@ -31,7 +33,7 @@ from bot.views import RelatedButton
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.news", "cogs.admin")
+EXTENSIONS = ("cogs.news", "cogs.digest", "cogs.admin")
 NO_TOKEN = """\
 newsbot: no Discord token.
   Set DISCORD_TOKEN (or [discord] token in config.toml). To get one: open
@@ -125,9 +127,26 @@ class NewsBot(commands.Bot):
             latest_min_quality=lambda: self.config.digest.min_quality,
         )
         self.scheduler = Scheduler()
+        # Digests: runs and the ledger (delivery), the /digest commands and jobs (digests).
+        sender = DiscordSender(self)
+        self.delivery = Delivery(
+            store,
+            sender,
+            config=lambda: self.config,
+            guild_of=sender.guild_of,
+            schedule_retry=lambda channel_id, delay: self.scheduler.schedule_retry(
+                channel_id, delay, self.delivery.retry
+            ),
+        )
+        self.digests = DigestService(
+            store, config=lambda: self.config, runner=self.delivery, jobs=self.scheduler
+        )
+        self.delivery.on_paused = self.digests.refresh_job
+        self._digest_resume: asyncio.Task[None] | None = None
         self.ready_once = asyncio.Event()
         # Called with the new config after a successful reload (digest schedules, ...).
         self.config_listeners: list[Callable[[Config], Awaitable[None]]] = []
+        self.config_listeners.append(self._sync_digests)
 
     # ------------------------------------------------------------ start-up
     async def setup_hook(self) -> None:
@@ -135,6 +154,11 @@ class NewsBot(commands.Bot):
         self.add_dynamic_items(RelatedButton)
         self.scheduler.start()
         self.scheduler.add_ingest_job(self.ingest, self.config.ingest.interval_minutes)
+        # Digests: the file's subscriptions into the store, jobs from the store, then the
+        # runs a crash interrupted (in the background: start-up does not wait on Discord).
+        await self.digests.sync_config(self.config)
+        await self.digests.rebuild_jobs()
+        self._digest_resume = asyncio.create_task(self._resume_digests())
         for extension in EXTENSIONS:
             await self.load_extension(extension)  # a failure stops start-up
         await self.sync_commands()
@@ -174,6 +198,16 @@ class NewsBot(commands.Bot):
         return "synced"
 
     # ------------------------------------------------------------ work
+    async def _sync_digests(self, config: Config) -> None:
+        await self.digests.sync_config(config)
+
+    async def _resume_digests(self) -> None:
+        try:
+            for outcome in await self.delivery.resume_pending():
+                log.info("resumed digest for channel %s: %s", outcome.channel_id, outcome.status)
+        except Exception:
+            log.exception("resuming interrupted digests failed")
+
     async def ingest(self) -> IngestReport:
         report = await self.ingestor.run(list(self.config.ingest.paths))
         for path, reason in report.rejected[:20]:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.schedules import parse_schedule
 
 log = logging.getLogger(__name__)
 
 INGEST_JOB = "ingest"
+DIGEST_JOB = "digest:{channel_id}"
+RETRY_JOB = "digest-retry:{channel_id}"
 
 
 class Scheduler:
@@ -52,6 +59,73 @@ class Scheduler:
             max_instances=1,
             misfire_grace_time=None,
             **options,
+        )
+
+    # ------------------------------------------------------------ digests
+    def set_digest_job(
+        self,
+        channel_id: int,
+        schedule: str,
+        timezone: str,
+        *,
+        grace_seconds: float,
+        run: Callable[[int], Awaitable[Any]],
+        last_run: datetime | None = None,
+    ) -> None:
+        """(Re)place the channel's digest job: cron in its time zone, coalesced, one at a time.
+
+        The first run time is counted from ``last_run`` (the database's last run), so a run
+        missed while the bot was down is caught up once when it is within the grace period.
+        """
+        trigger = parse_schedule(schedule, timezone)
+        now = datetime.now(UTC)
+        grace = max(1, int(grace_seconds))
+        # never further back than the grace: older fire times would be dropped as misfires
+        since = max(last_run or now, now - timedelta(seconds=grace + 1))
+        first = trigger.get_next_fire_time(None, since)
+        self._scheduler.add_job(
+            run,
+            trigger,
+            args=(channel_id,),
+            id=DIGEST_JOB.format(channel_id=channel_id),
+            name=f"digest for channel {channel_id} ({schedule}, {timezone})",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=grace,
+            next_run_time=first,
+        )
+
+    def remove_digest_job(self, channel_id: int) -> None:
+        for template in (DIGEST_JOB, RETRY_JOB):
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(template.format(channel_id=channel_id))
+
+    def next_digest_run(self, channel_id: int) -> datetime | None:
+        job = self._scheduler.get_job(DIGEST_JOB.format(channel_id=channel_id))
+        return job.next_run_time if job is not None else None
+
+    def digest_channels(self) -> list[int]:
+        prefix = DIGEST_JOB.format(channel_id="")
+        return sorted(
+            int(job.id.removeprefix(prefix))
+            for job in self._scheduler.get_jobs()
+            if job.id.startswith(prefix)
+        )
+
+    def schedule_retry(
+        self, channel_id: int, delay_seconds: float, run: Callable[[int], Awaitable[Any]]
+    ) -> None:
+        """A one-off retry of the channel's unsent run after ``delay_seconds``."""
+        when = datetime.now(UTC) + timedelta(seconds=delay_seconds)
+        self._scheduler.add_job(
+            run,
+            DateTrigger(when, timezone=UTC),
+            args=(channel_id,),
+            id=RETRY_JOB.format(channel_id=channel_id),
+            name=f"digest retry for channel {channel_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
         )
 
     def jobs(self) -> list[tuple[str, str, datetime | None]]:

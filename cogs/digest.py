@@ -1,0 +1,173 @@
+"""/digest: subscribe, unsubscribe, pause, resume, list, preview, now. Thin: options ->
+DigestService -> reply. Manage Server is checked at run time, not only by default permissions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.delivery import channel_problem
+from bot.errors import UserError
+from bot.schedules import timezone_names
+from bot.views import send_payloads
+
+if TYPE_CHECKING:
+    from bot.client import NewsBot
+
+_POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
+
+
+def _choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=c["name"], value=c["value"]) for c in items]
+
+
+class Digest(commands.Cog):
+    digest = app_commands.Group(
+        name="digest",
+        description="Scheduled news digests for this server's channels",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: NewsBot):
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if interaction.guild_id is None:
+            raise app_commands.CheckFailure("Use /digest in a server, not in direct messages.")
+        if not interaction.permissions.manage_guild:
+            raise app_commands.CheckFailure(
+                "You need the Manage Server permission to manage digests."
+            )
+        return True
+
+    async def _channel_id(
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.AppCommandChannel,
+        *,
+        postable: bool,
+    ) -> int:
+        """The channel, checked: in this server, a text channel, and (when ``postable``) one
+        where the bot can view, send and embed links."""
+        if channel.guild_id != interaction.guild_id:
+            raise UserError("Pick a channel of this server.")
+        if postable:
+            if channel.type not in _POSTABLE:
+                raise UserError(f"{channel.mention} is not a text channel; pick a text channel.")
+            resolved = channel.resolve()
+            guild = interaction.guild
+            if resolved is None or guild is None or guild.me is None:
+                raise UserError(f"The bot cannot see {channel.mention}; give it View Channel.")
+            problem = channel_problem(resolved.permissions_for(guild.me))
+            if problem:
+                raise UserError(f"In {channel.mention}, {problem}; grant it and try again.")
+        return channel.id
+
+    @digest.command(name="subscribe", description="Create or change a channel's digest")
+    @app_commands.describe(
+        channel="The channel that gets the digest",
+        schedule="When: a 5-field cron like '0 9 * * *' or 'daily 09:00'",
+        timezone="IANA time zone of the schedule, e.g. Europe/Berlin",
+        topics="Comma-separated topics (leave out for all topics)",
+        min_quality="Only articles at or above this quality (0-100)",
+        max_items="At most this many stories per digest (1-25)",
+    )
+    async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.AppCommandChannel,
+        schedule: app_commands.Range[str, 1, 100] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        topics: app_commands.Range[str, 1, 500] | None = None,
+        min_quality: app_commands.Range[int, 0, 100] | None = None,
+        max_items: app_commands.Range[int, 1, 25] | None = None,
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=True)
+        payloads = await self.bot.digests.subscribe(
+            interaction.guild_id or 0,
+            channel_id,
+            schedule=schedule,
+            timezone=timezone,
+            topics=topics,
+            min_quality=min_quality,
+            max_items=max_items,
+        )
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @subscribe.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=n, value=n) for n in timezone_names(current, 25)]
+
+    @subscribe.autocomplete("topics")
+    async def topics_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices(await self.bot.digests.topic_choices(current))
+
+    @digest.command(name="unsubscribe", description="Stop a channel's digest")
+    @app_commands.describe(channel="The channel whose digest stops")
+    async def unsubscribe(
+        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=False)
+        payloads = await self.bot.digests.unsubscribe(interaction.guild_id or 0, channel_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="pause", description="Pause a channel's digest")
+    @app_commands.describe(channel="The channel whose digest pauses")
+    async def pause(
+        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=False)
+        payloads = await self.bot.digests.pause(interaction.guild_id or 0, channel_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="resume", description="Resume a paused digest")
+    @app_commands.describe(channel="The channel whose digest resumes")
+    async def resume(
+        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=True)
+        payloads = await self.bot.digests.resume(interaction.guild_id or 0, channel_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="list", description="This server's digests: schedule, runs, errors")
+    async def list(self, interaction: discord.Interaction) -> None:
+        guild_id = interaction.guild_id or 0
+
+        def in_guild(channel_id: int) -> bool:
+            found = self.bot.get_channel(channel_id)
+            return getattr(getattr(found, "guild", None), "id", None) == guild_id
+
+        payloads = await self.bot.digests.list(guild_id, in_guild)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="preview", description="What the digest would post now, and why not more")
+    @app_commands.describe(channel="The subscribed channel")
+    async def preview(
+        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=False)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        payloads = await self.bot.digests.preview(interaction.guild_id or 0, channel_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="now", description="Post the digest now (recorded like a scheduled one)")
+    @app_commands.describe(channel="The subscribed channel")
+    async def now(
+        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+    ) -> None:
+        channel_id = await self._channel_id(interaction, channel, postable=True)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        payloads = await self.bot.digests.now(interaction.guild_id or 0, channel_id)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(Digest(bot))
