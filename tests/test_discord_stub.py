@@ -492,13 +492,13 @@ async def test_fault_matches_method_and_path_only(api: Api, stub: DiscordStub) -
 
 
 async def test_delay(api: Api, stub: DiscordStub) -> None:
-    stub.delay("GET", r"^/channels/", 0.3)
+    fault = stub.delay("GET", r"^/channels/", 0.3)
     start = time.monotonic()
     status, _, _ = await api.call("GET", f"/channels/{NEWS_CHANNEL_ID}")
     assert status == 200 and time.monotonic() - start >= 0.3
-    start = time.monotonic()
+    assert fault.exhausted and fault.hits == 1
     await api.call("GET", f"/channels/{NEWS_CHANNEL_ID}")
-    assert time.monotonic() - start < 0.3
+    assert fault.hits == 1  # only the next request was held
 
 
 async def test_route_buckets(api: Api, stub: DiscordStub) -> None:

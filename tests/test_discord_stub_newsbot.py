@@ -7,12 +7,14 @@ from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import GUILD_ID
 
 
-async def test_bot_connects_syncs_and_stops(discord_stub: DiscordStub,
-                                            newsbot: NewsbotProcess) -> None:
+async def test_bot_connects_syncs_and_stops(
+    discord_stub: DiscordStub, newsbot: NewsbotProcess
+) -> None:
     await newsbot.start()
     assert discord_stub.gateway.identify_count == 1
     names = {c["name"] for c in discord_stub.commands(GUILD_ID)} | {
-        c["name"] for c in discord_stub.commands()}
+        c["name"] for c in discord_stub.commands()
+    }
     assert "news" in names
     assert discord_stub.unknown_routes == [], discord_stub.unknown_routes
     assert discord_stub.errors == []
