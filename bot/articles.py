@@ -263,86 +263,11 @@ def _front_matter(text: str) -> tuple[str, int]:
 
 
 def _load_yaml(doc: str, first_line: int) -> object:
-    """safe_load-equivalent values of one YAML document, built iteratively from events."""
-    loader = _Loader(doc)
-    offset = first_line - 1
-    stack: list[tuple[Any, Any]] = []
-    cur: Any = None  # the open collection: list, or dict
-    key: Any = _NO_KEY  # for a dict: the pending key, or _NO_KEY when a key comes next
-    root: object = None
-    documents = 0
-    get_event = loader.get_event
-    implicit_resolvers = _IMPLICIT_RESOLVERS
-    scalar_event = _ev.ScalarEvent
+    """safe_load-equivalent values of one YAML document (``first_line``: its line in the file)."""
+    loader = None
     try:
-        while True:
-            event = get_event()
-            cls = event.__class__
-            if cls is scalar_event:
-                if event.anchor is not None:
-                    _refuse_anchor(event, offset)
-                value = event.value
-                tag = event.tag
-                if tag is None or tag == "!":
-                    if event.implicit[0]:  # a plain scalar: Resolver.resolve, inlined
-                        resolvers = implicit_resolvers.get(value[:1])
-                        if resolvers is not None:
-                            for implicit_tag, regexp in resolvers:
-                                if regexp.match(value):
-                                    value = _construct_implicit(implicit_tag, value, event)
-                                    break
-                elif tag != _STR_TAG:
-                    value = _construct_tagged(tag, event, offset)
-            elif cls is _ev.MappingStartEvent or cls is _ev.SequenceStartEvent:
-                if event.anchor is not None:
-                    _refuse_anchor(event, offset)
-                mapping = cls is _ev.MappingStartEvent
-                if event.tag not in (_MAP_TAGS if mapping else _SEQ_TAGS):
-                    raise ArticleRejected(
-                        f"unsupported YAML tag {event.tag} at line {_line(event, offset)}"
-                    )
-                if len(stack) >= MAX_DEPTH:
-                    raise ArticleRejected(
-                        f"YAML nested deeper than {MAX_DEPTH} levels at line {_line(event, offset)}"
-                    )
-                stack.append((cur, key))
-                if mapping:
-                    cur, key = {}, _NO_KEY
-                else:
-                    cur, key = [], None
-                continue
-            elif cls is _ev.MappingEndEvent or cls is _ev.SequenceEndEvent:
-                value = cur
-                cur, key = stack.pop()
-            elif cls is _ev.AliasEvent:
-                _refuse_anchor(event, offset)
-            elif cls is _ev.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise ArticleRejected(
-                        "expected one YAML document, found another at line "
-                        f"{_line(event, offset)} (a '---' line without a leading '---' line?)"
-                    )
-                continue
-            elif cls is _ev.StreamEndEvent:
-                return root
-            else:
-                continue
-            # attach value to the open collection
-            if cur is None:
-                root = value
-            elif cur.__class__ is list:
-                cur.append(value)
-            elif key is _NO_KEY:
-                if value.__class__ is list or value.__class__ is dict:
-                    raise ArticleRejected(
-                        f"a mapping key at line {_line(event, offset)} is {_kind(value)}; "
-                        "keys must be plain values"
-                    )
-                key = value
-            else:
-                cur[key] = value
-                key = _NO_KEY
+        loader = _Loader(doc)  # the pure-Python reader checks characters here already
+        return _values(loader, first_line - 1)
     except yaml.reader.ReaderError as exc:  # a character YAML does not accept
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
         line = doc.count("\n", 0, max(doc.find(char), 0)) + first_line
@@ -352,7 +277,7 @@ def _load_yaml(doc: str, first_line: int) -> object:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1 + offset}, column {mark.column + 1}" if mark else ""
+        where = f" at line {mark.line + first_line}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise ArticleRejected(f"YAML syntax error{where}: {problem}") from None
     except yaml.YAMLError as exc:
@@ -360,7 +285,88 @@ def _load_yaml(doc: str, first_line: int) -> object:
     except (RecursionError, MemoryError):
         raise ArticleRejected("YAML too complex to read") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _values(loader: Any, offset: int) -> object:
+    """The events of one document as Python values, iteratively; no recursion at any depth."""
+    stack: list[tuple[Any, Any]] = []
+    cur: Any = None  # the open collection: list, or dict
+    key: Any = _NO_KEY  # for a dict: the pending key, or _NO_KEY when a key comes next
+    root: object = None
+    documents = 0
+    get_event = loader.get_event
+    implicit_resolvers = _IMPLICIT_RESOLVERS
+    scalar_event = _ev.ScalarEvent
+    while True:
+        event = get_event()
+        cls = event.__class__
+        if cls is scalar_event:
+            if event.anchor is not None:
+                _refuse_anchor(event, offset)
+            value = event.value
+            tag = event.tag
+            if tag is None or tag == "!":
+                if event.implicit[0]:  # a plain scalar: Resolver.resolve, inlined
+                    resolvers = implicit_resolvers.get(value[:1])
+                    if resolvers is not None:
+                        for implicit_tag, regexp in resolvers:
+                            if regexp.match(value):
+                                value = _construct_implicit(implicit_tag, value, event)
+                                break
+            elif tag != _STR_TAG:
+                value = _construct_tagged(tag, event, offset)
+        elif cls is _ev.MappingStartEvent or cls is _ev.SequenceStartEvent:
+            if event.anchor is not None:
+                _refuse_anchor(event, offset)
+            mapping = cls is _ev.MappingStartEvent
+            if event.tag not in (_MAP_TAGS if mapping else _SEQ_TAGS):
+                raise ArticleRejected(
+                    f"unsupported YAML tag {event.tag} at line {_line(event, offset)}"
+                )
+            if len(stack) >= MAX_DEPTH:
+                raise ArticleRejected(
+                    f"YAML nested deeper than {MAX_DEPTH} levels at line {_line(event, offset)}"
+                )
+            stack.append((cur, key))
+            if mapping:
+                cur, key = {}, _NO_KEY
+            else:
+                cur, key = [], None
+            continue
+        elif cls is _ev.MappingEndEvent or cls is _ev.SequenceEndEvent:
+            value = cur
+            cur, key = stack.pop()
+        elif cls is _ev.AliasEvent:
+            _refuse_anchor(event, offset)
+        elif cls is _ev.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise ArticleRejected(
+                    "expected one YAML document, found another at line "
+                    f"{_line(event, offset)} (a '---' line without a leading '---' line?)"
+                )
+            continue
+        elif cls is _ev.StreamEndEvent:
+            return root
+        else:
+            continue
+        # attach value to the open collection
+        if cur is None:
+            root = value
+        elif cur.__class__ is list:
+            cur.append(value)
+        elif key is _NO_KEY:
+            if value.__class__ is list or value.__class__ is dict:
+                raise ArticleRejected(
+                    f"a mapping key at line {_line(event, offset)} is {_kind(value)}; "
+                    "keys must be plain values"
+                )
+            key = value
+        else:
+            cur[key] = value
+            key = _NO_KEY
 
 
 class _NoKey:

@@ -759,3 +759,34 @@ def test_valid_required_fields_are_never_rejected_whatever_the_optional_ones(
     for warning in parsed.warnings:
         assert isinstance(warning, FieldWarning)
         assert warning.reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Without libyaml: the pure-Python SafeLoader gives the same answers
+
+
+def test_pure_python_loader_agrees_with_libyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.articles as articles_module
+
+    write_hostile_tree(tmp_path)
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    files = sorted(p for p in [*tmp_path.rglob("*"), *seeds.iterdir()] if p.is_file())
+    extra = [b"title: a\x07b\n", b"a: &x 1\nb: *x\n", b"- " * 5000 + b"x\n"]
+
+    def outcomes() -> list[object]:
+        results: list[object] = []
+        for data in [*(p.read_bytes() for p in files), *extra]:
+            try:
+                results.append(parse_article(data))
+            except ArticleRejected as exc:
+                reason = str(exc)
+                results.append("rejected: " + reason.partition(" at line")[0].partition(":")[0])
+        return results
+
+    assert articles_module._Loader is yaml.CSafeLoader
+    with_libyaml = outcomes()
+    monkeypatch.setattr(articles_module, "_Loader", yaml.SafeLoader)
+    assert outcomes() == with_libyaml
+    assert sum(isinstance(r, ParsedFile) for r in with_libyaml) == 7 + 5
