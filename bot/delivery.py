@@ -255,7 +255,7 @@ class Delivery:
         )
         if not run.messages:
             log.info("digest for channel %s: nothing new", channel_id)
-            return RunOutcome(channel_id, "empty", run_id=run.id)
+            return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
         return await self._deliver(run)
 
     async def _deliver(self, run: DigestRunRecord) -> RunOutcome:

@@ -1,0 +1,255 @@
+"""Delivery state machine with a fake sender: record, send, confirm, crash, resume, fail, pause."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.articles import Article, canonical_url
+from bot.config import Config
+from bot.delivery import (
+    PAUSE_AFTER,
+    ChannelUnavailable,
+    Delivery,
+    TransientError,
+    run_nonce,
+)
+from bot.digest import DigestService
+from bot.errors import UserError
+from bot.render import LIMITS, Payload, embed_length
+from bot.store import FileRecord, Store, SubscriptionSpec
+from tests.test_digest import T0
+
+CH = 42
+SPEC = SubscriptionSpec(schedule="0 9 * * *", timezone="UTC", min_quality=60, max_items=25)
+
+
+class Crash(BaseException):
+    """The process dies (after Discord took the message, before the bot recorded it)."""
+
+
+class FakeDiscord:
+    """Keeps messages per channel and drops a repeated nonce, as Discord does."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[int, Payload, str]] = []
+        self.by_nonce: dict[str, int] = {}
+        self.fail: list[BaseException] = []  # raised before posting, one per send
+        self.crash_after_post = False
+
+    async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
+        if self.fail:
+            raise self.fail.pop(0)
+        if nonce not in self.by_nonce:
+            self.messages.append((channel_id, payload, nonce))
+            self.by_nonce[nonce] = len(self.messages)
+        if self.crash_after_post:
+            self.crash_after_post = False
+            raise Crash
+        return self.by_nonce[nonce]
+
+    def titles(self) -> list[str]:
+        return [e["title"] for _, p, _ in self.messages for e in p["embeds"]]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self.jobs: dict[int, str] = {}
+
+    def set_digest_job(self, channel_id, schedule, timezone, **_kw) -> None:
+        self.jobs[channel_id] = schedule
+
+    def remove_digest_job(self, channel_id: int) -> None:
+        self.jobs.pop(channel_id, None)
+
+    def next_digest_run(self, channel_id: int):
+        return None
+
+
+def art(n: int, **kw: object) -> Article:
+    url = f"https://news.example/{n}"
+    return Article(
+        url=url,
+        canonical_url=canonical_url(url),
+        title=f"Story number {n}",
+        published_at=T0,
+        excerpt="x" * 900,
+        quality=kw.pop("quality", 70),  # type: ignore[arg-type]
+        published=True,
+        topics=("AI",),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+async def world(tmp_path: Path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    fake = FakeDiscord()
+    clock = Clock()
+    retries: list[tuple[int, float]] = []
+    delivery = Delivery(
+        store,
+        fake,
+        config=Config,
+        clock=clock,
+        schedule_retry=lambda c, d: retries.append((c, d)),
+    )
+    jobs = Jobs()
+    service = DigestService(store, config=Config, runner=delivery, jobs=jobs, clock=clock)
+    delivery.on_paused = service.refresh_job
+    await service.subscribe(1, CH, max_items=SPEC.max_items)
+    yield store, fake, clock, delivery, service, retries, jobs
+    await store.close()
+
+
+async def add(store: Store, clock: Clock, *articles: Article) -> None:
+    records = [FileRecord(f"/f/{a.url}", 1, 1, a.url, article=a) for a in articles]
+    await store.apply_batch(records, now=clock.now - 1)
+
+
+async def test_run_posts_once_and_moves_cursor(world):
+    store, fake, clock, delivery, *_ = world
+    await add(store, clock, art(1), art(2))
+    outcome = await delivery.run(CH)
+    assert outcome.status == "delivered" and len(outcome.titles) == 2
+    assert fake.titles() == ["Story number 1", "Story number 2"] or len(fake.titles()) == 2
+    sub = await store.subscription(CH)
+    assert sub.cursor == clock.now and sub.items_delivered == 2 and sub.last_run_at == clock.now
+    clock.now += 60
+    again = await delivery.run(CH)
+    assert again.status == "empty" and len(fake.messages) == 1
+    assert (await store.subscription(CH)).cursor == clock.now  # moved even with nothing new
+
+
+async def test_chunks_respect_discord_limits(world):
+    store, fake, clock, delivery, *_ = world
+    await add(store, clock, *(art(n) for n in range(25)))
+    outcome = await delivery.run(CH)
+    assert outcome.status == "delivered"
+    assert len(fake.titles()) == 25
+    for _, payload, _ in fake.messages:
+        assert len(payload["embeds"]) <= LIMITS.embeds
+        assert sum(embed_length(e) for e in payload["embeds"]) <= LIMITS.embed_total
+    nonces = [n for _, _, n in fake.messages]
+    assert len(set(nonces)) == len(nonces) and all(len(n) <= 25 for n in nonces)
+
+
+async def test_crash_after_send_resumes_with_same_nonce(world):
+    store, fake, clock, delivery, *_ = world
+    await add(store, clock, *(art(n) for n in range(15)))
+    fake.crash_after_post = True
+    with pytest.raises(Crash):
+        await delivery.run(CH)
+    assert len(fake.messages) == 1
+    [run] = await store.digest_runs(pending=True)
+    assert all(m.message_id is None for m in run.messages)
+    assert await store.delivered_article_ids(CH) == []
+    # restart: the same run is resent with the same nonces, Discord drops the repeat
+    outcomes = await delivery.resume_pending()
+    assert [o.status for o in outcomes] == ["delivered"]
+    assert [n for _, _, n in fake.messages] == [m.nonce for m in run.messages]
+    assert sorted(fake.titles()) == sorted(f"Story number {n}" for n in range(15))
+    assert len(await store.delivered_article_ids(CH)) == 15
+    assert (await delivery.run(CH)).status == "empty"
+
+
+async def test_server_error_leaves_run_pending_and_retries(world):
+    store, fake, clock, delivery, _service, retries, _jobs = world
+    await add(store, clock, art(1))
+    fake.fail = [TransientError("Discord server error 503")]
+    outcome = await delivery.run(CH)
+    assert outcome.status == "pending" and retries == [(CH, 30.0)]
+    sub = await store.subscription(CH)
+    assert sub.last_error == "Discord server error 503" and sub.consecutive_failures == 0
+    fake.fail = [TransientError("Discord server error 502")]
+    assert (await delivery.retry(CH)).status == "pending"
+    assert retries[-1] == (CH, 120.0)
+    # a new article meanwhile waits for the next scheduled run, the retry sends the old run
+    await add(store, clock, art(2))
+    assert (await delivery.retry(CH)).status == "delivered"
+    assert fake.titles() == ["Story number 1"]
+    assert (await store.subscription(CH)).last_error is None
+    clock.now += 60
+    assert (await delivery.run(CH)).status == "delivered"
+    assert fake.titles() == ["Story number 1", "Story number 2"]
+
+
+async def test_missing_channel_fails_then_pauses(world):
+    store, fake, clock, delivery, service, _retries, jobs = world
+    await add(store, clock, art(1))
+    assert CH in jobs.jobs
+    for attempt in range(1, PAUSE_AFTER + 1):
+        fake.fail = [ChannelUnavailable("the bot is missing the Send Messages permission")]
+        outcome = await delivery.run(CH)
+        sub = await store.subscription(CH)
+        assert sub.consecutive_failures == attempt
+        assert outcome.status == ("paused" if attempt == PAUSE_AFTER else "failing")
+    assert sub.paused and "3 failed runs in a row" in sub.paused_reason
+    assert "Send Messages" in sub.paused_reason
+    assert CH not in jobs.jobs
+    assert (await delivery.run(CH)).status == "skipped"
+    listing = (await service.list(1))[0]["content"]
+    assert "PAUSED" in listing and "Send Messages" in listing
+    # fixed and resumed: the run that never went out is delivered, nothing lost
+    await service.resume(1, CH)
+    assert CH in jobs.jobs
+    assert (await store.subscription(CH)).consecutive_failures == 0
+    assert (await delivery.run(CH)).status == "delivered"
+    assert fake.titles() == ["Story number 1"]
+
+
+async def test_one_run_per_channel_at_a_time(world):
+    store, fake, clock, delivery, *_ = world
+    await add(store, clock, *(art(n) for n in range(3)))
+    first, second = await asyncio.gather(delivery.run(CH, trigger="now"), delivery.run(CH))
+    assert sorted([first.status, second.status]) == ["delivered", "empty"]
+    assert len(fake.titles()) == 3
+
+
+async def test_commands_and_file_managed(world):
+    store, _fake, _clock, _delivery, service, _retries, jobs = world
+    with pytest.raises(UserError, match="Nothing was changed"):
+        await service.subscribe(1, 77, schedule="every day")
+    with pytest.raises(UserError, match="time zone"):
+        await service.subscribe(1, 77, timezone="Nowhere/City")
+    assert await store.subscription(77) is None
+    await service.subscribe(1, 77, schedule="daily 07:00", timezone="Europe/Berlin", topics="AI")
+    sub = await store.subscription(77)
+    assert sub.spec.timezone == "Europe/Berlin" and sub.spec.topics == ("AI",)
+    assert jobs.jobs[77] == "daily 07:00"
+    await service.pause(1, 77)
+    assert 77 not in jobs.jobs
+    await service.unsubscribe(1, 77)
+    assert await store.subscription(77) is None
+    # the file's channels: synced in, shown as such, not changeable by commands
+    from bot.config import ChannelConfig, DigestSettings
+
+    config = replace(Config(), channels=(ChannelConfig(88, DigestSettings(max_items=3)),))
+    assert 88 in await service.sync_config(config)
+    assert (await store.subscription(88)).managed_by == "file"
+    for call in (service.unsubscribe, service.pause):
+        with pytest.raises(UserError, match="managed by the config file"):
+            await call(1, 88)
+    with pytest.raises(UserError, match="managed by the config file"):
+        await service.subscribe(1, 88, max_items=5)
+    assert (await store.subscription(88)).spec.max_items == 3
+    assert "config file" in (await service.list(1))[0]["content"]
+    await service.sync_config(Config())
+    assert await store.subscription(88) is None and 88 not in jobs.jobs
+
+
+def test_nonce_is_deterministic_and_short():
+    assert run_nonce(1, 2, 3, 4.0) == run_nonce(1, 2, 3, 4.0)
+    assert run_nonce(1, 2, 3, 4.0) != run_nonce(1, 2, 4, 4.0)
+    assert len(run_nonce(2**63, 2**40, 99, 1e12)) <= 25
