@@ -113,7 +113,7 @@ async def test_max_items_and_more(store: Store):
         store, *(art(f"https://a.com/{i}", f"story {i}", quality=60 + i) for i in range(7))
     )
     selection = await pick(store, replace(SPEC, max_items=3))
-    assert titles(selection) == ["s 6", "s 5", "s 4"]
+    assert titles(selection) == ["story 6", "story 5", "story 4"]
     assert selection.more == 4
 
 
