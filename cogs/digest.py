@@ -53,7 +53,9 @@ class Digest(commands.Cog):
     ) -> int:
         """The channel, checked: in this server, a text channel, and (when ``postable``) one
         where the bot can view, send and embed links."""
-        if channel.guild_id != interaction.guild_id:
+        known = self.bot.get_channel(channel.id)
+        known_guild = getattr(getattr(known, "guild", None), "id", interaction.guild_id)
+        if channel.guild_id != interaction.guild_id or known_guild != interaction.guild_id:
             raise UserError("Pick a channel of this server.")
         if postable:
             if channel.type not in _POSTABLE:
