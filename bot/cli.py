@@ -153,20 +153,18 @@ async def _open_store(config: Config):
 
 
 async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.ingest import Ingestor, make_pool
+    from bot.ingest import Ingestor
 
     roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
     progress = _ProgressBar(err) if err.isatty() and not args.json else None
     store = await _open_store(config)
     try:
-        with make_pool() as pool:
-            ingestor = Ingestor(
-                store,
-                max_file_bytes=config.ingest.max_file_bytes,
-                canonical_topic=config.topics.canonical,
-                pool=pool,
-            )
-            report = await ingestor.run(roots, progress)
+        ingestor = Ingestor(
+            store,
+            max_file_bytes=config.ingest.max_file_bytes,
+            canonical_topic=config.topics.canonical,
+        )
+        report = await ingestor.run(roots, progress)
     finally:
         await store.close()
     if progress:

@@ -25,7 +25,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.delivery import Delivery, DiscordSender
 from bot.digest import DigestService
 from bot.errors import UserError
-from bot.ingest import Ingestor, IngestReport, make_pool
+from bot.ingest import Ingestor, IngestReport
 from bot.news import NewsService
 from bot.scheduler import Scheduler
 from bot.store import Store
@@ -300,21 +300,19 @@ async def _hangup(bot: NewsBot) -> None:
 
 async def _serve(config: Config, token: str) -> None:
     store = await Store.open(config.database.path)
-    with make_pool() as pool:
-        ingestor = Ingestor(
-            store,
-            max_file_bytes=config.ingest.max_file_bytes,
-            canonical_topic=config.topics.canonical,
-            pool=pool,
-        )
-        bot = NewsBot(config, store, ingestor, config_path=config.source)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-        if hasattr(signal, "SIGHUP"):
-            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_hangup(bot)))
-        try:
-            async with bot:
-                await bot.start(token)
-        finally:
-            await store.close()
+    ingestor = Ingestor(
+        store,
+        max_file_bytes=config.ingest.max_file_bytes,
+        canonical_topic=config.topics.canonical,
+    )
+    bot = NewsBot(config, store, ingestor, config_path=config.source)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    if hasattr(signal, "SIGHUP"):
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_hangup(bot)))
+    try:
+        async with bot:
+            await bot.start(token)
+    finally:
+        await store.close()

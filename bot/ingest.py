@@ -10,7 +10,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,7 +184,10 @@ def parse_chunk(files: Sequence[FoundFile], max_bytes: int) -> list[ParsedRecord
 
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool for parsing; forkserver so no thread state of the bot is copied."""
+    """A process pool for parsing; forkserver so no thread state of the bot is copied.
+
+    Made per large ingest and shut down after it, so an idle bot holds no worker processes.
+    """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
@@ -199,12 +202,12 @@ class Ingestor:
         *,
         max_file_bytes: int,
         canonical_topic: Callable[[str], str] = lambda name: name,
-        pool: Executor | None = None,
+        workers: int | None = None,
     ):
         self.store = store
         self.max_file_bytes = max_file_bytes
         self.canonical_topic = canonical_topic
-        self._pool = pool
+        self.workers = workers or os.cpu_count() or 1
         self._lock = asyncio.Lock()
 
     async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
@@ -255,24 +258,29 @@ class Ingestor:
         if not changed:
             return
         chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
-        loop = asyncio.get_running_loop()
-        if len(changed) < POOL_THRESHOLD or self._pool is None:
+        if len(changed) < POOL_THRESHOLD or self.workers < 2:
             for chunk in chunks:
                 yield await asyncio.to_thread(parse_chunk, chunk, self.max_file_bytes)
             return
-        # Keep every worker busy with a bounded number of chunks in flight.
-        in_flight = (os.cpu_count() or 1) * 3
+        loop = asyncio.get_running_loop()
+        pool = await asyncio.to_thread(make_pool, self.workers)
         futures: list[asyncio.Future[list[ParsedRecord]]] = []
-        index = 0
-        while index < len(chunks) or futures:
-            while index < len(chunks) and len(futures) < in_flight:
-                futures.append(
-                    loop.run_in_executor(
-                        self._pool, parse_chunk, chunks[index], self.max_file_bytes
+        try:
+            # Keep every worker busy with a bounded number of chunks in flight.
+            in_flight = self.workers * 3
+            index = 0
+            while index < len(chunks) or futures:
+                while index < len(chunks) and len(futures) < in_flight:
+                    chunk = chunks[index]
+                    futures.append(
+                        loop.run_in_executor(pool, parse_chunk, chunk, self.max_file_bytes)
                     )
-                )
-                index += 1
-            yield await futures.pop(0)
+                    index += 1
+                yield await futures.pop(0)
+        finally:
+            for future in futures:
+                future.cancel()
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
     async def _write(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.resources
 import re
@@ -225,6 +226,7 @@ class Store:
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._closing: asyncio.Future[None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
     @classmethod
@@ -243,11 +245,16 @@ class Store:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        """Idempotent and safe to call from two tasks at once: every caller waits for the one
+        close (closing an aiosqlite connection twice waits forever on its stopped thread, and
+        a connection left open keeps the process from exiting)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_connections())
+        await asyncio.shield(self._closing)
+
+    async def _close_connections(self) -> None:
         for conn in (self._reader, self._writer):
-            try:
-                await conn.close()
-            except ValueError:  # already closed
-                pass
+            await conn.close()
 
     async def __aenter__(self) -> Store:
         return self

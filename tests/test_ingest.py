@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import POOL_THRESHOLD, Ingestor, make_pool, walk
+from bot.ingest import POOL_THRESHOLD, Ingestor, walk
 from bot.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,8 +107,7 @@ def test_walk_skips_hidden_and_other_extensions_and_symlink_loops(tmp_path: Path
 async def test_process_pool_parses_many_files(tmp_path: Path, store: Store):
     count = POOL_THRESHOLD + 50
     write_tree(tmp_path / "many", count)
-    with make_pool(2) as pool:
-        report = await Ingestor(store, max_file_bytes=1 << 20, pool=pool).run([tmp_path / "many"])
+    report = await Ingestor(store, max_file_bytes=1 << 20, workers=2).run([tmp_path / "many"])
     assert report.added == count
     assert (await store.status()).articles == count
 
