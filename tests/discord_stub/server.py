@@ -511,8 +511,8 @@ class DiscordStub:
 
     def _resolve(self, guild: GuildSpec, otype: int, value: int, resolved: JSON) -> None:
         if otype == 7:
-            _, channel = self.find_channel(value)
-            if channel is None:
+            home, channel = self.find_channel(value)
+            if channel is None or home is None:
                 data = {
                     "id": str(value),
                     "type": 0,
@@ -521,9 +521,10 @@ class DiscordStub:
                     "guild_id": str(guild.id),
                 }
             else:
-                data = channel.payload(guild.id)
+                # A channel keeps its own guild, so a crafted cross-guild id stays visible as such.
+                data = channel.payload(home.id)
                 data["permissions"] = str(
-                    self.permissions_for(guild, channel, self.member(guild, None))
+                    self.permissions_for(home, channel, self.member(home, None))
                 )
             resolved.setdefault("channels", {})[str(value)] = data
         elif otype == 8 or (otype == 9 and guild.role(value)):
