@@ -18,6 +18,8 @@ demo: $(STAMP)
 	$(BIN)/newsbot preview topic AI
 	@echo; echo '== /news related (the CoinDesk seed)'
 	$(BIN)/newsbot preview related https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition
+	@echo; echo '== the digest a new subscription would get now ([digest] defaults)'
+	$(BIN)/newsbot preview digest
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
