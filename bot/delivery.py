@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
@@ -49,6 +50,7 @@ __all__ = [
 PAUSE_AFTER = 3
 RETRY_DELAYS_S = (30.0, 120.0, 600.0, 1800.0, 3600.0)
 NONCE_MAX = 25
+HISTORY_SLACK_S = 60.0  # clock skew between us and Discord when looking back for a sent message
 
 
 class DeliveryError(Exception):
@@ -67,6 +69,16 @@ class Sender(Protocol):
     async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
         """Post one message; return its id once Discord confirms it."""
         ...
+
+    async def find_sent(self, channel_id: int, payload: Payload, since: float) -> int | None:
+        """The id of a message of ours with this payload posted after `since`, if any."""
+        ...
+
+
+def payload_fingerprint(payload: Payload) -> tuple[object, ...]:
+    """What identifies a digest message we sent: its content and its embeds' titles and links."""
+    embeds = tuple((e.get("title"), e.get("url")) for e in payload.get("embeds", []))
+    return (payload.get("content") or "", embeds)
 
 
 def run_nonce(channel_id: int, run_id: int, chunk: int, selected_at: float) -> str:
@@ -119,6 +131,39 @@ class DiscordSender:
         channel = self.client.get_channel(channel_id)
         guild = getattr(channel, "guild", None)
         return guild.id if guild is not None else None
+
+    async def find_sent(self, channel_id: int, payload: Payload, since: float) -> int | None:
+        """Look in the channel's recent history for a message of ours with this payload.
+
+        Discord drops a repeated nonce only for a few minutes; after a longer outage this is
+        what keeps a resumed run from posting twice. Without Read Message History it finds
+        nothing and the nonce is the only guard.
+        """
+        channel = await self._channel(channel_id)
+        me = self.client.user
+        if me is None or not hasattr(channel, "history"):
+            return None
+        wanted = payload_fingerprint(payload)
+        after = datetime.fromtimestamp(since - HISTORY_SLACK_S, UTC)
+        try:
+            async for message in channel.history(limit=100, after=after):  # type: ignore[attr-defined]
+                if message.author.id != me.id:
+                    continue
+                seen: Payload = {
+                    "content": message.content,
+                    "embeds": [e.to_dict() for e in message.embeds],
+                    "components": [],
+                    "allowed_mentions": {},
+                }
+                if payload_fingerprint(seen) == wanted:
+                    return message.id
+        except discord.Forbidden:
+            return None
+        except discord.DiscordServerError as exc:
+            raise TransientError(f"Discord server error {exc.status}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"network error: {type(exc).__name__}") from None
+        return None
 
     async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
         channel = await self._channel(channel_id)
@@ -230,7 +275,7 @@ class Delivery:
                 await self.store.set_subscription_guild(channel_id, guild_id)
         outcome: RunOutcome | None = None
         for pending in await self.store.digest_runs(channel_id=channel_id, pending=True):
-            outcome = await self._deliver(pending)
+            outcome = await self._deliver(pending, interrupted=True)
             if outcome.status != "delivered":
                 return outcome
         if trigger in ("retry", "resume"):
@@ -258,14 +303,20 @@ class Delivery:
             return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
         return await self._deliver(run)
 
-    async def _deliver(self, run: DigestRunRecord) -> RunOutcome:
+    async def _deliver(self, run: DigestRunRecord, *, interrupted: bool = False) -> RunOutcome:
+        """Send the run's unconfirmed messages. For a run that was interrupted, a message may
+        already be in the channel without our record of it: look before sending again."""
         channel_id = run.channel_id
         for message in run.messages:
             if message.message_id is not None:
                 continue
             payload: Payload = json.loads(message.payload)
             try:
-                message_id = await self.sender.send(channel_id, payload, message.nonce)
+                message_id = None
+                if interrupted:
+                    message_id = await self.sender.find_sent(channel_id, payload, run.selected_at)
+                if message_id is None:
+                    message_id = await self.sender.send(channel_id, payload, message.nonce)
             except TransientError as exc:
                 return await self._transient(run, str(exc))
             except ChannelUnavailable as exc:

@@ -15,6 +15,7 @@ from bot.delivery import (
     ChannelUnavailable,
     Delivery,
     TransientError,
+    payload_fingerprint,
     run_nonce,
 )
 from bot.digest import DigestService
@@ -39,6 +40,7 @@ class FakeDiscord:
         self.by_nonce: dict[str, int] = {}
         self.fail: list[BaseException] = []  # raised before posting, one per send
         self.crash_after_post = False
+        self.history_readable = True
 
     async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
         if self.fail:
@@ -50,6 +52,19 @@ class FakeDiscord:
             self.crash_after_post = False
             raise Crash
         return self.by_nonce[nonce]
+
+    async def find_sent(self, channel_id: int, payload: Payload, since: float) -> int | None:
+        if not self.history_readable:
+            return None
+        wanted = payload_fingerprint(payload)
+        for index, (channel, sent, _) in enumerate(self.messages, start=1):
+            if channel == channel_id and payload_fingerprint(sent) == wanted:
+                return index
+        return None
+
+    def forget_nonces(self) -> None:
+        """Discord keeps a nonce only for minutes; after a long outage it is forgotten."""
+        self.by_nonce.clear()
 
     def titles(self) -> list[str]:
         return [e["title"] for _, p, _ in self.messages for e in p["embeds"]]
@@ -162,6 +177,24 @@ async def test_crash_after_send_resumes_with_same_nonce(world):
     assert sorted(fake.titles()) == sorted(f"Story number {n}" for n in range(15))
     assert len(await store.delivered_article_ids(CH)) == 15
     assert (await delivery.run(CH)).status == "empty"
+
+
+@pytest.mark.parametrize("history_readable", [True, False])
+async def test_crash_then_long_outage_finds_the_sent_message_in_history(world, history_readable):
+    store, fake, clock, delivery, *_ = world
+    fake.history_readable = history_readable
+    await add(store, clock, *(art(n) for n in range(15)))
+    fake.crash_after_post = True
+    with pytest.raises(Crash):
+        await delivery.run(CH)
+    fake.forget_nonces()  # down for longer than Discord remembers a nonce
+    await delivery.resume_pending()
+    titles = fake.titles()
+    if history_readable:
+        assert sorted(titles) == sorted(f"Story number {n}" for n in range(15))
+    else:  # without Read Message History only the nonce guards, and it has expired
+        assert len(titles) > 15
+    assert len(await store.delivered_article_ids(CH)) == 15
 
 
 async def test_server_error_leaves_run_pending_and_retries(world):
