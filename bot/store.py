@@ -454,8 +454,9 @@ class Store:
             " SELECT child_id FROM related WHERE parent_id = ?"
             " UNION SELECT parent_id FROM related WHERE child_id = ?)"
             " AND a.story_id IS NOT (SELECT story_id FROM articles WHERE id = ?)"
+            # On a tie, what a file says about itself beats what a related list says.
             " ORDER BY COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC,"
-            " a.published_at DESC LIMIT ?",
+            " a.from_file DESC, a.published_at DESC LIMIT ?",
             (article_id, article_id, article_id, limit * 4),
         )
         return await self._entries(_one_per_story(rows, limit))
