@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Callable
 
 from bot import render
@@ -13,6 +15,8 @@ from bot.store import Store
 
 MAX_COUNT = 25
 SUGGESTIONS = 3
+_WORD = re.compile(r"\w")
+_MARKDOWN = re.compile(r"([\\*_~|>#\[\]])")
 
 
 class NewsService:
@@ -107,7 +111,7 @@ class NewsService:
                 entry = await self.store.entry_by_url(canonical_url(text))
             except ValueError:
                 entry = None
-        elif text:
+        elif _WORD.search(text):  # no word, no title: not "the newest article"
             choices = await self.store.title_choices(text, limit=1)
             if choices:
                 entry = await self.store.entry(choices[0][0])
@@ -146,5 +150,8 @@ def _or_list(names: list[str]) -> str:
 
 def _quote(text: str) -> str:
     """Quote user text for a reply: short, one line, no markdown or mention tricks."""
-    cleaned = " ".join(text.split())[:80].replace("`", "'").replace("@", "@\u200b")
+    # Format characters (bidi overrides, zero-width) would reorder or hide the reply around it.
+    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    cleaned = " ".join(visible.split())[:80].replace("`", "'")
+    cleaned = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b").replace("<", "<\u200b")
     return f"'{cleaned}'"

@@ -1,0 +1,374 @@
+"""NewsService over a store with the seeds ingested: /news options in, payloads out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import TopicsConfig
+from bot.errors import UserError
+from bot.ingest import Ingestor
+from bot.news import NewsService
+from bot.render import LIMITS, Payload
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
+COINDESK_URL = (
+    "https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition"
+)
+GIZMODO = "Let's Kill Facial Recognition For Good"
+GIZMODO_URL = "https://gizmodo.com/lets-kill-facial-recognition-for-good-1844168367"
+AI_TITLES = {
+    COINDESK,
+    GIZMODO,
+    "Silicon Valley has admitted facial recognition technology is toxic – about time",
+    "Opinion | The futile withdrawal of facial recognition software by Big Tech",
+    "Ban dangerous facial recognition technology that reinforces racist police work",
+}
+ALIASES = {"Artificial Intelligence": "AI", "Machine Vision": "Computer Vision"}
+
+
+def article_file(
+    folder: Path,
+    name: str,
+    title: str,
+    *,
+    url: str | None = None,
+    topics: tuple[str, ...] = ("AI",),
+    quality: int = 70,
+    published: bool = True,
+    when: str = "2024-05-01T10:00:00Z",
+    provider: str | None = None,
+) -> Path:
+    lines = [
+        "---",
+        f"title: {json.dumps(title)}",
+        f"publishedDateTime: {when}",
+        f"webUrl: {json.dumps(url or f'https://example.org/{name}')}",
+        f"quality: {quality}",
+        f"published: {'true' if published else 'false'}",
+        f"topics: {json.dumps(list(topics))}",
+    ]
+    if provider:
+        lines += ["provider:", f"  name: {json.dumps(provider)}"]
+    path = folder / f"{name}.md"
+    path.write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
+    return path
+
+
+def titles(payloads: list[Payload]) -> list[str]:
+    return [e["title"] for p in payloads for e in p["embeds"]]
+
+
+def embed(payloads: list[Payload], title: str) -> dict:
+    [found] = [e for p in payloads for e in p["embeds"] if e["title"] == title]
+    return found
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(ROOT / "seeds", folder)
+    # The Gizmodo story's Australian URL as a file of its own on AI: one story, two AI articles.
+    article_file(
+        folder,
+        "gizmodo_au",
+        "Let’s Kill Facial Recognition For Good",
+        url="https://www.gizmodo.com.au/2020/06/lets-kill-facial-recognition-for-good/",
+        quality=60,
+        published=False,
+        when="2020-06-25T21:00:00Z",
+        provider="Gizmodo Australia",
+    )
+    article_file(folder, "robots", "Robots learn to fold laundry", topics=("Robotics",))
+    article_file(
+        folder, "alias", "A story filed under the long name", topics=("Artificial Intelligence",)
+    )
+    return folder
+
+
+@pytest.fixture
+async def store(tmp_path: Path, articles: Path) -> AsyncIterator[Store]:
+    topics = TopicsConfig(aliases=ALIASES)
+    s = await Store.open(tmp_path / "db.sqlite3")
+    ingestor = Ingestor(s, max_file_bytes=1 << 20, canonical_topic=topics.canonical, workers=1)
+    report = await ingestor.run([articles])
+    assert report.ok and report.added == 8, report.as_dict()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def news(store: Store) -> NewsService:
+    return NewsService(
+        store,
+        canonical_topic=TopicsConfig(aliases=ALIASES).canonical,
+        latest_min_quality=lambda: 60,
+    )
+
+
+# --------------------------------------------------------------------------- topic
+
+
+async def test_topic_lists_each_story_once_naming_the_other_providers(news: NewsService):
+    payloads = await news.topic("AI")
+    shown = titles(payloads)
+    # the Gizmodo story is on AI twice (gizmodo.com and gizmodo.com.au): it is listed once
+    assert sorted(shown) == sorted({*AI_TITLES, "A story filed under the long name"})
+    gizmodo = embed(payloads, GIZMODO)
+    assert gizmodo["url"] == GIZMODO_URL  # its best article (quality 74 over 60)
+    also = gizmodo["description"].splitlines()[-1]
+    assert also.startswith("also: ") and "Gizmodo Australia" in also and "paleofuture" in also
+    assert payloads[0]["content"].startswith("**AI**")
+    assert payloads[0]["allowed_mentions"]["parse"] == []
+    # every article carries its persistent Related button
+    ids = [c["custom_id"] for p in payloads for row in p["components"] for c in row["components"]]
+    assert len(ids) == len(shown) and all(i.startswith("newsbot:related:") for i in ids)
+
+
+async def test_topic_resolves_aliases_and_case(news: NewsService):
+    by_alias = titles(await news.topic("artificial intelligence"))
+    assert "A story filed under the long name" in by_alias  # the file's alias was mapped too
+    assert sorted(by_alias) == sorted(titles(await news.topic("  ai ")))
+    vision = titles(await news.topic("MACHINE VISION"))
+    assert COINDESK in vision and GIZMODO not in vision
+
+
+async def test_topic_min_quality_and_count(news: NewsService):
+    assert sorted(titles(await news.topic("AI", min_quality=70))) == sorted(
+        [COINDESK, GIZMODO, "A story filed under the long name"]
+    )
+    assert len(titles(await news.topic("AI", count=2))) == 2
+    with pytest.raises(UserError, match="min_quality"):
+        await news.topic("AI", min_quality=100)
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"count": 0}, "count"),
+        ({"count": 26}, "count"),
+        ({"min_quality": -1}, "min_quality"),
+        ({"min_quality": 101}, "min_quality"),
+    ],
+)
+async def test_topic_out_of_range_is_a_user_error(news: NewsService, options: dict, name: str):
+    with pytest.raises(UserError, match=f"`{name}` must be between"):
+        await news.topic("AI", **options)
+
+
+async def test_unknown_topic_suggests_the_near_one(news: NewsService):
+    with pytest.raises(UserError) as caught:
+        await news.topic("Robotcs")
+    message = str(caught.value)
+    assert "'Robotcs'" in message and "did you mean Robotics?" in message
+    with pytest.raises(UserError, match="see `/news topics`"):
+        await news.topic("Underwater basket weaving")
+    assert titles(await news.topic("robotics")) == ["Robots learn to fold laundry"]
+
+
+# --------------------------------------------------------------------------- related
+
+
+async def test_related_by_url_names_the_gizmodo_story_with_its_providers(news: NewsService):
+    # canonical URL: scheme/host case, utm_*, fragment and trailing slash do not matter
+    payloads = await news.related(
+        "HTTPS://coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition/"
+        "?utm_source=x#top"
+    )
+    shown = titles(payloads)
+    assert shown[0] == COINDESK
+    assert payloads[0]["content"] == "1 related article"
+    gizmodo = embed(payloads, GIZMODO)
+    also = gizmodo["description"].splitlines()[-1]
+    assert also.startswith("also: ") and "Gizmodo" in also
+    # a related article has its own Related button; the article itself does not
+    [row] = payloads[0]["components"]
+    assert len(row["components"]) == 1
+
+
+async def test_related_reverse_direction_and_also_told_by(news: NewsService, store: Store):
+    payloads = await news.related(GIZMODO_URL)
+    shown = titles(payloads)
+    assert shown[0] == GIZMODO and COINDESK in shown
+    told = embed(payloads, "Also told by")["description"]
+    assert "paleofuture.gizmodo.com" in told and "gizmodo.com.au" in told
+
+
+async def test_related_by_id_and_by_title(news: NewsService, store: Store):
+    coindesk = await store.entry_by_url(
+        "https://coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition"
+    )
+    assert coindesk is not None
+    assert titles(await news.related(str(coindesk.article_id)))[0] == COINDESK
+    assert titles(await news.related_by_id(coindesk.article_id))[0] == COINDESK
+    assert titles(await news.related("digital masks"))[0] == COINDESK
+    with pytest.raises(UserError, match="no longer in the database"):
+        await news.related_by_id(10**12)
+    for nothing in ("999999999", "https://example.org/missing", "zzzz qqqq"):
+        with pytest.raises(UserError, match="pick one from the list"):
+            await news.related(nothing)
+
+
+@pytest.mark.parametrize("typed", ['"', "*", ")(", "\u200b", "-", "%"])
+async def test_related_by_a_title_without_words_matches_nothing(news: NewsService, typed: str):
+    """A hand-typed reference with no word in it is no title: not some arbitrary article."""
+    with pytest.raises(UserError, match="pick one from the list"):
+        await news.related(typed)
+
+
+# --------------------------------------------------------------------------- search
+
+
+async def test_search_best_match_first_and_quoted(news: NewsService):
+    shown = titles(await news.search("digital masks"))
+    assert shown[0] == COINDESK
+    assert titles(await news.search('"digital masks"'))[0] == COINDESK
+    assert titles(await news.search("CoinDesk"))[0] == COINDESK  # provider is searched too
+    assert "Robots learn to fold laundry" in titles(await news.search("laundry"))
+
+
+HOSTILE = [
+    "'; DROP TABLE articles; --",
+    '"',
+    '"facial',
+    "NEAR(a b)",
+    "NEAR(facial recognition)",
+    "title:*",
+    "title:facial",
+    "facial*",
+    "* OR *",
+    "a AND NOT b",
+    "{title excerpt}: facial",
+    "^facial",
+    "\u200b",
+    "\u202efacial",
+    "facial\x00recognition",
+    "%_\\",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_search_syntax_is_plain_text(news: NewsService, store: Store, query: str):
+    try:
+        payloads = await news.search(query)
+    except UserError as exc:
+        assert "No articles match" in str(exc) or "Type some words" in str(exc)
+    else:
+        assert payloads and all(p["embeds"] for p in payloads)
+    assert (await store.status()).articles > 8  # the table is still there
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] > 8
+
+
+async def test_search_operators_are_words_not_syntax(news: NewsService):
+    # "NEAR(facial recognition)" as FTS5 syntax would match; as words, "near" is in no article
+    with pytest.raises(UserError, match="No articles match"):
+        await news.search("NEAR(facial recognition)")
+    # "title:facial" as a column filter would match titles; as words, "title" is in none
+    with pytest.raises(UserError, match="No articles match"):
+        await news.search("title:facial")
+
+
+async def test_search_empty_and_too_long(news: NewsService):
+    with pytest.raises(UserError, match="Type some words"):
+        await news.search("   ")
+    with pytest.raises(UserError, match="at most 200"):
+        await news.search("x" * 6000)
+
+
+async def test_user_text_in_replies_cannot_ping_or_format(news: NewsService):
+    with pytest.raises(UserError) as caught:
+        await news.search("@everyone <@&444> `code`")
+    message = str(caught.value)
+    assert "@everyone" not in message and "<@&" not in message and "`code`" not in message
+    with pytest.raises(UserError) as caught:
+        await news.topic("\u202escitoboR\u200b **x**")
+    message = str(caught.value)
+    assert "\u202e" not in message and "\u200b" not in message  # no bidi override, no hiding
+    assert "**x**" not in message  # user text is not markdown in our reply
+
+
+# --------------------------------------------------------------------------- latest, topics
+
+
+async def test_latest_only_published_at_the_quality_bar(news: NewsService):
+    shown = titles(await news.latest())
+    # published and quality >= 60; the unpublished Gizmodo (74) is left out
+    assert set(shown) == {
+        COINDESK,
+        "Robots learn to fold laundry",
+        "A story filed under the long name",
+    }
+    assert titles(await news.latest("Robotics")) == ["Robots learn to fold laundry"]
+    assert COINDESK in titles(await news.latest("artificial intelligence"))
+    with pytest.raises(UserError, match="did you mean Robotics"):
+        await news.latest("Robotcs")
+
+
+async def test_latest_follows_the_configured_bar(store: Store):
+    bar = {"value": 60}
+    news = NewsService(store, canonical_topic=str.strip, latest_min_quality=lambda: bar["value"])
+    assert COINDESK in titles(await news.latest())
+    bar["value"] = 90  # a reload changed it
+    with pytest.raises(UserError, match="quality 90"):
+        await news.latest()
+
+
+async def test_topics_with_counts(news: NewsService):
+    [payload] = await news.topics()
+    [topics] = payload["embeds"]
+    lines = topics["description"].splitlines()
+    assert lines[0] == "AI · 7"  # 5 seeds, the Australian Gizmodo and the alias file
+    assert "Robotics · 1" in lines and "Computer Vision · 4" in lines
+    assert not any("Artificial Intelligence" in line for line in lines)
+
+
+async def test_topics_empty_store_says_what_to_do(tmp_path: Path):
+    async with await Store.open(tmp_path / "empty.sqlite3") as empty:
+        news = NewsService(empty, canonical_topic=str.strip, latest_min_quality=lambda: 60)
+        with pytest.raises(UserError, match="run an ingest"):
+            await news.topics()
+
+
+# --------------------------------------------------------------------------- autocomplete
+
+
+async def test_topic_choices(news: NewsService):
+    choices = await news.topic_choices("a")
+    assert choices[0] == {"name": "AI (7)", "value": "AI"}  # prefix match first
+    assert all("a" in c["value"].casefold() for c in choices)
+    assert await news.topic_choices("'; DROP TABLE topics; --") == []
+
+
+async def test_article_choices_values_are_ids(news: NewsService, store: Store):
+    choices = await news.article_choices("digital mas")  # the last word as a prefix
+    assert choices and choices[0]["name"] == COINDESK
+    entry = await store.entry(int(choices[0]["value"]))
+    assert entry is not None and entry.article.title == COINDESK
+    for typed in ("NEAR(", '" OR title:*', "'; DROP TABLE articles; --"):
+        assert await news.article_choices(typed) == []  # syntax is no crash, and no match
+
+
+async def test_choices_capped_at_25(tmp_path: Path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(40):
+        article_file(folder, f"bot{n}", f"Robot arm number {n}", topics=(f"Arm topic {n}",))
+    async with await Store.open(tmp_path / "many.sqlite3") as store:
+        await Ingestor(store, max_file_bytes=1 << 20, workers=1).run([folder])
+        news = NewsService(store, canonical_topic=str.strip, latest_min_quality=lambda: 0)
+        for choices in (
+            await news.topic_choices(""),
+            await news.topic_choices("arm"),
+            await news.article_choices("robot"),
+            await news.article_choices(""),
+        ):
+            assert len(choices) == LIMITS.choices
+            assert all(1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
