@@ -21,7 +21,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, resolve_config_path
 from bot.delivery import Delivery, DiscordSender
 from bot.digest import DigestService
 from bot.errors import UserError
@@ -220,6 +220,9 @@ class NewsBot(commands.Bot):
         Raises UserError with the reason when refused; returns a one-line summary otherwise.
         """
         try:
+            # Started on built-in defaults: a config.toml created since is picked up now.
+            if self.config_path is None:
+                self.config_path = resolve_config_path(None, os.environ, Path.cwd())
             fresh = load_config(self.config_path, os.environ)
         except ConfigError as exc:
             log.warning("reload refused, running config kept: %s", exc)
