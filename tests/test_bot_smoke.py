@@ -1,0 +1,185 @@
+"""Smoke test: build NewsBot without connecting, load every extension, check the command tree
+and the hash-based decision to sync it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.client import EXTENSIONS, NewsBot
+from bot.config import Config, DatabaseConfig, DiscordConfig
+from bot.ingest import Ingestor
+from bot.store import Store
+from tests.discord_stub.validation import check_commands
+
+NEWS_SUBCOMMANDS = {"topic", "related", "search", "latest", "topics"}
+AUTOCOMPLETED = {("topic", "topic"), ("related", "article"), ("latest", "topic")}
+MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+
+
+class FakeSync:
+    """Stands in for CommandTree.sync: records each call instead of calling Discord."""
+
+    def __init__(self, tree: app_commands.CommandTree) -> None:
+        self.tree = tree
+        self.calls: list[tuple[int | None, list[str]]] = []
+
+    async def __call__(self, *, guild: discord.abc.Snowflake | None = None) -> list[Any]:
+        names = sorted(c.name for c in self.tree.get_commands(guild=guild))
+        self.calls.append((guild.id if guild else None, names))
+        return []
+
+
+async def build(tmp_path: Path, config: Config | None = None) -> NewsBot:
+    config = config or Config()
+    config = replace(config, database=DatabaseConfig(path=tmp_path / "db.sqlite3"))
+    store = await Store.open(config.database.path)
+    ingestor = Ingestor(store, max_file_bytes=config.ingest.max_file_bytes, workers=1)
+    bot = NewsBot(config, store, ingestor)
+    for extension in EXTENSIONS:
+        await bot.load_extension(extension)
+    return bot
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[NewsBot]:
+    bot = await build(tmp_path)
+    yield bot
+    await bot.close()
+
+
+def payload(bot: NewsBot) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in bot.command_payload()}
+
+
+def options(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {o["name"]: o for o in command.get("options", [])}
+
+
+async def test_every_extension_loads_and_the_tree_is_what_discord_accepts(bot: NewsBot):
+    assert set(bot.extensions) == set(EXTENSIONS)
+    commands = payload(bot)
+    assert set(commands) == {"news", "digest", "newsbot"}
+    assert check_commands(list(commands.values())) is None  # the stub's copy of Discord's rules
+
+
+async def test_news_has_five_described_subcommands_with_autocomplete(bot: NewsBot):
+    news = payload(bot)["news"]
+    subs = options(news)
+    assert set(subs) == NEWS_SUBCOMMANDS
+    assert news.get("default_member_permissions") is None  # everyone
+    for sub_name, sub in subs.items():
+        assert sub["type"] == 1 and sub["description"] and sub["description"] != "…"
+        for name, option in options(sub).items():
+            # discord.py puts "…" where a parameter has no describe()
+            assert option["description"] not in ("", "…"), (sub_name, name)
+            autocompleted = (sub_name, name) in AUTOCOMPLETED
+            assert bool(option.get("autocomplete")) == autocompleted, (sub_name, name)
+            if option["type"] == 3:  # strings are capped, so Discord refuses an essay
+                assert 1 <= option.get("max_length", 0) <= 200, (sub_name, name)
+    assert set(options(subs["topic"])) == {"topic", "min_quality", "count"}
+    assert options(subs["topic"])["topic"]["required"] is True
+    count = options(subs["topic"])["count"]
+    assert (count["min_value"], count["max_value"]) == (1, 25)
+    quality = options(subs["topic"])["min_quality"]
+    assert (quality["min_value"], quality["max_value"]) == (0, 100)
+    assert options(subs["search"])["query"]["max_length"] == 200
+    assert options(subs["topics"]) == {}
+
+
+async def test_digest_is_guild_only_for_manage_server(bot: NewsBot):
+    digest = payload(bot)["digest"]
+    assert str(digest["default_member_permissions"]) == MANAGE_GUILD
+    assert digest.get("contexts") == [0] or digest.get("dm_permission") is False
+    subs = options(digest)
+    assert {"subscribe", "unsubscribe", "pause", "resume", "list", "preview", "now"} <= set(subs)
+    group = bot.tree.get_command("digest")
+    assert isinstance(group, app_commands.Group) and group.guild_only
+
+
+async def test_newsbot_owner_tools(bot: NewsBot):
+    newsbot = payload(bot)["newsbot"]
+    assert set(options(newsbot)) == {"status", "ingest", "reload"}
+    group = bot.tree.get_command("newsbot")
+    assert isinstance(group, app_commands.Group)
+    for name in ("status", "ingest", "reload"):
+        command = group.get_command(name)
+        # owners only: a run-time check on each (Discord has no "owner" default permission)
+        assert isinstance(command, app_commands.Command) and command.checks, name
+
+
+async def test_related_button_is_a_registered_dynamic_item(bot: NewsBot):
+    from bot.views import RelatedButton
+
+    bot.add_dynamic_items(RelatedButton)
+    button = RelatedButton(42)
+    assert button.custom_id == "newsbot:related:42"
+    assert RelatedButton.__discord_ui_compiled_template__.fullmatch("newsbot:related:42")
+    assert not RelatedButton.__discord_ui_compiled_template__.fullmatch("newsbot:related:x")
+
+
+async def test_sync_only_when_the_tree_changed(bot: NewsBot):
+    fake = FakeSync(bot.tree)
+    bot.tree.sync = fake  # type: ignore[method-assign]
+    assert await bot.sync_commands() == "synced"
+    assert fake.calls == [(None, ["digest", "news", "newsbot"])]  # global: no guild_ids
+    assert await bot.sync_commands() == "unchanged"
+    assert len(fake.calls) == 1
+    assert await bot.sync_commands(force=True) == "synced"  # an owner asked
+    assert len(fake.calls) == 2
+
+    @app_commands.command(name="extra", description="A command added later")
+    async def extra(interaction: discord.Interaction) -> None: ...
+
+    bot.tree.add_command(extra)
+    assert await bot.sync_commands() == "synced"  # the tree changed: its hash did
+    assert fake.calls[-1] == (None, ["digest", "extra", "news", "newsbot"])
+    assert await bot.sync_commands() == "unchanged"
+
+
+async def test_sync_decision_survives_a_restart(tmp_path: Path):
+    first = await build(tmp_path)
+    first.tree.sync = FakeSync(first.tree)  # type: ignore[method-assign]
+    assert await first.sync_commands() == "synced"
+    await first.close()
+    second = await build(tmp_path)  # same database: the stored hash
+    fake = FakeSync(second.tree)
+    second.tree.sync = fake  # type: ignore[method-assign]
+    try:
+        assert await second.sync_commands() == "unchanged"
+        assert fake.calls == []
+    finally:
+        await second.close()
+
+
+async def test_sync_to_configured_guilds_leaves_no_global_copy(tmp_path: Path):
+    config = Config(discord=DiscordConfig(guild_ids=(111, 222)))
+    bot = await build(tmp_path, config)
+    fake = FakeSync(bot.tree)
+    bot.tree.sync = fake  # type: ignore[method-assign]
+    try:
+        assert await bot.sync_commands() == "synced"
+        names = ["digest", "news", "newsbot"]
+        assert fake.calls == [(111, names), (222, names)]
+        assert bot.tree.get_commands(guild=discord.Object(111)) == []  # copies cleared
+        assert await bot.sync_commands() == "unchanged"
+        stored = await bot.store.get_meta("command_hash:111,222")
+        assert stored and stored != await bot.store.get_meta("command_hash:global")
+    finally:
+        await bot.close()
+
+
+async def test_command_payload_is_deterministic(tmp_path: Path, bot: NewsBot):
+    other = await build(tmp_path / "other")
+    try:
+        left = json.dumps(bot.command_payload(), sort_keys=True)
+        assert left == json.dumps(other.command_payload(), sort_keys=True)
+    finally:
+        await other.close()
