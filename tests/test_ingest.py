@@ -116,7 +116,7 @@ async def test_oversized_file_rejected_with_limit(tmp_path: Path, store: Store):
     big = tmp_path / "big.md"
     big.write_text(article_text(1) + "x" * 5000, encoding="utf-8")
     report = await Ingestor(store, max_file_bytes=1000).run([big])
-    [(path, reason)] = report.rejected
+    [(_path, reason)] = report.rejected
     assert "limit is 1000" in reason
 
 
