@@ -38,8 +38,16 @@ class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=_RELATED
         return cls(int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:  # type: ignore[override]
-        payloads = await interaction.client.news.related_by_id(self.article_id)
-        await send_payloads(interaction, payloads, ephemeral=True)
+        try:
+            payloads = await interaction.client.news.related_by_id(self.article_id)
+            await send_payloads(interaction, payloads, ephemeral=True)
+        except Exception as error:  # a dynamic item's errors would only reach the log
+            await _on_error(interaction, error)
+
+
+async def _on_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Buttons share the command tree's one error path: user errors answered ephemerally."""
+    await interaction.client.tree.on_error(interaction, error)  # type: ignore[arg-type]
 
 
 def message_kwargs(payload: Payload, view: discord.ui.View | None = None) -> dict[str, Any]:
@@ -132,6 +140,11 @@ class Pager(discord.ui.View):
             ephemeral=True,
         )
         return False
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        await _on_error(interaction, error)
 
     async def _previous(self, interaction: discord.Interaction) -> None:
         await self._show(interaction, self.index - 1)

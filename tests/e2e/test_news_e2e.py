@@ -91,6 +91,11 @@ async def start(newsbot: NewsbotProcess, articles: Path) -> None:
     await newsbot.wait_for_log(r"ingest: ", timeout=30)
 
 
+async def wait_for_ingests(newsbot: NewsbotProcess, count: int, timeout: float = 30) -> None:
+    """Until the bot's log holds `count` finished ingests (over all its starts)."""
+    await newsbot.wait_for_log(r"(?s)(?:bot\.ingest: ingest: .*){%d}" % count, timeout=timeout)
+
+
 async def run(
     stub: DiscordStub, name: str, user: Any = MEMBER, timeout: float = 15, **options: Any
 ) -> Reply:
@@ -171,7 +176,9 @@ async def test_news_registered_and_topic_ai_answers_each_story_once(
         assert sub["type"] == 1 and sub["description"]
         for option in sub.get("options", []):
             assert option["description"] not in ("", "…"), (sub["name"], option["name"])
-    auto = {(s, o["name"]) for s, sub in subs.items() for o in sub["options"] if o.get("autocomplete")}
+    auto = {
+        (s, o["name"]) for s, sub in subs.items() for o in sub["options"] if o.get("autocomplete")
+    }
     assert auto == {("topic", "topic"), ("related", "article"), ("latest", "topic")}
 
     reply = await run(discord_stub, "topic", topic="AI")
@@ -323,7 +330,7 @@ async def test_pages_turn_for_their_owner_only(
 
 
 async def test_related_button_works_after_a_restart(
-    discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
+    discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path, tmp_path: Path
 ):
     await start(newsbot, articles)
     reply = await run(discord_stub, "topic", topic="AI")
@@ -339,6 +346,19 @@ async def test_related_button_works_after_a_restart(
     assert opened.content == "1 related article"
     assert titles(opened) == [COINDESK, GIZMODO]
     valid(opened.final)
+
+    # The operator rebuilt the database from fewer files: the old button's article is gone.
+    # The member is told so, ephemerally, rather than left with "This interaction failed".
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    article_file(fewer, "robots", ROBOTICS, topics=("Robotics",))
+    fresh = {"database": {"path": str(tmp_path / "rebuilt.sqlite3")}}
+    await newsbot.restart(config_overrides=fresh, articles_dir=fewer)
+    await wait_for_ingests(newsbot, 3)
+    gone = await discord_stub.click(message, coindesk_button["custom_id"])
+    await gone.wait(timeout=15)
+    answered_in_time(gone)
+    assert gone.ephemeral and "no longer in the database" in gone.content, gone
     assert_discord_happy(discord_stub)
     assert_no_pings(discord_stub)
 
