@@ -16,7 +16,7 @@ from bot.store import Store
 MAX_COUNT = 25
 SUGGESTIONS = 3
 _WORD = re.compile(r"\w")
-_MARKDOWN = re.compile(r"([\\*_~|>#\[\]])")
+_MARKDOWN = re.compile(r"([\\*_~|\[\]])")
 
 
 class NewsService:
@@ -39,7 +39,7 @@ class NewsService:
         entries = await self.store.topic_entries(topic, min_quality=min_quality, limit=count)
         if not entries:
             raise UserError(
-                f"No articles on {topic} at quality {min_quality} or above;"
+                f"No articles on {_name(topic)} at quality {min_quality} or above;"
                 " try a lower `min_quality`."
             )
         return render.list_pages(entries, heading=f"**{topic}**: newest articles")
@@ -78,7 +78,7 @@ class NewsService:
         resolved = await self.resolve_topic(topic) if topic else None
         entries = await self.store.latest(min_quality=min_quality, limit=count, topic=resolved)
         if not entries:
-            where = f" on {resolved}" if resolved else ""
+            where = f" on {_name(resolved)}" if resolved else ""
             raise UserError(f"No published articles{where} at quality {min_quality} or above yet.")
         heading = f"**Latest{' on ' + resolved if resolved else ''}**"
         return render.list_pages(entries, heading=heading)
@@ -97,7 +97,10 @@ class NewsService:
             return found
         known = [t for t, _ in await self.store.topics(limit=5000)]
         close = _nearest(wanted, known)
-        hint = f"; did you mean {_or_list(close)}?" if close else "; see `/news topics`."
+        if close:
+            hint = f"; did you mean {_or_list([_name(c) for c in close])}?"
+        else:
+            hint = "; see `/news topics`."
         raise UserError(f"No articles on topic {_quote(name.strip())}{hint}")
 
     async def find_article(self, reference: str) -> StoryEntry:
@@ -146,6 +149,11 @@ def _nearest(wanted: str, known: list[str]) -> list[str]:
 
 def _or_list(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _name(topic: str) -> str:
+    """A topic name from the files, in a reply: it cannot even look like a mention."""
+    return render.neutralise_mentions(topic)
 
 
 def _quote(text: str) -> str:

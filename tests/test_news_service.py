@@ -295,6 +295,24 @@ async def test_user_text_in_replies_cannot_ping_or_format(news: NewsService):
     assert "**x**" not in message  # user text is not markdown in our reply
 
 
+async def test_topic_names_from_files_cannot_look_like_mentions(tmp_path: Path):
+    folder = tmp_path / "bait"
+    folder.mkdir()
+    article_file(folder, "bait", "Bait", topics=("@everyone <@&444>",), quality=10)
+    async with await Store.open(tmp_path / "bait.sqlite3") as store:
+        await Ingestor(store, max_file_bytes=1 << 20, workers=1).run([folder])
+        news = NewsService(store, canonical_topic=str.strip, latest_min_quality=lambda: 60)
+        for call in (
+            news.topic("@everyone <@&445>"),  # a suggestion names the file's topic
+            news.topic("@everyone <@&444>", min_quality=50),
+            news.latest("@everyone <@&444>"),
+        ):
+            with pytest.raises(UserError) as caught:
+                await call
+            message = str(caught.value)
+            assert "@everyone" not in message and "<@&" not in message, message
+
+
 # --------------------------------------------------------------------------- latest, topics
 
 

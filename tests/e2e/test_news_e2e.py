@@ -91,18 +91,16 @@ async def start(newsbot: NewsbotProcess, articles: Path) -> None:
     await newsbot.wait_for_log(r"ingest: ", timeout=30)
 
 
-async def wait_for_ingests(newsbot: NewsbotProcess, count: int, timeout: float = 30) -> None:
+async def wait_for_ingests(newsbot: NewsbotProcess, count: int) -> None:
     """Until the bot's log holds `count` finished ingests (over all its starts)."""
-    await newsbot.wait_for_log(r"(?s)(?:bot\.ingest: ingest: .*){%d}" % count, timeout=timeout)
+    await newsbot.wait_for_log(rf"(?s)(?:bot\.ingest: ingest: .*){{{count}}}", timeout=30)
 
 
-async def run(
-    stub: DiscordStub, name: str, user: Any = MEMBER, timeout: float = 15, **options: Any
-) -> Reply:
+async def run(stub: DiscordStub, name: str, user: Any = MEMBER, **options: Any) -> Reply:
     reply = await stub.invoke(
         f"news {name}", options, guild_id=GUILD_ID, channel_id=NEWS_CHANNEL_ID, user=user
     )
-    return await reply.wait(timeout=timeout)
+    return await reply.wait(timeout=15)
 
 
 def titles(reply_or_message: Reply | dict[str, Any]) -> list[str]:
@@ -424,7 +422,12 @@ async def test_hostile_articles_are_cut_and_ping_no_one(
 ):
     bait = f"@everyone <@&{ADMIN_ROLE_ID}> <@{MEMBER.id}> @here breaking"
     article_file(
-        articles, "bait", f"{bait} news", topics=("Bait",), excerpt=f"{bait} " * 3, quality=90
+        articles,
+        "bait",
+        f"{bait} news",
+        topics=("Bait", f"@everyone <@&{ADMIN_ROLE_ID}>"),
+        excerpt=f"{bait} " * 3,
+        quality=90,
     )
     article_file(articles, "long", "Long " + "y" * 4995, topics=("Bait",), excerpt="z" * 9000)
     article_file(
@@ -456,6 +459,13 @@ async def test_hostile_articles_are_cut_and_ping_no_one(
     assert titles(related)[0].endswith("breaking news")
     for reply in (search, latest, related):
         valid(reply.final)
+    # a topic named like a mention, asked for and mistyped: it reaches the content of replies
+    named = await run(discord_stub, "topic", topic=f"@everyone <@&{ADMIN_ROLE_ID}>")
+    answered_in_time(named)
+    assert not named.ephemeral and titles(named)[0].endswith("breaking news")
+    typo = await run(discord_stub, "topic", topic=f"@everyone <@&{ADMIN_ROLE_ID + 1}>")
+    answered_in_time(typo)
+    assert typo.ephemeral and "did you mean" in typo.content
 
     for message in discord_stub.messages(NEWS_CHANNEL_ID, include_ephemeral=True):
         assert "@everyone" not in message["content"] and "<@&" not in message["content"]
