@@ -62,9 +62,8 @@ class NewsTree(app_commands.CommandTree):
         else:
             log.error("command %s failed", _command_name(interaction), exc_info=cause)
             message = "Something went wrong on our side; it has been logged. Try again shortly."
-        _log_command(
-            interaction, f"refused: {message}" if isinstance(cause, UserError) else "error"
-        )
+        refused = isinstance(cause, UserError | app_commands.CheckFailure)
+        _log_command(interaction, f"refused: {message}" if refused else "error")
         await reply_error(interaction, message)
 
 

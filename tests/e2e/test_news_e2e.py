@@ -18,7 +18,14 @@ from tests.discord_stub import DiscordStub, Reply
 from tests.discord_stub.process import ROOT, NewsbotProcess
 from tests.discord_stub.replies import CHANNEL_MESSAGE, UPDATE_MESSAGE
 from tests.discord_stub.validation import check_choices, check_message
-from tests.discord_stub.world import ADMIN, ADMIN_ROLE_ID, GUILD_ID, MEMBER, NEWS_CHANNEL_ID
+from tests.discord_stub.world import (
+    ADMIN,
+    ADMIN_ROLE_ID,
+    GUILD_ID,
+    MEMBER,
+    NEWS_CHANNEL_ID,
+    OWNER,
+)
 
 COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
 GIZMODO = "Let's Kill Facial Recognition For Good"
@@ -276,6 +283,28 @@ async def test_typo_suggests_and_search_latest_topics_answer(
     lines = embed["description"].splitlines()
     assert lines[:2] == ["AI · 6", "Computer Vision · 4"] and "Robotics · 1" in lines
     valid(topics.final)
+
+    # ten members at once, and autocomplete while they wait: every one answered in time
+    burst = [
+        await discord_stub.invoke(
+            "news topic", {"topic": "AI"}, guild_id=GUILD_ID, channel_id=NEWS_CHANNEL_ID
+        )
+        for _ in range(10)
+    ]
+    choices = await discord_stub.autocomplete("news topic", {"topic": "comp"}, focused="topic")
+    assert [c["value"] for c in choices] == ["Computer Vision"]
+    for reply in burst:
+        await reply.wait(timeout=15)
+        answered_in_time(reply)
+        assert sorted(titles(reply)) == sorted(AI_TITLES)
+
+    # the owner tools answer their owner only, ephemerally
+    refused = await discord_stub.invoke("newsbot status", {}, guild_id=GUILD_ID, user=MEMBER)
+    await refused.wait()
+    assert refused.ephemeral and "owners" in refused.content
+    status = await discord_stub.invoke("newsbot status", {}, guild_id=GUILD_ID, user=OWNER)
+    await status.wait()
+    assert status.ephemeral and "**articles**: 19" in status.content, status.content
     assert_discord_happy(discord_stub)
     assert_no_pings(discord_stub)
 
