@@ -19,9 +19,6 @@ from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
-COINDESK_URL = (
-    "https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition"
-)
 GIZMODO = "Let's Kill Facial Recognition For Good"
 GIZMODO_URL = "https://gizmodo.com/lets-kill-facial-recognition-for-good-1844168367"
 AI_TITLES = {
