@@ -142,6 +142,7 @@ class NewsBot(commands.Bot):
         )
         self.delivery.on_paused = self.digests.refresh_job
         self._digest_resume: asyncio.Task[None] | None = None
+        self.live_pagers: set[str] = set()  # keys of the pagers this process holds (views.py)
         self.ready_once = asyncio.Event()
         # Called with the new config after a successful reload (digest schedules, ...).
         self.config_listeners: list[Callable[[Config], Awaitable[None]]] = []

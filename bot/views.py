@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,11 @@ if TYPE_CHECKING:
     from bot.client import NewsBot
 
 _RELATED_TEMPLATE = r"newsbot:related:(?P<id>[0-9]{1,19})"
+_PAGER_TEMPLATE = r"newsbot:pager:(?P<key>[0-9a-f]{16}):(?P<action>[a-z]+)"
+EXPIRED_PAGES = (
+    "These pages have expired (the bot restarted or they timed out);"
+    " run the command again to page through fresh results."
+)
 PAGER_TIMEOUT_S = 600
 
 
@@ -94,10 +100,15 @@ def _related_buttons(payload: Payload):
 class Pager(discord.ui.View):
     """Pages of one result; only the member who asked can turn them."""
 
-    def __init__(self, pages: Sequence[Payload], owner_id: int):
+    def __init__(self, pages: Sequence[Payload], owner_id: int, live: set[str] | None = None):
         super().__init__(timeout=PAGER_TIMEOUT_S)
         self.pages = list(pages)
         self.owner_id = owner_id
+        # The keys of the pagers this process still holds; a click on any other is answered
+        # by answer_expired_pager.
+        self.key = secrets.token_hex(8)
+        self._live = live if live is not None else set()
+        self._live.add(self.key)
         self.index = 0
         self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
         self._build()
@@ -116,20 +127,28 @@ class Pager(discord.ui.View):
             style=discord.ButtonStyle.primary,
             disabled=self.index == 0,
             row=pager_row,
+            custom_id=self._custom_id("previous"),
         )
         counter = discord.ui.Button(
-            label=f"{self.index + 1}/{len(self.pages)}", disabled=True, row=pager_row
+            label=f"{self.index + 1}/{len(self.pages)}",
+            disabled=True,
+            row=pager_row,
+            custom_id=self._custom_id("page"),
         )
         following = discord.ui.Button(
             label="Next ▶",
             style=discord.ButtonStyle.primary,
             disabled=self.index >= len(self.pages) - 1,
             row=pager_row,
+            custom_id=self._custom_id("next"),
         )
         previous.callback = self._previous  # type: ignore[method-assign]
         following.callback = self._next  # type: ignore[method-assign]
         for item in (previous, counter, following):
             self.add_item(item)
+
+    def _custom_id(self, action: str) -> str:
+        return f"newsbot:pager:{self.key}:{action}"
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -159,6 +178,7 @@ class Pager(discord.ui.View):
         await interaction.response.edit_message(**kwargs)
 
     async def on_timeout(self) -> None:
+        self._live.discard(self.key)
         if self.message is None:
             return
         # Keep the Related buttons; only the pager stops.
@@ -176,7 +196,9 @@ async def send_payloads(
     if len(payloads) == 1:
         kwargs = message_kwargs(payloads[0])
     else:
-        pager = Pager(payloads, interaction.user.id)
+        pager = Pager(
+            payloads, interaction.user.id, getattr(interaction.client, "live_pagers", None)
+        )
         kwargs = message_kwargs(payloads[0], view=pager)
     if interaction.response.is_done():
         message = await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs)
@@ -185,3 +207,16 @@ async def send_payloads(
         message = await interaction.original_response()
     if len(payloads) > 1:
         pager.message = message
+
+
+async def answer_expired_pager(interaction: discord.Interaction, live: set[str]) -> None:
+    """A pager button whose pages this process no longer holds: say so, ephemerally (without
+    this, discord.py drops the click and the member sees "This interaction failed")."""
+    if interaction.type is not discord.InteractionType.component:
+        return
+    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    match = re.fullmatch(_PAGER_TEMPLATE, custom_id)
+    if match is None or match["key"] in live:
+        return
+    with contextlib.suppress(discord.HTTPException):
+        await interaction.response.send_message(EXPIRED_PAGES, ephemeral=True)

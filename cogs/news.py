@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.views import send_payloads
+from bot.views import answer_expired_pager, send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -23,6 +23,10 @@ class News(commands.Cog):
 
     def __init__(self, bot: NewsBot):
         self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await answer_expired_pager(interaction, self.bot.live_pagers)
 
     @news.command(name="topic", description="Newest articles on a topic, each story once")
     @app_commands.describe(

@@ -183,3 +183,17 @@ async def test_command_payload_is_deterministic(tmp_path: Path, bot: NewsBot):
         assert left == json.dumps(other.command_payload(), sort_keys=True)
     finally:
         await other.close()
+
+
+async def test_pager_buttons_name_a_live_pager_until_it_times_out():
+    from bot import render
+    from bot.views import Pager
+
+    live: set[str] = set()
+    pages = [render.notice("one"), render.notice("two")]
+    pager = Pager(pages, owner_id=4242, live=live)
+    assert live == {pager.key}
+    ids = [item.custom_id for item in pager.children if isinstance(item, discord.ui.Button)]
+    assert ids == [f"newsbot:pager:{pager.key}:{a}" for a in ("previous", "page", "next")]
+    await pager.on_timeout()  # no message to edit: only forgets its key
+    assert live == set()

@@ -352,6 +352,15 @@ async def test_pages_turn_for_their_owner_only(
     assert discord_stub.message(first["id"])["content"].endswith("page 2/3")
     shown = titles(first) + titles(second) + titles(third)
     assert len(shown) == len(set(shown)) == 15
+
+    # after a restart the pages are gone: a click is answered, not left to fail
+    await newsbot.restart()
+    current = discord_stub.message(first["id"])
+    stale = await discord_stub.click(current, button(current, "Next")["custom_id"])
+    await stale.wait(timeout=15)
+    answered_in_time(stale)
+    assert stale.ephemeral and "expired" in stale.content, stale
+    assert discord_stub.message(first["id"])["content"].endswith("page 2/3")
     assert_discord_happy(discord_stub)
     assert_no_pings(discord_stub)
 
