@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -17,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.articles import ArticleRejected, parse_article
-from bot.store import BatchCounts, FileRecord, Store
+from bot.store import BatchCounts, FileRecord, PreparedArticle, Store, prepare_article
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
-CHUNK_FILES = 200  # files per worker task: large enough to amortise pickling
+CHUNK_FILES = 250  # files per worker task: large enough to amortise pickling
 BATCH_FILES = 2000  # files per write transaction
+IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker, so none waits while the writer writes
 POOL_THRESHOLD = 256  # fewer changed files than this are parsed on one thread
 
 
@@ -35,12 +37,10 @@ class FoundFile:
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedRecord:
-    """A worker's answer for one file: the record to store plus its warnings."""
-
-    record: FileRecord
-    warnings: tuple[tuple[str, str], ...] = ()
+# A worker's answer for one file, as plain values (cheap to pickle): path, size, mtime_ns,
+# content hash, the rejection reason or None, warnings ((field, reason), ...), and
+# store.prepare_article() of the article or None.
+Parsed = tuple[str, int, int, str, str | None, tuple[tuple[str, str], ...], PreparedArticle | None]
 
 
 @dataclass(slots=True)
@@ -153,14 +153,13 @@ def _walk_dir(root: Path, shown_root: str, seen_dirs: set[tuple[int, int]]) -> I
         stack.extend(reversed(subdirs))
 
 
-def parse_file(found: FoundFile, max_bytes: int) -> ParsedRecord:
+def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
     """Read, hash and parse one file. Runs in a worker process or thread."""
     try:
         with open(found.path, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        record = FileRecord(found.path, found.size, found.mtime_ns, "", error=f"unreadable: {exc}")
-        return ParsedRecord(record)
+        return (found.path, found.size, found.mtime_ns, "", f"unreadable: {exc}", (), None)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     size = max(found.size, len(data))
     try:
@@ -169,17 +168,17 @@ def parse_file(found: FoundFile, max_bytes: int) -> ParsedRecord:
                 f"file is {size} bytes; the limit is {max_bytes} ([ingest] max_file_bytes)"
             )
         parsed = parse_article(data, max_bytes=max_bytes)
+        prepared = prepare_article(parsed.article)
     except ArticleRejected as exc:
-        return ParsedRecord(FileRecord(found.path, size, found.mtime_ns, digest, error=str(exc)))
+        return (found.path, size, found.mtime_ns, digest, str(exc), (), None)
     except Exception as exc:  # a parser bug must not stop the run; the file is reported
         reason = f"could not be parsed ({type(exc).__name__})"
-        return ParsedRecord(FileRecord(found.path, size, found.mtime_ns, digest, error=reason))
+        return (found.path, size, found.mtime_ns, digest, reason, (), None)
     warnings = tuple((w.field, w.reason) for w in parsed.warnings)
-    record = FileRecord(found.path, size, found.mtime_ns, digest, article=parsed.article)
-    return ParsedRecord(record, warnings)
+    return (found.path, size, found.mtime_ns, digest, None, warnings, prepared)
 
 
-def parse_chunk(files: Sequence[FoundFile], max_bytes: int) -> list[ParsedRecord]:
+def parse_chunk(files: Sequence[FoundFile], max_bytes: int) -> list[Parsed]:
     return [parse_file(f, max_bytes) for f in files]
 
 
@@ -241,17 +240,32 @@ class Ingestor:
         done = len(found) - len(changed)
         if progress:
             progress(done, len(found))
-        pending: list[ParsedRecord] = []
-        async for chunk in self._parsed_chunks(changed):
-            pending.extend(chunk)
-            done += len(chunk)
-            if len(pending) >= BATCH_FILES:
+        # The writer writes one batch while the workers parse the next ones.
+        pending: list[Parsed] = []
+        writing: asyncio.Task[None] | None = None
+        try:
+            async for chunk in self._parsed_chunks(changed):
+                pending.extend(chunk)
+                done += len(chunk)
+                if len(pending) >= BATCH_FILES:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(
+                        self._write(pending, known, shown_by_path, report)
+                    )
+                    pending = []
+                if progress:
+                    progress(done, len(found))
+            if writing is not None:
+                await writing
+                writing = None
+            if pending:
                 await self._write(pending, known, shown_by_path, report)
-                pending = []
-            if progress:
-                progress(done, len(found))
-        if pending:
-            await self._write(pending, known, shown_by_path, report)
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
         return report
 
     async def _parsed_chunks(self, changed: list[FoundFile]):
@@ -264,10 +278,10 @@ class Ingestor:
             return
         loop = asyncio.get_running_loop()
         pool = await asyncio.to_thread(make_pool, self.workers)
-        futures: list[asyncio.Future[list[ParsedRecord]]] = []
+        futures: list[asyncio.Future[list[Parsed]]] = []
         try:
             # Keep every worker busy with a bounded number of chunks in flight.
-            in_flight = self.workers * 3
+            in_flight = self.workers * IN_FLIGHT_PER_WORKER
             index = 0
             while index < len(chunks) or futures:
                 while index < len(chunks) and len(futures) < in_flight:
@@ -284,29 +298,28 @@ class Ingestor:
 
     async def _write(
         self,
-        parsed: list[ParsedRecord],
+        parsed: list[Parsed],
         known: dict[str, Any],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
         records = []
         touched = []
-        for item in parsed:
-            record = item.record
-            shown = shown_by_path.get(record.path, record.path)
-            state = known.get(record.path)
-            if state is not None and state.hash == record.hash and record.hash:
+        for path, size, mtime_ns, digest, error, warnings, prepared in parsed:
+            shown = shown_by_path.get(path, path)
+            state = known.get(path)
+            if state is not None and state.hash == digest and digest:
                 # Same bytes under a new mtime: nothing to parse into the store.
-                touched.append((record.path, record.size, record.mtime_ns))
-                if record.error:
-                    report.rejected.append((shown, record.error))
+                touched.append((path, size, mtime_ns))
+                if error:
+                    report.rejected.append((shown, error))
                 else:
                     report.unchanged += 1
                 continue
-            records.append(record)
-            if record.error:
-                report.rejected.append((shown, record.error))
-            report.warnings.extend((shown, f, r) for f, r in item.warnings)
+            records.append(FileRecord(path, size, mtime_ns, digest, error=error, prepared=prepared))
+            if error:
+                report.rejected.append((shown, error))
+            report.warnings.extend((shown, f, r) for f, r in warnings)
         now = time.time()
         await self.store.touch_files(touched, now)
         if records:

@@ -57,6 +57,12 @@ class FileRecord:
     hash: str
     article: Article | None = None
     error: str | None = None
+    # prepare_article(article), made by a parse worker so the writer does no per-field work
+    prepared: PreparedArticle | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.article is not None or self.prepared is not None
 
 
 @dataclass(slots=True)
@@ -128,36 +134,18 @@ def fts_prefix_query(text: str) -> str | None:
     return "title : (" + " ".join(quoted) + ")"
 
 
-def _fingerprint(article: Article, topics: Sequence[str]) -> str:
-    parts = (
-        article.url,
-        article.title,
-        article.excerpt,
-        _epoch(article.published_at),
-        article.quality,
-        article.heat,
-        article.published,
-        article.provider,
-        article.image_url,
-        article.category,
-        article.type,
-        article.original_url,
-        article.amp_url,
-        article.cdn_amp_url,
-        tuple(topics),
-        tuple(r.canonical_url for r in article.related),
-    )
-    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+# What the writer needs about one file's article, as plain values (cheap to pickle):
+# (canonical_url, base, topics as the file names them, fingerprint of all but the topics,
+#  story_key, related) where base is (url, title, excerpt, published_at, quality, heat,
+# published, provider_name, provider_domain, provider_icon, image_url, category, type,
+# original_url, amp_url, cdn_amp_url) and related is a tuple of (position, canonical_url,
+# the stub's full row for _UPSERT_STUB without updated_at).
+PreparedArticle = tuple[str, tuple[Any, ...], tuple[str, ...], str, str, tuple[Any, ...]]
 
 
-def _epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
-def _article_row(article: Article, topics: Sequence[str], now: float) -> tuple[Any, ...]:
+def _base_row(article: Article) -> tuple[Any, ...]:
     provider = article.provider or Provider()
     return (
-        article.canonical_url,
         article.url,
         article.title,
         article.excerpt,
@@ -174,11 +162,38 @@ def _article_row(article: Article, topics: Sequence[str], now: float) -> tuple[A
         article.original_url,
         article.amp_url,
         article.cdn_amp_url,
-        TOPIC_SEP.join(topics),
-        _fingerprint(article, topics),
-        story_key(article.title),
-        now,
     )
+
+
+def _fingerprint(text: str, topics: Sequence[str]) -> str:
+    data = (text + TOPIC_SEP + TOPIC_SEP.join(topics)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def prepare_article(article: Article) -> PreparedArticle:
+    """An article as the writer stores it; pure, so parse workers run it (not the writer)."""
+    base = _base_row(article)
+    related = []
+    for position, stub in enumerate(article.related):
+        if stub.canonical_url == article.canonical_url:
+            continue
+        stub_base = _base_row(stub)
+        stub_fp = _fingerprint(repr((stub_base, ())), ())
+        row = (stub.canonical_url, *stub_base, "", stub_fp, story_key(stub.title))
+        related.append((position, stub.canonical_url, row))
+    text = repr((base, tuple(r.canonical_url for r in article.related)))
+    return (
+        article.canonical_url,
+        base,
+        article.topics,
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest(),
+        story_key(article.title),
+        tuple(related),
+    )
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 _UPSERT_FILE_ARTICLE = """
@@ -198,6 +213,7 @@ ON CONFLICT (canonical_url) DO UPDATE SET
     updated_at = excluded.updated_at, from_file = 1,
     arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at)
 WHERE articles.fingerprint != excluded.fingerprint OR articles.from_file = 0
+RETURNING id
 """
 
 # A related entry never overwrites what a file says about the article itself.
@@ -216,7 +232,12 @@ ON CONFLICT (canonical_url) DO UPDATE SET
     fingerprint = excluded.fingerprint, story_key = excluded.story_key,
     updated_at = excluded.updated_at
 WHERE articles.from_file = 0 AND articles.fingerprint != excluded.fingerprint
+RETURNING id
 """
+_FTS_DELETE = (
+    "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider)"
+    " VALUES ('delete', ?, ?, ?, ?)"
+)
 
 
 class Store:
@@ -1024,8 +1045,26 @@ def _recount_topics(conn: sqlite3.Connection, topic_ids: Iterable[int]) -> None:
 class _BatchState:
     counts: BatchCounts = field(default_factory=BatchCounts)
     changed_ids: set[int] = field(default_factory=set)
-    topic_ids: set[int] = field(default_factory=set)
     unchanged_ids: set[int] = field(default_factory=set)
+    # canonical_url -> [id, fingerprint, from_file], as the batch has written it so far
+    known: dict[str, list[Any]] = field(default_factory=dict)
+    # canonical_url -> (id, title, excerpt, provider_name) of rows that existed before the batch
+    before: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    fts_old: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # indexed before: unindex
+    fts_new: set[int] = field(default_factory=set)  # (re)index from the row at the end
+    topic_ids: dict[str, int] = field(default_factory=dict)  # topic key -> id
+    topic_delta: dict[int, int] = field(default_factory=dict)  # topic id -> article_count change
+    topics_cleared: set[int] = field(default_factory=set)  # articles whose stored topics went
+    pending_topics: dict[int, list[tuple[int, int, int, int | None]]] = field(default_factory=dict)
+    edges_cleared: set[int] = field(default_factory=set)  # parents whose stored edges went
+    pending_edges: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+    def reindex(self, canonical: str, article_id: int) -> None:
+        """The row changed: its full-text entry is rebuilt at the end of the batch."""
+        self.fts_new.add(article_id)
+        old = self.before.get(canonical)
+        if old is not None and article_id not in self.fts_old:
+            self.fts_old[article_id] = old[1:]
 
 
 def _apply_batch(
@@ -1034,31 +1073,40 @@ def _apply_batch(
     now: float,
     canonical_topic: Callable[[str], str],
 ) -> BatchCounts:
+    """Write a batch. The full-text index is maintained here in two set statements at the end
+    (a trigger writing FTS5 row by row flushes its pending terms on every row: ~10x slower)."""
     state = _BatchState()
+    prepared: list[PreparedArticle | None] = [
+        record.prepared
+        if record.prepared is not None
+        else (prepare_article(record.article) if record.article is not None else None)
+        for record in records
+    ]
+    _prefetch(conn, prepared, state)
     # Every file's own article first, so a related entry in the same batch never counts as new.
-    ids: list[int | None] = []
-    for record in records:
-        article = record.article
-        ids.append(
-            None
-            if article is None
-            else _upsert_file_article(conn, article, now, canonical_topic, state)
-        )
-    for record, article_id in zip(records, ids, strict=True):
-        if record.article is not None and article_id is not None:
-            _link_related(conn, article_id, record.article, now, state)
+    ids: list[int | None] = [
+        None if item is None else _upsert_file_article(conn, item, now, canonical_topic, state)
+        for item in prepared
+    ]
+    for item, article_id in zip(prepared, ids, strict=True):
+        if item is not None and article_id is not None:
+            _link_related(conn, article_id, item, now, state)
+    rows = [row for rows in state.pending_topics.values() for row in rows]
+    conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", rows)
+    edges = [edge for edges in state.pending_edges.values() for edge in edges]
+    conn.executemany("INSERT OR IGNORE INTO related VALUES (?, ?, ?)", edges)
     file_rows = [
         (
             record.path,
             record.size,
             record.mtime_ns,
             record.hash,
-            "ok" if record.article is not None else "rejected",
+            "ok" if item is not None else "rejected",
             record.error,
             article_id,
             now,
         )
-        for record, article_id in zip(records, ids, strict=True)
+        for record, item, article_id in zip(records, prepared, ids, strict=True)
     ]
     conn.executemany(
         "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at)"
@@ -1068,84 +1116,155 @@ def _apply_batch(
         " seen_at = excluded.seen_at",
         file_rows,
     )
+    _update_fts(conn, state)
     _assign_stories(conn, state.changed_ids)
-    _recount_topics(conn, state.topic_ids)
+    conn.executemany(
+        "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
+        [(delta, topic_id) for topic_id, delta in state.topic_delta.items() if delta],
+    )
     return state.counts
 
 
-def _existing(conn: sqlite3.Connection, canonical: str) -> tuple[int, str, int] | None:
-    return conn.execute(
-        "SELECT id, fingerprint, from_file FROM articles WHERE canonical_url = ?", (canonical,)
-    ).fetchone()
+def _prefetch(
+    conn: sqlite3.Connection, prepared: Sequence[PreparedArticle | None], state: _BatchState
+) -> None:
+    """One look-up for every URL the batch names (its files' articles and related entries)."""
+    urls: set[str] = set()
+    for item in prepared:
+        if item is not None:
+            urls.add(item[0])
+            urls.update(stub[1] for stub in item[5])
+    ordered = list(urls)
+    for i in range(0, len(ordered), 500):
+        part = ordered[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(
+            "SELECT canonical_url, id, fingerprint, from_file, title, excerpt, provider_name"
+            f" FROM articles WHERE canonical_url IN ({marks})",
+            part,
+        ):
+            state.known[row[0]] = [row[1], row[2], row[3]]
+            state.before[row[0]] = (row[1], row[4], row[5], row[6])
 
 
 def _upsert_file_article(
     conn: sqlite3.Connection,
-    article: Article,
+    item: PreparedArticle,
     now: float,
     canonical_topic: Callable[[str], str],
     state: _BatchState,
 ) -> int:
-    topics = _dedupe_topics(canonical_topic(t) for t in article.topics)
-    before = _existing(conn, article.canonical_url)
-    row = _article_row(article, topics, now)
-    conn.execute(_UPSERT_FILE_ARTICLE, (*row, now))
+    canonical, base, file_topics, text, key, _related = item
+    topics = _dedupe_topics(canonical_topic(t) for t in file_topics)
+    fingerprint = _fingerprint(text, topics)
+    before = state.known.get(canonical)
+    if before is not None and before[2] == 1 and before[1] == fingerprint:
+        got = None  # the upsert's WHERE would keep the row as it is
+    else:
+        got = conn.execute(
+            _UPSERT_FILE_ARTICLE,
+            (canonical, *base, TOPIC_SEP.join(topics), fingerprint, key, now, now),
+        ).fetchone()
     if before is None:
         state.counts.added += 1
-        article_id = _existing(conn, article.canonical_url)[0]  # type: ignore[index]
+        article_id = int(got[0])
     else:
         article_id = before[0]
         if before[2] == 0:
             state.counts.added += 1  # first file about an article known only as related
-        elif before[1] != row[18]:
+        elif before[1] != fingerprint:
             state.counts.updated += 1
         else:
             state.counts.unchanged += 1
             state.unchanged_ids.add(article_id)
             return article_id
+    state.known[canonical] = [article_id, fingerprint, 1]
     state.changed_ids.add(article_id)
-    # Topics: replace this article's set.
-    old_topics = [
-        r[0]
-        for r in conn.execute(
-            "SELECT topic_id FROM article_topics WHERE article_id = ?", (article_id,)
-        )
-    ]
-    conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
-    state.topic_ids.update(old_topics)
-    published = _epoch(article.published_at) or 0
-    topic_rows = []
+    if got is not None:
+        state.reindex(canonical, article_id)
+    # Topics: replace this article's set (what the database held, and what this batch queued).
+    delta = state.topic_delta
+    if canonical in state.before and article_id not in state.topics_cleared:
+        state.topics_cleared.add(article_id)
+        for (topic_id,) in conn.execute(
+            "DELETE FROM article_topics WHERE article_id = ? RETURNING topic_id", (article_id,)
+        ).fetchall():
+            delta[topic_id] = delta.get(topic_id, 0) - 1
+    for old in state.pending_topics.pop(article_id, ()):
+        delta[old[0]] = delta.get(old[0], 0) - 1
+    published = base[3] or 0
+    quality = base[4]
+    rows = []
     for name in topics:
-        topic_id = _topic_id(conn, name)
-        state.topic_ids.add(topic_id)
-        topic_rows.append((topic_id, published, article_id, article.quality))
-    conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", topic_rows)
+        topic_id = _batch_topic_id(conn, name, state)
+        delta[topic_id] = delta.get(topic_id, 0) + 1
+        rows.append((topic_id, published, article_id, quality))
+    state.pending_topics[article_id] = rows
     return article_id
 
 
+def _batch_topic_id(conn: sqlite3.Connection, name: str, state: _BatchState) -> int:
+    key = topic_key(name)
+    topic_id = state.topic_ids.get(key)
+    if topic_id is None:
+        topic_id = state.topic_ids[key] = _topic_id(conn, name)
+    return topic_id
+
+
 def _link_related(
-    conn: sqlite3.Connection, article_id: int, article: Article, now: float, state: _BatchState
+    conn: sqlite3.Connection,
+    article_id: int,
+    item: PreparedArticle,
+    now: float,
+    state: _BatchState,
 ) -> None:
     if article_id in state.unchanged_ids:
         return
     # Related: this file's list replaces the edges it made before.
-    conn.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
+    if item[0] in state.before and article_id not in state.edges_cleared:
+        state.edges_cleared.add(article_id)
+        conn.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
     edges = []
-    for position, stub in enumerate(article.related):
-        if stub.canonical_url == article.canonical_url:
-            continue
-        stub_before = _existing(conn, stub.canonical_url)
-        conn.execute(_UPSERT_STUB, _article_row(stub, (), now))
+    known = state.known
+    for position, canonical, row in item[5]:
+        stub_before = known.get(canonical)
+        if stub_before is not None and (stub_before[2] == 1 or stub_before[1] == row[18]):
+            got = None  # the upsert's WHERE would keep the row as it is
+        else:
+            got = conn.execute(_UPSERT_STUB, (*row, now)).fetchone()
         if stub_before is None:
             state.counts.related_added += 1
-            stub_id = _existing(conn, stub.canonical_url)[0]  # type: ignore[index]
+            stub_id = int(got[0])
             state.changed_ids.add(stub_id)
+            known[canonical] = [stub_id, row[18], 0]
         else:
             stub_id = stub_before[0]
             if stub_before[2] == 0:
                 state.changed_ids.add(stub_id)
+                if got is not None:
+                    stub_before[1] = row[18]
+        if got is not None:
+            state.reindex(canonical, stub_id)
         edges.append((article_id, stub_id, position))
-    conn.executemany("INSERT OR IGNORE INTO related VALUES (?, ?, ?)", edges)
+    state.pending_edges[article_id] = edges
+
+
+def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
+    """Unindex the changed rows' old text, then index their text as it is now, in bulk."""
+    if state.fts_old:
+        conn.executemany(_FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
+    if state.fts_new:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.fts_pending")
+        conn.executemany(
+            "INSERT INTO temp.fts_pending (id) VALUES (?)", [(i,) for i in state.fts_new]
+        )
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, excerpt, provider)"
+            " SELECT a.id, a.title, a.excerpt, a.provider_name"
+            " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
+        )
+        conn.execute("DELETE FROM temp.fts_pending")
 
 
 def _dedupe_topics(names: Iterable[str]) -> list[str]:
@@ -1161,10 +1280,18 @@ def _dedupe_topics(names: Iterable[str]) -> list[str]:
 
 def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> None:
     """Join each changed article to a story: same normalised title, within 3 days."""
-    for article_id in sorted(article_ids):
-        row = conn.execute(
-            "SELECT story_key, published_at, story_id FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
+    ordered = sorted(article_ids)
+    rows: dict[int, tuple[Any, ...]] = {}
+    for i in range(0, len(ordered), 500):  # each row is read before any of them is updated
+        part = ordered[i : i + 500]
+        for r in conn.execute(
+            "SELECT id, story_key, published_at, story_id FROM articles"
+            f" WHERE id IN ({','.join('?' * len(part))})",
+            part,
+        ):
+            rows[r[0]] = r[1:]
+    for article_id in ordered:
+        row = rows.get(article_id)
         if row is None:
             continue
         key, published_at, current = row
