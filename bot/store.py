@@ -314,6 +314,31 @@ class Store:
 
         return await _on_thread(self._writer, work)
 
+    async def bulk_load(
+        self,
+        articles: Iterable[Article | PreparedArticle],
+        now: float,
+        *,
+        batch: int = 5000,
+        canonical_topic: Callable[[str], str] = lambda name: name,
+    ) -> BatchCounts:
+        """Load articles that come from no file (an import, a benchmark) through the same write
+        path as ingest, ``batch`` per transaction. Accepts Articles or prepare_article() tuples
+        (made elsewhere, e.g. in another process). No files rows are written."""
+        total = BatchCounts()
+        pending: list[FileRecord] = []
+        for item in articles:
+            if isinstance(item, Article):
+                pending.append(FileRecord("", 0, 0, "", article=item))
+            else:
+                pending.append(FileRecord("", 0, 0, "", prepared=item))
+            if len(pending) >= batch:
+                total += await self.apply_batch(pending, now, canonical_topic)
+                pending = []
+        if pending:
+            total += await self.apply_batch(pending, now, canonical_topic)
+        return total
+
     async def set_meta(self, key: str, value: str) -> None:
         await self._writer.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -1107,6 +1132,7 @@ def _apply_batch(
             now,
         )
         for record, item, article_id in zip(records, prepared, ids, strict=True)
+        if record.path  # bulk_load: articles from no file
     ]
     conn.executemany(
         "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at)"

@@ -1,0 +1,99 @@
+"""First ingest and unchanged re-ingest of a generated corpus, against a single-core
+``yaml.CSafeLoader`` parse of the same files measured in the same run.
+
+    python -m bench.ingest --files 100000 [--corpus DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import SCRATCH, emit, remove_db
+from bench.generate import generate
+
+
+def baseline_parse(root: Path) -> tuple[int, float]:
+    """Read every file and yaml.load its front matter with CSafeLoader, on one core."""
+    paths = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        paths.extend(os.path.join(dirpath, f) for f in sorted(filenames))
+    started = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+        if text.startswith("---"):
+            end = text.find("\n---", 3)
+            text = text[3:end] if end != -1 else text[3:]
+        yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 (CSafeLoader is the safe one)
+    return len(paths), time.perf_counter() - started
+
+
+async def ingest_twice(corpus: Path, db: Path) -> dict[str, Any]:
+    from bot.ingest import Ingestor
+    from bot.store import Store
+
+    remove_db(db)
+    store = await Store.open(db)
+    try:
+        ingestor = Ingestor(store, max_file_bytes=1 << 20)
+        cpu = time.process_time()
+        started = time.perf_counter()
+        first = await ingestor.run([corpus])
+        first_s = time.perf_counter() - started
+        first_cpu = time.process_time() - cpu
+        started = time.perf_counter()
+        again = await ingestor.run([corpus])
+        again_s = time.perf_counter() - started
+    finally:
+        await store.close()
+    return {
+        "workers": ingestor.workers,
+        "first_s": round(first_s, 3),
+        "first_main_process_cpu_s": round(first_cpu, 3),
+        "first_counts": {k: v for k, v in first.as_dict().items() if isinstance(v, int)},
+        "first_rejected": len(first.rejected),
+        "again_s": round(again_s, 4),
+        "again_counts": {k: v for k, v in again.as_dict().items() if isinstance(v, int)},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.ingest")
+    ap.add_argument("--files", type=int, default=100_000)
+    ap.add_argument("--corpus", type=Path, help="reuse (or write) the corpus here")
+    ap.add_argument("--keep", action="store_true", help="keep the corpus and database")
+    args = ap.parse_args(argv)
+    corpus = args.corpus or SCRATCH / f"newsbot-bench-corpus-{args.files}"
+    db = SCRATCH / f"newsbot-bench-ingest-{os.getpid()}.sqlite3"
+    result: dict[str, Any] = {"bench": "ingest", "files": args.files}
+    try:
+        if not (corpus / "d0000").is_dir():
+            started = time.perf_counter()
+            made = generate(corpus, args.files)
+            result["generate_s"] = round(time.perf_counter() - started, 2)
+            result["corpus_bytes"] = made.n_bytes
+        n, base_s = baseline_parse(corpus)
+        result["baseline_files"] = n
+        result["baseline_csafeloader_s"] = round(base_s, 3)
+        result.update(asyncio.run(ingest_twice(corpus, db)))
+        result["first_ratio"] = round(base_s / result["first_s"], 3)
+        result["again_ratio"] = round(result["first_s"] / result["again_s"], 1)
+    finally:
+        remove_db(db)
+        if not args.keep and args.corpus is None:
+            shutil.rmtree(corpus, ignore_errors=True)
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

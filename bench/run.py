@@ -1,0 +1,266 @@
+"""Run every benchmark (each a subprocess printing one JSON object) and write BENCHMARKS.md.
+
+    python -m bench.run            # DESIGN §8 sizes: 100k files, 1M articles, 1,000 digests
+    python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import SCRATCH, machine, remove_db
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = {"files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000}
+QUICK = {"files": 10_000, "articles": 100_000, "samples": 50, "channels": 100}
+
+
+def step(name: str, args: list[str], timeout: float, log: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    with log.open("a", encoding="utf-8") as err:
+        err.write(f"\n===== {name}: {' '.join(args)}\n")
+        err.flush()
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", *args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f}s"}
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": f"exit {proc.returncode}; see {log}"}
+    result = json.loads(lines[-1])
+    result["step_s"] = round(time.perf_counter() - started, 1)
+    print(f"{name}: {lines[-1]}", flush=True)
+    return result
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "bot", "bench")
+    return head + (" (with uncommitted changes in bot/ or bench/)" if dirty else "")
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """(figure, measured, target, verdict) for the table."""
+    out: list[tuple[str, str, str, str]] = []
+    ing = results.get("ingest", {})
+
+    def add_ratio(figure: str, value: Any, target: float, detail: str) -> None:
+        if value is None:
+            out.append((figure, "not measured", f">= {target}x", "-"))
+            return
+        verdict = "met" if value >= target else f"NOT met ({value / target:.2f} of target)"
+        out.append((figure, f"{value}x ({detail})", f">= {target}x", verdict))
+
+    add_ratio(
+        f"first ingest, {ing.get('files', '?')} files, vs single-core CSafeLoader parse",
+        ing.get("first_ratio"),
+        1.6,
+        f"{ing.get('first_s')} s vs {ing.get('baseline_csafeloader_s')} s",
+    )
+    add_ratio(
+        "ingest again, nothing changed, vs the first",
+        ing.get("again_ratio"),
+        50,
+        f"{ing.get('again_s')} s",
+    )
+    q = results.get("queries", {})
+    n = q.get("articles", "?")
+    for key, label, target in (
+        ("topic_page", "/news topic", 5),
+        ("related", "/news related", 5),
+        ("latest", "/news latest", 5),
+        ("autocomplete_topics", "autocomplete (topics)", 5),
+        ("autocomplete_titles", "autocomplete (titles)", 5),
+        ("search", "/news search", 20),
+    ):
+        fig = _get(q, "queries", key)
+        if fig is None:
+            out.append((f"store: {label} at {n} articles", "not measured", f"p99 < {target} ms", "-"))
+            continue
+        p99 = fig["p99_ms"]
+        verdict = "met" if p99 < target else f"NOT met ({p99 / target:.1f}x the target)"
+        out.append(
+            (
+                f"store: {label} at {n} articles",
+                f"p50 {fig['p50_ms']} ms, p99 {p99} ms",
+                f"p99 < {target} ms",
+                verdict,
+            )
+        )
+    it = results.get("interactions", {})
+    for phase, target in (("idle", 50), ("during_ingest", 250)):
+        for kind in ("topic", "autocomplete"):
+            fig = _get(it, phase, kind)
+            label = f"stub: {'/news topic' if kind == 'topic' else 'topic autocomplete'} {phase.replace('_', ' ')}"
+            if fig is None:
+                out.append((label, "not measured", f"p99 < {target} ms", "-"))
+                continue
+            p99 = fig["p99_ms"]
+            verdict = "met" if p99 < target else f"NOT met ({p99 / target:.1f}x the target)"
+            out.append(
+                (label, f"p50 {fig['p50_ms']} ms, p99 {p99} ms (n={fig['n']})", f"p99 < {target} ms", verdict)
+            )
+    hb = it.get("heartbeats")
+    if hb:
+        missed = hb["missed"] + hb["blocked_warnings"]
+        out.append(
+            (
+                "stub: gateway heartbeats (whole run)",
+                f"{hb['sent']} sent, max gap {hb['max_gap_s']} s at interval {it.get('heartbeat_interval_s')} s, {missed} missed",
+                "never missed",
+                "met" if missed == 0 else "NOT met",
+            )
+        )
+    rss = it.get("rss_mb")
+    out.append(
+        (
+            f"resident memory serving {it.get('status_articles', '?')} articles",
+            f"{rss} MB (after the ingest: {it.get('rss_mb_after_ingest')} MB)" if rss else "not measured",
+            "< 150 MB",
+            "-" if rss is None else ("met" if rss < 150 else "NOT met"),
+        )
+    )
+    out.append(
+        (
+            f"start-up to ready at {it.get('status_articles', '?')} articles",
+            f"{it['startup_to_ready_s']} s" if "startup_to_ready_s" in it else "not measured",
+            "(no target)",
+            "-",
+        )
+    )
+    dg = results.get("digests", {})
+    ratio = dg.get("ratio_to_floor")
+    if ratio is None:
+        why = dg.get("bot_exited") or dg.get("error") or "no message delivered"
+        out.append((f"{dg.get('channels', '?')} digests due at once, 50 req/s", f"not measured: {why}", "<= 1.2x floor, none twice, none lost", "NOT met"))
+    else:
+        ok = ratio <= 1.2 and dg.get("duplicates") == 0 and dg.get("lost") == 0
+        out.append(
+            (
+                f"{dg['channels']} digests due at once, 50 req/s",
+                f"{ratio}x floor ({dg['delivery_s']} s for {dg['digest_messages']} messages,"
+                f" floor {dg['floor_s']} s); duplicates {dg['duplicates']}, lost {dg['lost']}",
+                "<= 1.2x floor, none twice, none lost",
+                "met" if ok else "NOT met",
+            )
+        )
+    return out
+
+
+def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]], notes: str) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `python -m bench.run{' --quick' if meta['quick'] else ''}` on {meta['date']}"
+        f" at commit {meta['commit']}, in {meta['total_s']} s.",
+        "",
+        f"Machine: {meta['machine'].get('cpu', '?')}, {meta['machine']['cpus']} cores,"
+        f" {meta['machine'].get('mem_gb', '?')} GB; Python {meta['machine']['python']},"
+        f" SQLite {meta['machine']['sqlite']}; load average before the run: {meta['load']}.",
+        "",
+        "| figure | measured | target | verdict |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results)]
+    lines += ["", notes.strip(), "", "## Raw results", "", "```json"]
+    lines.append(json.dumps(results, indent=1, sort_keys=True))
+    lines += ["```", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+NOTES_FILE = Path(__file__).with_name("NOTES.md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    ap.add_argument("--only", nargs="*", help="ingest queries interactions digests")
+    args = ap.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    load = os.getloadavg()
+    work = SCRATCH / f"newsbot-bench-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    log = work.parent / f"newsbot-bench-{os.getpid()}.log"
+    corpus = work / "corpus"
+    db = work / "store.sqlite3"
+    results: dict[str, dict[str, Any]] = {}
+    wanted = set(args.only or ["ingest", "queries", "interactions", "digests"])
+    scale = 1 if args.quick else 8
+    try:
+        if wanted & {"ingest", "interactions"}:
+            results["ingest"] = step(
+                "ingest",
+                ["bench.ingest", "--files", str(sizes["files"]), "--corpus", str(corpus), "--keep"],
+                120 * scale, log,
+            )  # fmt: skip
+        if wanted & {"queries", "interactions"}:
+            results["queries"] = step(
+                "queries",
+                ["bench.queries", "--db", str(db), "--build", str(sizes["articles"])],
+                90 * scale, log,
+            )  # fmt: skip
+        if "interactions" in wanted:
+            results["interactions"] = step(
+                "interactions",
+                ["bench.interactions", "--db", str(db), "--corpus", str(corpus),
+                 "--samples", str(sizes["samples"])],
+                120 * scale, log,
+            )  # fmt: skip
+        remove_db(db)
+        shutil.rmtree(work, ignore_errors=True)
+        if "digests" in wanted:
+            results["digests"] = step(
+                "digests", ["bench.digests", "--channels", str(sizes["channels"])], 60 * scale, log
+            )
+    finally:
+        remove_db(db)
+        shutil.rmtree(work, ignore_errors=True)
+    meta = {
+        "quick": args.quick,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
+        "machine": machine(),
+        "load": " ".join(f"{x:.2f}" for x in load),
+        "total_s": round(time.perf_counter() - started, 1),
+    }
+    results["meta"] = meta
+    notes = NOTES_FILE.read_text(encoding="utf-8") if NOTES_FILE.exists() else ""
+    write_markdown(args.out, meta, results, notes)
+    print(f"wrote {args.out} in {meta['total_s']} s (log: {log})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

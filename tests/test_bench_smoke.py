@@ -1,0 +1,29 @@
+"""The benchmark code imports and runs on a tiny corpus (no timings are asserted)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bench.common import build_store, percentile
+from bench.generate import generate
+from bench.ingest import baseline_parse, ingest_twice
+from bench.queries import measure
+from bench.run import rows
+
+
+def test_bench_runs_on_200_files(tmp_path: Path) -> None:
+    generate(tmp_path / "corpus", 200)
+    n, _seconds = baseline_parse(tmp_path / "corpus")
+    assert n == 200
+    result = asyncio.run(ingest_twice(tmp_path / "corpus", tmp_path / "ingest.sqlite3"))
+    assert result["first_counts"]["added"] == 200
+    assert result["again_counts"]["unchanged"] == 200
+    built = asyncio.run(build_store(tmp_path / "store.sqlite3", 200))
+    assert built["added"] == 200
+    figures = asyncio.run(measure(tmp_path / "store.sqlite3", repeat=5))
+    assert set(figures["queries"]) >= {"topic_page", "related", "search", "autocomplete_titles"}
+    table = rows({"ingest": {**result, "files": 200, "first_ratio": 1.0, "again_ratio": 2.0},
+                  "queries": figures})  # fmt: skip
+    assert any("store: /news topic" in row[0] for row in table)
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
