@@ -53,10 +53,16 @@ class NewsService:
         same_story = await self.store.story_members(entry.article_id)
         return render.related_payloads(entry, related, same_story)
 
-    async def related_by_id(self, article_id: int) -> list[Payload]:
+    async def related_by_id(self, article_id: int, *, check: str | None = None) -> list[Payload]:
+        """A Related button's article; `check` guards against an id reused by a rebuilt
+        database pointing an old button at another article."""
         entry = await self.store.entry(article_id)
-        if entry is None:
-            raise UserError("That article is no longer in the database.")
+        if entry is None or (
+            check is not None and render.related_check(entry.article.canonical_url) != check
+        ):
+            raise UserError(
+                "That article is no longer in the database; find it again with `/news search`."
+            )
         return await self.related_for(entry)
 
     async def search(self, query: str, *, count: int = 10) -> list[Payload]:

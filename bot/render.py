@@ -9,6 +9,7 @@ string is ever empty (the key is left out instead), and every payload carries
 
 from __future__ import annotations
 
+import hashlib
 import re
 import textwrap
 import unicodedata
@@ -35,6 +36,7 @@ __all__ = [
     "notice",
     "quality_colour",
     "related_button",
+    "related_check",
     "related_payloads",
     "to_terminal",
     "topics_payload",
@@ -74,7 +76,7 @@ class Limits:
 
 LIMITS = Limits()
 
-RELATED_ID = "newsbot:related:{article_id}"
+RELATED_ID = "newsbot:related:{article_id}:{check}"
 
 # Rows this module may fill; the cogs add one row of pager buttons.
 _OWN_ROWS = LIMITS.action_rows - 1
@@ -358,9 +360,17 @@ def article_embed(entry: StoryEntry) -> dict[str, Any]:
 # --------------------------------------------------------------------------- components
 
 
+def related_check(canonical_url: str) -> str:
+    """8 hex characters of the article's identity, carried in its Related button, so that a
+    button whose row id now belongs to another article (a rebuilt database) is recognised."""
+    return hashlib.blake2b(canonical_url.encode(), digest_size=4).hexdigest()
+
+
 def related_button(entry: StoryEntry) -> dict[str, Any]:
-    """The persistent Related button of an article: custom_id ``newsbot:related:<article_id>``."""
-    custom_id = RELATED_ID.format(article_id=entry.article_id)
+    """The persistent Related button of an article: ``newsbot:related:<article_id>:<check>``."""
+    custom_id = RELATED_ID.format(
+        article_id=entry.article_id, check=related_check(entry.article.canonical_url)
+    )
     if len(custom_id) > LIMITS.custom_id:
         raise ValueError(f"article id too long for a custom_id: {entry.article_id!r}")
     title = _clean(entry.article.title, one_line=True)

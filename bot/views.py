@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.render import RELATED_ID, Payload
+from bot.render import Payload
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
 
-_RELATED_TEMPLATE = r"newsbot:related:(?P<id>[0-9]{1,19})"
+# The check is optional: buttons sent before it existed carry only the id.
+_RELATED_TEMPLATE = r"newsbot:related:(?P<id>[0-9]{1,19})(?::(?P<check>[0-9a-f]{8}))?"
 _PAGER_TEMPLATE = r"newsbot:pager:(?P<key>[0-9a-f]{16}):(?P<action>[a-z]+)"
 EXPIRED_PAGES = (
     "These pages have expired (the bot restarted or they timed out);"
@@ -27,25 +28,28 @@ PAGER_TIMEOUT_S = 600
 class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=_RELATED_TEMPLATE):
     """Works on any message that carries it, also one sent before a restart."""
 
-    def __init__(self, article_id: int, label: str = "Related") -> None:
+    def __init__(self, article_id: int, check: str | None, label: str = "Related") -> None:
+        custom_id = f"newsbot:related:{article_id}" + (f":{check}" if check else "")
         super().__init__(
             discord.ui.Button(
                 label=label[:80] or "Related",
                 style=discord.ButtonStyle.secondary,
-                custom_id=RELATED_ID.format(article_id=article_id),
+                custom_id=custom_id,
             )
         )
         self.article_id = article_id
+        self.check = check
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> RelatedButton:
-        return cls(int(match["id"]))
+        return cls(int(match["id"]), match["check"])
 
     async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:  # type: ignore[override]
         try:
-            payloads = await interaction.client.news.related_by_id(self.article_id)
+            news = interaction.client.news
+            payloads = await news.related_by_id(self.article_id, check=self.check)
             await send_payloads(interaction, payloads, ephemeral=True)
         except Exception as error:  # a dynamic item's errors would only reach the log
             await _on_error(interaction, error)
@@ -94,7 +98,8 @@ def _related_buttons(payload: Payload):
         for component in row.get("components", []):
             match = re.fullmatch(_RELATED_TEMPLATE, str(component.get("custom_id", "")))
             if match:
-                yield row_index, RelatedButton(int(match["id"]), component.get("label", "Related"))
+                label = component.get("label", "Related")
+                yield row_index, RelatedButton(int(match["id"]), match["check"], label)
 
 
 class Pager(discord.ui.View):

@@ -119,10 +119,12 @@ async def test_related_button_is_a_registered_dynamic_item(bot: NewsBot):
     from bot.views import RelatedButton
 
     bot.add_dynamic_items(RelatedButton)
-    button = RelatedButton(42)
-    assert button.custom_id == "newsbot:related:42"
-    assert RelatedButton.__discord_ui_compiled_template__.fullmatch("newsbot:related:42")
-    assert not RelatedButton.__discord_ui_compiled_template__.fullmatch("newsbot:related:x")
+    button = RelatedButton(42, "0a1b2c3d")
+    assert button.custom_id == "newsbot:related:42:0a1b2c3d"
+    template = RelatedButton.__discord_ui_compiled_template__
+    assert template.fullmatch("newsbot:related:42:0a1b2c3d")
+    assert template.fullmatch("newsbot:related:42")  # buttons sent before the check existed
+    assert not template.fullmatch("newsbot:related:x")
 
 
 async def test_sync_only_when_the_tree_changed(bot: NewsBot):

@@ -14,7 +14,7 @@ from bot.config import TopicsConfig
 from bot.errors import UserError
 from bot.ingest import Ingestor
 from bot.news import NewsService
-from bot.render import LIMITS, Payload
+from bot.render import LIMITS, Payload, related_check
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +208,11 @@ async def test_related_by_id_and_by_title(news: NewsService, store: Store):
     assert titles(await news.related("digital masks"))[0] == COINDESK
     with pytest.raises(UserError, match="no longer in the database"):
         await news.related_by_id(10**12)
+    # A button's check: right for this article; wrong once its id means another article.
+    check = related_check(coindesk.article.canonical_url)
+    assert titles(await news.related_by_id(coindesk.article_id, check=check))[0] == COINDESK
+    with pytest.raises(UserError, match="no longer in the database"):
+        await news.related_by_id(coindesk.article_id, check="00000000")
     for nothing in ("999999999", "https://example.org/missing", "zzzz qqqq"):
         with pytest.raises(UserError, match="pick one from the list"):
             await news.related(nothing)

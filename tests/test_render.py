@@ -24,6 +24,7 @@ from bot.render import (
     notice,
     quality_colour,
     related_button,
+    related_check,
     related_payloads,
     to_terminal,
     topics_payload,
@@ -152,9 +153,9 @@ def check_payload(payload: dict[str, Any], *, role: int | None = None) -> None:
 
 
 def button_ids(payload: dict[str, Any]) -> list[int]:
-    prefix = RELATED_ID.format(article_id="")
+    prefix = RELATED_ID.split("{")[0]
     return [
-        int(button["custom_id"].removeprefix(prefix))
+        int(button["custom_id"].removeprefix(prefix).split(":")[0])
         for row in payload["components"]
         for button in row["components"]
         if button["custom_id"].startswith(prefix)
@@ -305,10 +306,13 @@ def test_embed_length_counts_what_discord_counts() -> None:
 
 
 def test_related_button() -> None:
-    button = related_button(entry(article_id=12345))
+    e = entry(article_id=12345)
+    button = related_button(e)
     assert button["type"] == 2
     assert button["style"] == 2
-    assert button["custom_id"] == "newsbot:related:12345"
+    check = related_check(e.article.canonical_url)
+    assert button["custom_id"] == f"newsbot:related:12345:{check}"
+    assert len(check) == 8 and related_check("https://other.example/x") != check
     assert button["label"].startswith("Related")
     assert 1 <= len(button["label"]) <= LIMITS.button_label
     assert related_button(entry(title="\u200b"))["label"] == "Related"
