@@ -20,6 +20,27 @@ if TYPE_CHECKING:
 _POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
 
 
+class _TextChannelOption(app_commands.Transformer):
+    """A channel option that Discord's picker limits to text and announcement channels; the
+    value stays the interaction's AppCommandChannel (checked at run time: guild, permissions)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return list(_POSTABLE)
+
+    async def transform(
+        self, interaction: discord.Interaction, value: app_commands.AppCommandChannel, /
+    ) -> app_commands.AppCommandChannel:
+        return value
+
+
+TextChannelOption = app_commands.Transform[app_commands.AppCommandChannel, _TextChannelOption]
+
+
 def _choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=c["name"], value=c["value"]) for c in items]
 
@@ -47,7 +68,7 @@ class Digest(commands.Cog):
     async def _channel_id(
         self,
         interaction: discord.Interaction,
-        channel: app_commands.AppCommandChannel,
+        channel: TextChannelOption,
         *,
         postable: bool,
     ) -> int:
@@ -81,7 +102,7 @@ class Digest(commands.Cog):
     async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
         self,
         interaction: discord.Interaction,
-        channel: app_commands.AppCommandChannel,
+        channel: TextChannelOption,
         schedule: app_commands.Range[str, 1, 100] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
         topics: app_commands.Range[str, 1, 500] | None = None,
@@ -115,7 +136,7 @@ class Digest(commands.Cog):
     @digest.command(name="unsubscribe", description="Stop a channel's digest")
     @app_commands.describe(channel="The channel whose digest stops")
     async def unsubscribe(
-        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+        self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         payloads = await self.bot.digests.unsubscribe(interaction.guild_id or 0, channel_id)
@@ -124,7 +145,7 @@ class Digest(commands.Cog):
     @digest.command(name="pause", description="Pause a channel's digest")
     @app_commands.describe(channel="The channel whose digest pauses")
     async def pause(
-        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+        self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         payloads = await self.bot.digests.pause(interaction.guild_id or 0, channel_id)
@@ -133,7 +154,7 @@ class Digest(commands.Cog):
     @digest.command(name="resume", description="Resume a paused digest")
     @app_commands.describe(channel="The channel whose digest resumes")
     async def resume(
-        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+        self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         payloads = await self.bot.digests.resume(interaction.guild_id or 0, channel_id)
@@ -153,7 +174,7 @@ class Digest(commands.Cog):
     @digest.command(name="preview", description="What the digest would post now, and why not more")
     @app_commands.describe(channel="The subscribed channel")
     async def preview(
-        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+        self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -163,7 +184,7 @@ class Digest(commands.Cog):
     @digest.command(name="now", description="Post the digest now (recorded like a scheduled one)")
     @app_commands.describe(channel="The subscribed channel")
     async def now(
-        self, interaction: discord.Interaction, channel: app_commands.AppCommandChannel
+        self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
