@@ -303,8 +303,9 @@ async def preview_digest(
     explain: bool = False,
     now: float | None = None,
 ) -> list[Payload]:
-    """The messages a run would post now; records nothing. No channel: a new subscription
-    with the [digest] defaults. With ``explain``, a last message says what was left out."""
+    """The messages a run would post now (none when nothing is new); records nothing. No
+    channel: a new subscription with the [digest] defaults. With ``explain``, a last message
+    says what was left out and why, for a person reading the preview."""
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
@@ -318,7 +319,7 @@ async def preview_digest(
         sub = _default_subscription(channel_id or 0, config, now)
     plan = await plan_run(store, sub, now=now, canonical_topic=config.topics.canonical)
     payloads = list(plan.payloads)
-    if not explain and payloads:
+    if not explain:
         return payloads
     settings = config.channel(sub.channel_id)
     backfill = (settings.settings if settings else config.digest).backfill_hours * 3600
@@ -332,7 +333,7 @@ async def preview_digest(
         canonical_topic=config.topics.canonical,
     )
     head = (
-        f"This digest would post {len(plan.selection.entries)} stories now."
+        f"This digest would post {_stories(len(plan.selection.entries))} now."
         if payloads
         else "Nothing new would be posted now."
     )
@@ -584,3 +585,7 @@ class DigestService:
 
 def payload_json(payload: Payload) -> str:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True)
+
+
+def _stories(count: int) -> str:
+    return f"{count} stor{'y' if count == 1 else 'ies'}"

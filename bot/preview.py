@@ -32,7 +32,8 @@ async def preview_payloads(config: Config, store: Store, args: argparse.Namespac
         if args.what == "digest":
             from bot.digest import preview_digest
 
-            return await preview_digest(config, store, args.channel)
+            # On a terminal, say what was left out and why; --json is exactly what would be sent.
+            return await preview_digest(config, store, args.channel, explain=not args.json)
     except UserError as exc:
         raise UsageError(str(exc)) from None
     raise UsageError(f"unknown preview {args.what!r}")

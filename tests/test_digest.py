@@ -233,13 +233,17 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
         await preview_digest(config, store, 999, now=NOW)
     # a channel the file manages previews with its own settings
     strict = ChannelConfig(7, DigestSettings(min_quality=80))
-    none = await preview_digest(replace(config, channels=(strict,)), store, 7, now=NOW)
+    strict_config = replace(config, channels=(strict,))
+    assert await preview_digest(strict_config, store, 7, now=NOW) == []  # nothing to send
+    none = await preview_digest(strict_config, store, 7, explain=True, now=NOW)
     assert none[0]["embeds"] == [] and "Nothing new" in none[0]["content"]
 
 
 async def test_preview_backfill_from_config(store: Store):
     await ingest(store, art("https://a.com/1", "two days old"), at=NOW - 2 * 86400)
-    assert "Nothing new" in (await preview_digest(Config(), store, None, now=NOW))[0]["content"]
+    assert await preview_digest(Config(), store, None, now=NOW) == []
+    explained = await preview_digest(Config(), store, None, explain=True, now=NOW)
+    assert "Nothing new" in explained[0]["content"]
     wide = replace(Config(), digest=DigestSettings(backfill_hours=72))
     assert (await preview_digest(wide, store, None, now=NOW))[0]["embeds"]
 
