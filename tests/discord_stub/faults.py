@@ -23,6 +23,7 @@ class Fault:
     retry_after: float = 1.0
     is_global: bool = False
     delay: float = 0.0
+    delay_response: bool = False  # hold the answer after the request took effect, not before
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:

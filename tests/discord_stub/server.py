@@ -419,9 +419,26 @@ class DiscordStub:
         self.faults.append(fault)
         return fault
 
-    def delay(self, method: str, path: str, seconds: float, *, times: int | None = 1) -> Fault:
-        """Hold the next `times` matching requests for `seconds` before processing them."""
-        fault = Fault(method.upper(), re.compile(path), status=None, times=times, delay=seconds)
+    def delay(
+        self,
+        method: str,
+        path: str,
+        seconds: float,
+        *,
+        times: int | None = 1,
+        response: bool = False,
+    ) -> Fault:
+        """Hold the next `times` matching requests for `seconds` before processing them; with
+        `response`, process them at once and hold the answer (Discord has the message, the
+        client does not know yet: the window a crash-safety test needs)."""
+        fault = Fault(
+            method.upper(),
+            re.compile(path),
+            status=None,
+            times=times,
+            delay=seconds,
+            delay_response=response,
+        )
         self.faults.append(fault)
         return fault
 
@@ -824,10 +841,13 @@ class DiscordStub:
         authorised = request.headers.get("Authorization") == f"Bot {self.token}"
         if known and not exempt and self.token is not None and not authorised:
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        hold = 0.0
         for fault in list(self.faults):
             if fault.matches(method, rel):
                 fault.hits += 1
-                if fault.delay:
+                if fault.delay and fault.delay_response:
+                    hold += fault.delay
+                elif fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.status is not None:
                     return self._fault_response(fault)
@@ -842,6 +862,8 @@ class DiscordStub:
         resp = await handler(request)
         for k, v in rl_headers.items():
             resp.headers[k] = v
+        if hold:
+            await asyncio.sleep(hold)
         return resp
 
     def _fault_response(self, fault: Fault) -> web.Response:

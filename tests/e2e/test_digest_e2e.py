@@ -162,7 +162,7 @@ async def test_kill_between_accept_and_record_then_restart(
     await ingest.wait(timeout=30)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, max_items=25)
     # Discord takes the first message; the bot dies before it can record the answer
-    discord_stub.delay("POST", POSTS, 0.5)
+    discord_stub.delay("POST", POSTS, 10.0, response=True)
     await discord_stub.invoke(
         "digest now", {"channel": DIGEST_CHANNEL_ID}, guild_id=GUILD_ID, user=ADMIN
     )

@@ -46,7 +46,9 @@ async def test_resume_after_nonce_expiry_posts_nothing_twice(
         "digest subscribe", {"channel": DIGEST_CHANNEL_ID}, guild_id=GUILD_ID, user=ADMIN
     )
     await reply.wait(timeout=30)
-    discord_stub.delay("POST", POSTS, 0.5)  # Discord has it; the bot dies before recording it
+    discord_stub.delay(
+        "POST", POSTS, 10.0, response=True
+    )  # Discord has it; the bot dies before recording it
     await discord_stub.invoke(
         "digest now", {"channel": DIGEST_CHANNEL_ID}, guild_id=GUILD_ID, user=ADMIN
     )
