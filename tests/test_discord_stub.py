@@ -501,6 +501,17 @@ async def test_delay(api: Api, stub: DiscordStub) -> None:
     assert fault.hits == 1  # only the next request was held
 
 
+async def test_delay_response_holds_the_answer_not_the_effect(api: Api, stub: DiscordStub) -> None:
+    stub.delay("POST", r"/messages$", 0.5, response=True)
+    post = asyncio.ensure_future(
+        api.call("POST", f"/channels/{NEWS_CHANNEL_ID}/messages", {"content": "held"})
+    )
+    await stub.wait_for_message(NEWS_CHANNEL_ID, timeout=5)  # in the channel already
+    assert not post.done()  # while the client still waits for the answer
+    status, body, _ = await post
+    assert status == 200 and body["content"] == "held"
+
+
 async def test_route_buckets(api: Api, stub: DiscordStub) -> None:
     stub.rate_limits(routes=True)
     seen = []
