@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Discord bot that serves ranked news digests from article files.",
         parents=[common],
     )
+    parser.epilog = (
+        "Environment: DISCORD_TOKEN (the bot token), NEWSBOT_CONFIG (config path),"
+        " DISCORD_API_BASE (REST through a Discord-compatible proxy)."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     ingest = sub.add_parser(
@@ -66,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     latest.add_argument("topic", nargs="*")
     latest.add_argument("--json", action="store_true", help="print message payloads as JSON")
     digest = what.add_parser(
-        "digest", parents=[common], help="the digest a channel would get now (records nothing)"
+        "digest",
+        parents=[common],
+        help="the digest a channel would get now (records nothing)",
+        description="The digest a channel would get now, from the same code as a scheduled"
+        " run; records nothing. On a terminal it also lists the best articles left out and"
+        " why; --json prints exactly the messages that would be sent ([] when nothing is new).",
     )
     digest.add_argument("--channel", type=int, metavar="ID", help="a subscribed channel")
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
