@@ -3,8 +3,8 @@ stub enforcing Discord's limits (global 50 requests/s and per-channel buckets).
 
     python -m bench.digests [--channels 1000] [--articles 5000]
 
-The subscriptions are in the database with their last run two minutes ago and a schedule of
-every minute, so at start-up the scheduler catches each up once: all due at the same moment.
+The subscriptions are in the database, made 150 s ago, each daily at the minute that just
+passed, so at start-up the scheduler catches each up once: all due at the same moment.
 The floor is (digest messages) / 50 per second; the figure is the time from the first digest
 message request to the last one Discord accepted, over that floor.
 """
@@ -18,6 +18,7 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,16 @@ async def _subscribe(db: Path, channels: list[int], guild_id: int) -> None:
     from bot.store import Store, SubscriptionSpec
 
     now = time.time()
-    spec = SubscriptionSpec(schedule="* * * * *", timezone="UTC", min_quality=0, max_items=10,
-                            only_published=False)  # fmt: skip
+    # Daily at the minute that just passed: every subscription is due once, now, and not again.
+    due = datetime.fromtimestamp(now - 60, UTC)
+    spec = SubscriptionSpec(schedule=f"{due.minute} {due.hour} * * *", timezone="UTC",
+                            min_quality=0, max_items=10, only_published=False)  # fmt: skip
     store = await Store.open(db)
     try:
         for channel_id in channels:
             await store.save_subscription(
                 channel_id, spec, guild_id=guild_id, managed_by="command",
-                cursor=now - 3600, now=now - 120,
+                cursor=now - 3600, now=now - 150,
             )  # fmt: skip
     finally:
         await store.close()

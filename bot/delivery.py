@@ -10,6 +10,7 @@ and it is retried with backoff; a missing channel or permission counts as a fail
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -51,6 +52,7 @@ PAUSE_AFTER = 3
 RETRY_DELAYS_S = (30.0, 120.0, 600.0, 1800.0, 3600.0)
 NONCE_MAX = 25
 HISTORY_SLACK_S = 60.0  # clock skew between us and Discord when looking back for a sent message
+READY_WAIT_S = 30.0  # how long a digest waits for the gateway's channel cache at start-up
 
 
 class DeliveryError(Exception):
@@ -103,15 +105,44 @@ def channel_problem(permissions: discord.Permissions) -> str | None:
     return "the bot is missing the " + ", ".join(missing) + " permission" + "s" * (len(missing) > 1)
 
 
-class DiscordSender:
-    """Sends through discord.py: bot.get_channel, else fetch_channel; message_kwargs(payload)."""
+class Pacer:
+    """Spaces requests evenly at ``per_second``: many digests due at once go out at a steady
+    rate under Discord's global limit (50 requests/s) instead of a burst that 429s, retries
+    in a herd and starves everything else the bot sends (command sync, interaction replies)."""
 
-    def __init__(self, client: discord.Client):
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+DIGEST_REQUESTS_PER_S = 45.0  # under Discord's 50/s global limit: room for interaction replies
+
+
+class DiscordSender:
+    """Sends through discord.py: bot.get_channel, else fetch_channel; message_kwargs(payload).
+    Every request it makes is paced (``Pacer``)."""
+
+    def __init__(self, client: discord.Client, *, per_second: float = DIGEST_REQUESTS_PER_S):
         self.client = client
+        self.pacer = Pacer(per_second)
 
     async def _channel(self, channel_id: int) -> Messageable:
         channel = self.client.get_channel(channel_id)
+        if channel is None and not self.client.is_ready():
+            # Digests due at start-up run before the gateway filled the channel cache; a
+            # fetch per channel would double the requests.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.wait_until_ready(), READY_WAIT_S)
+            channel = self.client.get_channel(channel_id)
         if channel is None:
+            await self.pacer.wait()
             try:
                 channel = await self.client.fetch_channel(channel_id)
             except discord.NotFound:
@@ -145,6 +176,7 @@ class DiscordSender:
             return None
         wanted = payload_fingerprint(payload)
         after = datetime.fromtimestamp(since - HISTORY_SLACK_S, UTC)
+        await self.pacer.wait()
         try:
             async for message in channel.history(limit=100, after=after):  # type: ignore[attr-defined]
                 if message.author.id != me.id:
@@ -167,6 +199,7 @@ class DiscordSender:
 
     async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
         channel = await self._channel(channel_id)
+        await self.pacer.wait()
         try:
             message = await channel.send(nonce=nonce, **message_kwargs(payload))
         except discord.NotFound:

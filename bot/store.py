@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -82,8 +82,7 @@ class BatchCounts:
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
+class FileState(NamedTuple):  # a tuple: one per known file is made on every ingest
     size: int
     mtime_ns: int
     hash: str
@@ -295,7 +294,8 @@ class Store:
     # ---------------------------------------------------------------- ingest
     async def file_states(self) -> dict[str, FileState]:
         rows = await self._reader.execute_fetchall("SELECT path, size, mtime_ns, hash FROM files")
-        return {r[0]: FileState(r[1], r[2], r[3]) for r in rows}
+        make = FileState._make
+        return {r[0]: make(r[1:]) for r in rows}
 
     async def touch_files(self, records: Iterable[tuple[str, int, int]], now: float) -> None:
         """Files whose content hash is unchanged but whose size or mtime moved."""
