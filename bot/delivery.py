@@ -122,7 +122,7 @@ class Pacer:
             await asyncio.sleep(slot - now)
 
 
-DIGEST_REQUESTS_PER_S = 45.0  # under Discord's 50/s global limit: room for interaction replies
+DIGEST_REQUESTS_PER_S = 47.0  # under Discord's 50/s global limit, with room for other requests
 
 
 class DiscordSender:

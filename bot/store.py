@@ -293,9 +293,11 @@ class Store:
 
     # ---------------------------------------------------------------- ingest
     async def file_states(self) -> dict[str, FileState]:
-        rows = await self._reader.execute_fetchall("SELECT path, size, mtime_ns, hash FROM files")
-        make = FileState._make
-        return {r[0]: make(r[1:]) for r in rows}
+        def work(conn: sqlite3.Connection) -> dict[str, FileState]:
+            rows = conn.execute("SELECT path, size, mtime_ns, hash FROM files")
+            return {r[0]: FileState(r[1], r[2], r[3]) for r in rows}
+
+        return await _on_thread(self._reader, work)
 
     async def touch_files(self, records: Iterable[tuple[str, int, int]], now: float) -> None:
         """Files whose content hash is unchanged but whose size or mtime moved."""
