@@ -197,7 +197,18 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+    count = workers or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+    # Start every worker now (the caller runs this on a thread): submit() starts a worker when
+    # none is idle and waits for the forkserver, which first imports the bot (~1 s); done from
+    # the event loop, that stalled interactions and gateway heartbeats.
+    for future in [pool.submit(_started) for _ in range(count)]:
+        future.result()
+    return pool
+
+
+def _started() -> int:
+    return os.getpid()
 
 
 class Ingestor:
