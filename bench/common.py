@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -43,10 +44,8 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
 
 def remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
-        except FileNotFoundError:
-            pass
 
 
 def rss_kb(pid: int) -> int:
@@ -120,7 +119,7 @@ async def build_store(path: Path, n: int, *, seed: int = 2, chunk: int = 5000) -
         "added": counts.added if counts else 0,
         "related_added": counts.related_added if counts else 0,
         "seconds": round(time.perf_counter() - started, 2),
-        "db_bytes": path.stat().st_size,
+        "db_bytes": os.path.getsize(path),  # noqa: ASYNC240
     }
 
 

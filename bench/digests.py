@@ -51,7 +51,7 @@ def _db_state(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT status, count(*) FROM digest_runs GROUP BY status").fetchall()
-        state = {status: n for status, n in rows}
+        state = dict(rows)
         state["messages"] = conn.execute("SELECT count(*) FROM digest_messages").fetchone()[0]
         state["confirmed"] = conn.execute(
             "SELECT count(*) FROM digest_messages WHERE message_id IS NOT NULL"
@@ -136,11 +136,13 @@ async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
                 "delivery_s": round(span, 2) if span is not None else None,
                 "ratio_to_floor": round(span / floor, 3) if span and floor else None,
                 # a message stored in a channel beyond the run's messages for it
-                "duplicates": sum(max(0, stored[c] - per_run) for c, per_run in
-                                  _messages_per_channel(db).items()),  # fmt: skip
+                "duplicates": sum(
+                    max(0, stored[c] - per_run) for c, per_run in _messages_per_channel(db).items()
+                ),
                 # a channel whose run's messages did not all reach it
-                "lost": sum(1 for c, per_run in _messages_per_channel(db).items()
-                            if stored[c] < per_run),  # fmt: skip
+                "lost": sum(
+                    1 for c, per_run in _messages_per_channel(db).items() if stored[c] < per_run
+                ),
                 "channels_without_run": len(wanted - set(_messages_per_channel(db))),
             }
         )

@@ -33,7 +33,7 @@ def baseline_parse(root: Path) -> tuple[int, float]:
         if text.startswith("---"):
             end = text.find("\n---", 3)
             text = text[3:end] if end != -1 else text[3:]
-        yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 (CSafeLoader is the safe one)
+        yaml.load(text, Loader=yaml.CSafeLoader)  # CSafeLoader: the safe loader
     return len(paths), time.perf_counter() - started
 
 

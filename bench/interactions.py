@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import tempfile
@@ -82,9 +83,9 @@ async def run(db: Path, corpus: Path | None, samples: int) -> dict[str, Any]:
                 assert proc.proc is not None
                 result["rss_mb"] = round(rss_kb(proc.proc.pid) / 1024, 1)
                 if corpus is not None:
-                    for entry in sorted(corpus.iterdir()):
-                        if entry.is_dir():
-                            (articles / entry.name).symlink_to(entry, target_is_directory=True)
+                    for name in sorted(os.listdir(corpus)):
+                        if os.path.isdir(corpus / name):  # noqa: ASYNC240
+                            os.symlink(corpus / name, articles / name, target_is_directory=True)
                     before = _ingest_lines(proc.log)
                     topic_s, auto_s = [], []
                     ingest_started = time.monotonic()
@@ -103,7 +104,7 @@ async def run(db: Path, corpus: Path | None, samples: int) -> dict[str, Any]:
                     }
                     result["rss_mb_after_ingest"] = round(rss_kb(proc.proc.pid) / 1024, 1)
                 beats = [f.at for f in stub.gateway.frames if f.op == 1]
-                gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+                gaps = [b - a for a, b in itertools.pairwise(beats)]
                 result["heartbeats"] = {
                     "sent": len(beats),
                     "max_gap_s": round(max(gaps), 3) if gaps else None,

@@ -1,6 +1,6 @@
 """Store query latencies (p50/p99) over a large database built by Store.bulk_load.
 
-    python -m bench.queries --db PATH [--build N] [--repeat 300]
+python -m bench.queries --db PATH [--build N] [--repeat 300]
 """
 
 from __future__ import annotations
@@ -57,9 +57,7 @@ async def measure(db: Path, repeat: int, seed: int = 7) -> dict[str, Any]:
                 ],
                 repeat,
             ),
-            "related": await _time(
-                [(lambda i=i: store.related(i)) for i in sample], repeat
-            ),
+            "related": await _time([(lambda i=i: store.related(i)) for i in sample], repeat),
             "latest": await _time(
                 [(lambda: store.latest(min_quality=60))]
                 + [(lambda t=t: store.latest(min_quality=60, topic=t)) for t in topics[:10]],

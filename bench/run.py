@@ -1,7 +1,7 @@
 """Run every benchmark (each a subprocess printing one JSON object) and write BENCHMARKS.md.
 
-    python -m bench.run            # DESIGN §8 sizes: 100k files, 1M articles, 1,000 digests
-    python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests)
+python -m bench.run            # DESIGN §8 sizes: 100k files, 1M articles, 1,000 digests
+python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests)
 """
 
 from __future__ import annotations
@@ -105,7 +105,9 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     ):
         fig = _get(q, "queries", key)
         if fig is None:
-            out.append((f"store: {label} at {n} articles", "not measured", f"p99 < {target} ms", "-"))
+            out.append(
+                (f"store: {label} at {n} articles", "not measured", f"p99 < {target} ms", "-")
+            )
             continue
         p99 = fig["p99_ms"]
         verdict = "met" if p99 < target else f"NOT met ({p99 / target:.1f}x the target)"
@@ -121,14 +123,20 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     for phase, target in (("idle", 50), ("during_ingest", 250)):
         for kind in ("topic", "autocomplete"):
             fig = _get(it, phase, kind)
-            label = f"stub: {'/news topic' if kind == 'topic' else 'topic autocomplete'} {phase.replace('_', ' ')}"
+            what = "/news topic" if kind == "topic" else "topic autocomplete"
+            label = f"stub: {what} {phase.replace('_', ' ')}"
             if fig is None:
                 out.append((label, "not measured", f"p99 < {target} ms", "-"))
                 continue
             p99 = fig["p99_ms"]
             verdict = "met" if p99 < target else f"NOT met ({p99 / target:.1f}x the target)"
             out.append(
-                (label, f"p50 {fig['p50_ms']} ms, p99 {p99} ms (n={fig['n']})", f"p99 < {target} ms", verdict)
+                (
+                    label,
+                    f"p50 {fig['p50_ms']} ms, p99 {p99} ms (n={fig['n']})",
+                    f"p99 < {target} ms",
+                    verdict,
+                )
             )
     hb = it.get("heartbeats")
     if hb:
@@ -136,7 +144,8 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         out.append(
             (
                 "stub: gateway heartbeats (whole run)",
-                f"{hb['sent']} sent, max gap {hb['max_gap_s']} s at interval {it.get('heartbeat_interval_s')} s, {missed} missed",
+                f"{hb['sent']} sent, max gap {hb['max_gap_s']} s at interval"
+                f" {it.get('heartbeat_interval_s')} s, {missed} missed",
                 "never missed",
                 "met" if missed == 0 else "NOT met",
             )
@@ -145,7 +154,9 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     out.append(
         (
             f"resident memory serving {it.get('status_articles', '?')} articles",
-            f"{rss} MB (after the ingest: {it.get('rss_mb_after_ingest')} MB)" if rss else "not measured",
+            f"{rss} MB (after the ingest: {it.get('rss_mb_after_ingest')} MB)"
+            if rss
+            else "not measured",
             "< 150 MB",
             "-" if rss is None else ("met" if rss < 150 else "NOT met"),
         )
@@ -162,7 +173,14 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     ratio = dg.get("ratio_to_floor")
     if ratio is None:
         why = dg.get("bot_exited") or dg.get("error") or "no message delivered"
-        out.append((f"{dg.get('channels', '?')} digests due at once, 50 req/s", f"not measured: {why}", "<= 1.2x floor, none twice, none lost", "NOT met"))
+        out.append(
+            (
+                f"{dg.get('channels', '?')} digests due at once, 50 req/s",
+                f"not measured: {why}",
+                "<= 1.2x floor, none twice, none lost",
+                "NOT met",
+            )
+        )
     else:
         ok = ratio <= 1.2 and dg.get("duplicates") == 0 and dg.get("lost") == 0
         out.append(
@@ -177,7 +195,9 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]], notes: str) -> None:
+def write_markdown(
+    path: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]], notes: str
+) -> None:
     lines = [
         "# Benchmarks",
         "",
