@@ -152,16 +152,17 @@ class NewsBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.store.apply_aliases(self.config.topics.canonical)
         self.add_dynamic_items(RelatedButton)
-        self.scheduler.start()
         self.scheduler.add_ingest_job(self.ingest, self.config.ingest.interval_minutes)
-        # Digests: the file's subscriptions into the store, jobs from the store, then the
-        # runs a crash interrupted (in the background: start-up does not wait on Discord).
+        # Digests: the file's subscriptions into the store, jobs from the store.
         await self.digests.sync_config(self.config)
         await self.digests.rebuild_jobs()
-        self._digest_resume = asyncio.create_task(self._resume_digests())
         for extension in EXTENSIONS:
             await self.load_extension(extension)  # a failure stops start-up
         await self.sync_commands()
+        # Only now do jobs fire (digests due during downtime among them), so their sends never
+        # compete with the command sync; interrupted runs resume in the background.
+        self.scheduler.start()
+        self._digest_resume = asyncio.create_task(self._resume_digests())
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guilds", self.user, len(self.guilds))
