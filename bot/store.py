@@ -7,7 +7,6 @@ import hashlib
 import importlib.resources
 import re
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -1346,8 +1345,6 @@ def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> Non
             conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
 
 
-def utc_now() -> float:
-    return time.time()
 
 
 # -------------------------------------------------------------------- digests (module helpers)
