@@ -1345,8 +1345,6 @@ def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> Non
             conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
 
 
-
-
 # -------------------------------------------------------------------- digests (module helpers)
 @dataclass(frozen=True, slots=True)
 class SubscriptionSpec:
