@@ -144,18 +144,14 @@ class Digest(commands.Cog):
 
     @digest.command(name="pause", description="Pause a channel's digest")
     @app_commands.describe(channel="The channel whose digest pauses")
-    async def pause(
-        self, interaction: discord.Interaction, channel: TextChannelOption
-    ) -> None:
+    async def pause(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         payloads = await self.bot.digests.pause(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="resume", description="Resume a paused digest")
     @app_commands.describe(channel="The channel whose digest resumes")
-    async def resume(
-        self, interaction: discord.Interaction, channel: TextChannelOption
-    ) -> None:
+    async def resume(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         payloads = await self.bot.digests.resume(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
@@ -173,9 +169,7 @@ class Digest(commands.Cog):
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")
     @app_commands.describe(channel="The subscribed channel")
-    async def preview(
-        self, interaction: discord.Interaction, channel: TextChannelOption
-    ) -> None:
+    async def preview(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
         payloads = await self.bot.digests.preview(interaction.guild_id or 0, channel_id)
@@ -183,9 +177,7 @@ class Digest(commands.Cog):
 
     @digest.command(name="now", description="Post the digest now (recorded like a scheduled one)")
     @app_commands.describe(channel="The subscribed channel")
-    async def now(
-        self, interaction: discord.Interaction, channel: TextChannelOption
-    ) -> None:
+    async def now(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
         payloads = await self.bot.digests.now(interaction.guild_id or 0, channel_id)
