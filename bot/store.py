@@ -199,44 +199,39 @@ def _epoch(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-_UPSERT_FILE_ARTICLE = """
-INSERT INTO articles (canonical_url, url, title, excerpt, published_at, quality, heat, published,
-    provider_name, provider_domain, provider_icon, image_url, category, type, original_url,
-    amp_url, cdn_amp_url, topics, fingerprint, story_key, updated_at, from_file, arrived_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
-ON CONFLICT (canonical_url) DO UPDATE SET
-    url = excluded.url, title = excluded.title, excerpt = excluded.excerpt,
-    published_at = excluded.published_at, quality = excluded.quality, heat = excluded.heat,
-    published = excluded.published, provider_name = excluded.provider_name,
-    provider_domain = excluded.provider_domain, provider_icon = excluded.provider_icon,
-    image_url = excluded.image_url, category = excluded.category, type = excluded.type,
-    original_url = excluded.original_url, amp_url = excluded.amp_url,
-    cdn_amp_url = excluded.cdn_amp_url, topics = excluded.topics,
-    fingerprint = excluded.fingerprint, story_key = excluded.story_key,
-    updated_at = excluded.updated_at, from_file = 1,
-    arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at)
-WHERE articles.fingerprint != excluded.fingerprint OR articles.from_file = 0
-RETURNING id
-"""
+# The columns every upsert binds, in the order of the prepared rows (updated_at last).
+_BOUND_COLUMNS = (
+    "canonical_url", "url", "title", "excerpt", "published_at", "quality", "heat", "published",
+    "provider_name", "provider_domain", "provider_icon", "image_url", "category", "type",
+    "original_url", "amp_url", "cdn_amp_url", "topics", "fingerprint", "story_key", "updated_at",
+)  # fmt: skip
 
-# A related entry never overwrites what a file says about the article itself.
-_UPSERT_STUB = """
-INSERT INTO articles (canonical_url, url, title, excerpt, published_at, quality, heat, published,
-    provider_name, provider_domain, provider_icon, image_url, category, type, original_url,
-    amp_url, cdn_amp_url, topics, fingerprint, story_key, updated_at, from_file)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-ON CONFLICT (canonical_url) DO UPDATE SET
-    url = excluded.url, title = excluded.title, excerpt = excluded.excerpt,
-    published_at = excluded.published_at, quality = excluded.quality, heat = excluded.heat,
-    provider_name = excluded.provider_name, provider_domain = excluded.provider_domain,
-    provider_icon = excluded.provider_icon, image_url = excluded.image_url,
-    category = excluded.category, type = excluded.type, original_url = excluded.original_url,
-    amp_url = excluded.amp_url, cdn_amp_url = excluded.cdn_amp_url,
-    fingerprint = excluded.fingerprint, story_key = excluded.story_key,
-    updated_at = excluded.updated_at
-WHERE articles.from_file = 0 AND articles.fingerprint != excluded.fingerprint
-RETURNING id
-"""
+
+def _article_upsert(*, from_file: bool) -> str:
+    """The upsert of a file's own article, or of a related-list stub. A stub never overwrites
+    what a file says about itself, and never says whether it is published or what its topics are."""
+    updated = [c for c in _BOUND_COLUMNS[1:] if from_file or c not in ("published", "topics")]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in updated)
+    marks = ", ".join("?" * len(_BOUND_COLUMNS))
+    if from_file:
+        columns = (*_BOUND_COLUMNS, "from_file", "arrived_at")
+        values = f"{marks}, 1, ?"
+        assignments += (
+            ", from_file = 1, arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at)"
+        )
+        where = "articles.fingerprint != excluded.fingerprint OR articles.from_file = 0"
+    else:
+        columns = (*_BOUND_COLUMNS, "from_file")
+        values = f"{marks}, 0"
+        where = "articles.from_file = 0 AND articles.fingerprint != excluded.fingerprint"
+    return (
+        f"INSERT INTO articles ({', '.join(columns)}) VALUES ({values})"
+        f" ON CONFLICT (canonical_url) DO UPDATE SET {assignments} WHERE {where} RETURNING id"
+    )
+
+
+_UPSERT_FILE_ARTICLE = _article_upsert(from_file=True)
+_UPSERT_STUB = _article_upsert(from_file=False)
 _FTS_DELETE = (
     "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider)"
     " VALUES ('delete', ?, ?, ?, ?)"
