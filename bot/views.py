@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 
 from bot.render import Payload
 
@@ -58,6 +59,11 @@ class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=_RELATED
 async def _on_error(interaction: discord.Interaction, error: Exception) -> None:
     """Buttons share the command tree's one error path: user errors answered ephemerally."""
     await interaction.client.tree.on_error(interaction, error)  # type: ignore[arg-type]
+
+
+def app_choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
+    """Rendered autocomplete choices (already cut to Discord's limits) as discord.py choices."""
+    return [app_commands.Choice(name=c["name"], value=c["value"]) for c in items]
 
 
 def message_kwargs(payload: Payload, view: discord.ui.View | None = None) -> dict[str, Any]:

@@ -9,10 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import render
 from bot.delivery import channel_problem
 from bot.errors import UserError
 from bot.schedules import timezone_names
-from bot.views import send_payloads
+from bot.views import app_choices, send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -39,10 +40,6 @@ class _TextChannelOption(app_commands.Transformer):
 
 
 TextChannelOption = app_commands.Transform[app_commands.AppCommandChannel, _TextChannelOption]
-
-
-def _choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=c["name"], value=c["value"]) for c in items]
 
 
 class Digest(commands.Cog):
@@ -125,13 +122,13 @@ class Digest(commands.Cog):
     async def timezone_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=n, value=n) for n in timezone_names(current, 25)]
+        return app_choices(render.choices((n, n) for n in timezone_names(current, 25)))
 
     @subscribe.autocomplete("topics")
     async def topics_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return _choices(await self.bot.digests.topic_choices(current))
+        return app_choices(await self.bot.digests.topic_choices(current))
 
     @digest.command(name="unsubscribe", description="Stop a channel's digest")
     @app_commands.describe(channel="The channel whose digest stops")

@@ -8,14 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.views import answer_expired_pager, send_payloads
+from bot.views import answer_expired_pager, app_choices, send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
-
-
-def _choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=c["name"], value=c["value"]) for c in items]
 
 
 class News(commands.Cog):
@@ -48,7 +44,7 @@ class News(commands.Cog):
     async def topic_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return _choices(await self.bot.news.topic_choices(current))
+        return app_choices(await self.bot.news.topic_choices(current))
 
     @news.command(name="related", description="An article and the articles related to it")
     @app_commands.describe(article="The article (start typing its title to pick one)")
@@ -62,7 +58,7 @@ class News(commands.Cog):
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return _choices(await self.bot.news.article_choices(current))
+        return app_choices(await self.bot.news.article_choices(current))
 
     @news.command(name="search", description="Search titles, excerpts and providers")
     @app_commands.describe(query="Words to look for, e.g. facial recognition")
@@ -86,7 +82,7 @@ class News(commands.Cog):
     async def latest_topic_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return _choices(await self.bot.news.topic_choices(current))
+        return app_choices(await self.bot.news.topic_choices(current))
 
     @news.command(name="topics", description="All topics with their article counts")
     async def topics(self, interaction: discord.Interaction) -> None:
