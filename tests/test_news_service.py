@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from bot.ingest import Ingestor
 from bot.news import NewsService
 from bot.render import LIMITS, Payload, related_check
 from bot.store import Store
+from tests.fixtures.articles import article_file
 
 ROOT = Path(__file__).resolve().parent.parent
 COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
@@ -29,34 +29,6 @@ AI_TITLES = {
     "Ban dangerous facial recognition technology that reinforces racist police work",
 }
 ALIASES = {"Artificial Intelligence": "AI", "Machine Vision": "Computer Vision"}
-
-
-def article_file(
-    folder: Path,
-    name: str,
-    title: str,
-    *,
-    url: str | None = None,
-    topics: tuple[str, ...] = ("AI",),
-    quality: int = 70,
-    published: bool = True,
-    when: str = "2024-05-01T10:00:00Z",
-    provider: str | None = None,
-) -> Path:
-    lines = [
-        "---",
-        f"title: {json.dumps(title)}",
-        f"publishedDateTime: {when}",
-        f"webUrl: {json.dumps(url or f'https://example.org/{name}')}",
-        f"quality: {quality}",
-        f"published: {'true' if published else 'false'}",
-        f"topics: {json.dumps(list(topics))}",
-    ]
-    if provider:
-        lines += ["provider:", f"  name: {json.dumps(provider)}"]
-    path = folder / f"{name}.md"
-    path.write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
-    return path
 
 
 def titles(payloads: list[Payload]) -> list[str]:

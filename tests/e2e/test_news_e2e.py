@@ -26,6 +26,7 @@ from tests.discord_stub.world import (
     NEWS_CHANNEL_ID,
     OWNER,
 )
+from tests.fixtures.articles import article_file
 
 COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
 GIZMODO = "Let's Kill Facial Recognition For Good"
@@ -42,35 +43,6 @@ NEWS = {"topic", "related", "search", "latest", "topics"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def article_file(
-    folder: Path,
-    name: str,
-    title: str,
-    *,
-    url: str | None = None,
-    topics: tuple[str, ...] = ("AI",),
-    quality: int = 70,
-    published: bool = True,
-    when: str = "2024-05-01T10:00:00Z",
-    excerpt: str | None = None,
-    provider: str | None = None,
-) -> None:
-    lines = [
-        "---",
-        f"title: {json.dumps(title)}",
-        f"publishedDateTime: {when}",
-        f"webUrl: {json.dumps(url or f'https://example.org/{name}')}",
-        f"quality: {quality}",
-        f"published: {'true' if published else 'false'}",
-        f"topics: {json.dumps(list(topics))}",
-    ]
-    if excerpt is not None:
-        lines.append(f"excerpt: {json.dumps(excerpt)}")
-    if provider is not None:
-        lines += ["provider:", f"  name: {json.dumps(provider)}"]
-    (folder / f"{name}.md").write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
 
 
 @pytest.fixture
