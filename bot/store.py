@@ -16,10 +16,11 @@ from typing import Any, NamedTuple
 import aiosqlite
 
 from bot.articles import Article, Provider, StoryEntry, story_key, topic_key
+from bot.relevance import Relevance, words
 
 STORY_WINDOW_S = 3 * 24 * 3600
 SEARCH_CANDIDATES = 500  # search ranks the newest this many matches (all, when fewer)
-TITLE_CANDIDATES = 200  # title autocomplete ranks the newest this many matches
+TITLE_CANDIDATES = 200  # title autocomplete orders the newest this many matches
 TOPIC_SEP = "\x1f"
 _ARTICLE_COLUMNS = ", ".join(
     "a." + c
@@ -125,16 +126,12 @@ def fts_query(text: str) -> str | None:
 
 
 def fts_prefix_query(text: str) -> str | None:
-    """Like fts_query, the last term matching as a prefix (for autocomplete)."""
-    words = re.findall(r"\w+", text, flags=re.UNICODE)
-    if not words:
+    """Like fts_query over the words of the text, the last one matching as a prefix (for
+    title autocomplete: titles_fts has a prefix index for every length up to 6)."""
+    found = words(text)
+    if not found:
         return None
-    quoted = ['"' + w + '"' for w in words[:8]]
-    if len(words[: len(quoted)][-1]) > 1:
-        # One letter stays a whole word: FTS5 has no 1-character prefix index, and merging
-        # the doclists of every word starting with it takes ~300 ms at 1M articles.
-        quoted[-1] += "*"
-    return "title : (" + " ".join(quoted) + ")"
+    return " ".join(f'"{w}"' for w in found[:8]) + "*"
 
 
 # What the writer needs about one file's article, as plain values (cheap to pickle):
@@ -236,6 +233,7 @@ _FTS_DELETE = (
     "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider)"
     " VALUES ('delete', ?, ?, ?, ?)"
 )
+_TITLES_FTS_DELETE = "INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)"
 
 
 class Store:
@@ -456,19 +454,25 @@ class Store:
         query = fts_query(text)
         if query is None:
             return []
-        # Ranked among the newest SEARCH_CANDIDATES matches: bm25 over every match of a common
-        # word is O(matches) (1.3 s for "the" at 1M articles).
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {_ARTICLE_COLUMNS} FROM (SELECT rowid AS id,"
-            " bm25(articles_fts, 10.0, 2.0, 1.0) AS score FROM articles_fts"
-            " WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m"
-            " JOIN articles a ON a.id = m.id ORDER BY m.score, a.id DESC LIMIT ?",
-            (query, SEARCH_CANDIDATES, limit * 4),
-        )
-        return await self._entries(_one_per_story(rows, limit))
+        relevance = Relevance(words(text))
+
+        # Ranked here among the newest SEARCH_CANDIDATES matches (see bot/relevance.py): FTS5's
+        # bm25() reads every match of each word first, ~20 ms for "the" at 1M articles.
+        def work(conn: sqlite3.Connection) -> list[Sequence[Any]]:
+            rows = conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM (SELECT rowid AS id FROM articles_fts"
+                " WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m"
+                " JOIN articles a ON a.id = m.id",
+                (query, SEARCH_CANDIDATES),
+            ).fetchall()
+            rows.sort(key=lambda r: (-relevance.score(r[3], r[4], r[9]), -r[0]))
+            return _one_per_story(rows, limit)
+
+        return await self._entries(await _on_thread(self._reader, work))
 
     async def title_choices(self, text: str, *, limit: int = 25) -> list[tuple[int, str]]:
-        """(article id, title) for autocomplete by title; newest first."""
+        """(article id, title) for autocomplete by title: articles with a file of their own
+        first, then newest first."""
         query = fts_prefix_query(text)
         if query is None:
             rows = await self._reader.execute_fetchall(
@@ -478,10 +482,10 @@ class Store:
             )
         else:
             rows = await self._reader.execute_fetchall(
-                "SELECT a.id, a.title FROM (SELECT rowid AS id, rank AS score FROM articles_fts"
-                " WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m"
-                " JOIN articles a ON a.id = m.id ORDER BY a.from_file DESC, m.score, a.id DESC"
-                " LIMIT ?",
+                "SELECT a.id, a.title FROM (SELECT rowid AS id FROM titles_fts"
+                " WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m"
+                " JOIN articles a ON a.id = m.id"
+                " ORDER BY a.from_file DESC, a.published_at DESC, a.id DESC LIMIT ?",
                 (query, TITLE_CANDIDATES, limit),
             )
         return [(r[0], r[1]) for r in rows]
@@ -1286,6 +1290,7 @@ def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
     """Unindex the changed rows' old text, then index their text as it is now, in bulk."""
     if state.fts_old:
         conn.executemany(_FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
+        conn.executemany(_TITLES_FTS_DELETE, [(i, old[0]) for i, old in state.fts_old.items()])
     if state.fts_new:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM temp.fts_pending")
@@ -1295,6 +1300,10 @@ def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
         conn.execute(
             "INSERT INTO articles_fts (rowid, title, excerpt, provider)"
             " SELECT a.id, a.title, a.excerpt, a.provider_name"
+            " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
+        )
+        conn.execute(
+            "INSERT INTO titles_fts (rowid, title) SELECT a.id, a.title"
             " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
         )
         conn.execute("DELETE FROM temp.fts_pending")

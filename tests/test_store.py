@@ -191,7 +191,9 @@ async def test_search_finds_title_excerpt_provider(store: Store):
 def test_fts_query_quotes_every_term():
     assert fts_query('a "b" OR') == '"a" """b""" "OR"'
     assert fts_query("   ") is None
-    assert fts_prefix_query("robo") == 'title : ("robo"*)'
+    assert fts_prefix_query("robo") == '"robo"*'
+    assert fts_prefix_query('Self-dr "x') == '"self" "dr" "x"*'
+    assert fts_prefix_query("-- ()") is None
 
 
 async def test_rejected_files_recorded(store: Store):
@@ -213,3 +215,66 @@ async def test_migrations_are_versioned_and_idempotent(tmp_path: Path):
         assert await again.integrity_check() == "ok"
     finally:
         await again.close()
+
+
+async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
+    in_title = art("https://example.com/t", "Robot arms in the kitchen", excerpt="cooking")
+    in_excerpt = art("https://example.com/e", "Kitchen news", excerpt="a robot cooks")
+    neither = art("https://example.com/n", "Weather", excerpt="rain")
+    # The excerpt match is newer (a higher id): relevance, not age, puts the title first.
+    await store.apply_batch([rec("/t", in_title), rec("/e", in_excerpt), rec("/n", neither)], 1.0)
+    assert [e.article.title for e in await store.search("robot")] == [
+        "Robot arms in the kitchen",
+        "Kitchen news",
+    ]
+    assert [e.article.title for e in await store.search("the robot")] == [
+        "Robot arms in the kitchen"
+    ]
+
+
+async def test_title_choices_match_prefixes_of_any_length(store: Store):
+    older = art("https://example.com/1", "Apple unveils a chip", when=T0 - timedelta(days=1))
+    newer = art("https://example.com/2", "Amazon robots deliver", when=T0)
+    await store.apply_batch([rec("/1", older), rec("/2", newer)], now=1.0)
+    titles = [t for _, t in await store.title_choices("a")]
+    assert titles == ["Amazon robots deliver", "Apple unveils a chip"]  # newest first
+    assert [t for _, t in await store.title_choices("unveil")] == ["Apple unveils a chip"]
+    assert [t for _, t in await store.title_choices("amazon rob")] == ["Amazon robots deliver"]
+    assert await store.title_choices("robots apple") == []
+
+
+async def test_changed_title_leaves_no_stale_index_entry(store: Store):
+    await store.apply_batch([rec("/f", art("https://example.com/a", "Quantum leap"))], 1.0)
+    await store.apply_batch([rec("/f", art("https://example.com/a", "Fusion record"))], 2.0)
+    assert await store.title_choices("quan") == []
+    assert await store.search("quantum") == []
+    assert [t for _, t in await store.title_choices("fus")] == ["Fusion record"]
+    assert [e.article.title for e in await store.search("fusion")] == ["Fusion record"]
+    assert await store.integrity_check() == "ok"
+
+
+async def test_migration_4_indexes_existing_articles(tmp_path: Path):
+    """A database made before the title index gets both indexes rebuilt from its rows."""
+    import sqlite3
+
+    from bot.store import _migrations, _split_sql
+
+    path = tmp_path / "db.sqlite3"
+    raw = sqlite3.connect(path)
+    for number, sql in _migrations():
+        if number <= 3:
+            for statement in _split_sql(sql):
+                raw.execute(statement)
+    raw.execute(
+        "INSERT INTO articles (canonical_url, url, title, excerpt, story_key, updated_at)"
+        " VALUES ('https://e.com/a', 'https://e.com/a', 'Robotics boom', 'factories', 'k', 1)"
+    )
+    raw.execute("PRAGMA user_version = 3")
+    raw.commit()
+    raw.close()
+    store = await Store.open(path)
+    try:
+        assert [t for _, t in await store.title_choices("rob")] == ["Robotics boom"]
+        assert [e.article.title for e in await store.search("factories")] == ["Robotics boom"]
+    finally:
+        await store.close()

@@ -1,0 +1,39 @@
+"""Search relevance: FTS5's words, title over excerpt over provider, saturation."""
+
+from __future__ import annotations
+
+from bot.relevance import Relevance, words
+
+
+def relevance(query_words: list[str], title: str, excerpt: str | None, provider: str | None):
+    return Relevance(query_words).score(title, excerpt, provider)
+
+
+def test_words_are_cut_like_the_fts5_tokenizer():
+    assert words("Self-driving CAFÉ_bar  x2") == ["self", "driving", "cafe", "bar", "x2"]
+    assert words("Łódź naïve") == ["łodz", "naive"]
+    assert words(None) == [] and words("") == [] and words("-- !") == []
+
+
+def test_title_outweighs_excerpt_outweighs_provider():
+    in_title = relevance(["robot"], "Robot news", "nothing", "Wired")
+    in_excerpt = relevance(["robot"], "News", "a robot", "Wired")
+    in_provider = relevance(["robot"], "News", "nothing", "Robot Report")
+    assert in_title > in_excerpt > in_provider > 0
+    assert relevance(["robot"], "News", None, None) == 0
+
+
+def test_more_query_words_found_scores_higher_and_repeats_saturate():
+    both = relevance(["robot", "arm"], "Robot arm", None, None)
+    one = relevance(["robot", "arm"], "Robot hand", None, None)
+    assert both > one
+    once = relevance(["robot"], "robot a b c", None, None)
+    thrice = relevance(["robot"], "robot robot robot c", None, None)
+    assert once < thrice < 3 * once
+
+
+def test_whole_words_only_and_accents_folded():
+    assert relevance(["robot"], "Robotics news", None, None) == 0
+    assert relevance(["robot"], "robot_arm", None, None) > 0  # "_" separates words in FTS5 too
+    assert relevance(["cafe"], "Le Café", None, None) > 0
+    assert relevance([], "anything", None, None) == 0
