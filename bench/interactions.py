@@ -1,5 +1,6 @@
 """Interactions end to end: the real bot (`python -m bot run`) against tests/discord_stub over a
-large database; `/news topic` and its autocomplete, idle and while a large ingest runs.
+large database; `/news topic` and its autocomplete, `/news search` and the title
+autocomplete of `/news related`, idle and while a large ingest runs.
 Also start-up to ready, resident memory, and the gateway heartbeats the stub received.
 
     python -m bench.interactions --db PATH --corpus DIR [--samples 200]
@@ -23,6 +24,8 @@ from bench.generate import TOPICS
 
 HEARTBEAT_S = 2.0  # the stub asks for a heartbeat this often (Discord: 41.25 s)
 PREFIXES = ["", "a", "ai", "ro", "quan", "ma", "co", "e", "deep", "sp"]
+TITLE_PREFIXES = ["a", "op", "robot", "new chip", "quantum pro", "nvidia unveils"]
+SEARCHES = ["robot", "openai model", "quantum", "the", "medical scans"]
 
 
 async def _topic(stub: Any, topic: str) -> float:
@@ -41,9 +44,32 @@ async def _autocomplete(stub: Any, prefix: str) -> float:
     return reply.events[0].at
 
 
-async def _round(stub: Any, i: int, topic_s: list[float], auto_s: list[float]) -> None:
-    topic_s.append(await _topic(stub, TOPICS[i % len(TOPICS)] if i % 3 else "AI"))
-    auto_s.append(await _autocomplete(stub, PREFIXES[i % len(PREFIXES)]))
+async def _search(stub: Any, query: str) -> float:
+    reply = await stub.invoke("news search", {"query": query})
+    await reply.wait_for(lambda r: bool(r.embeds) or bool(r.rejected), 30)
+    if reply.rejected:
+        raise RuntimeError(f"/news search rejected: {reply.rejected}")
+    return max(e.at for e in reply.events)
+
+
+async def _title_autocomplete(stub: Any, prefix: str) -> float:
+    reply = await stub.dispatch_autocomplete("news related", {"article": prefix}, focused="article")
+    await reply.wait_for(lambda r: r.acknowledged or bool(r.rejected), 30)
+    if reply.rejected:
+        raise RuntimeError(f"title autocomplete rejected: {reply.rejected}")
+    return reply.events[0].at
+
+
+KINDS = ("topic", "autocomplete", "search", "title_autocomplete")
+
+
+async def _round(stub: Any, i: int, seconds: dict[str, list[float]]) -> None:
+    seconds["topic"].append(await _topic(stub, TOPICS[i % len(TOPICS)] if i % 3 else "AI"))
+    seconds["autocomplete"].append(await _autocomplete(stub, PREFIXES[i % len(PREFIXES)]))
+    seconds["search"].append(await _search(stub, SEARCHES[i % len(SEARCHES)]))
+    seconds["title_autocomplete"].append(
+        await _title_autocomplete(stub, TITLE_PREFIXES[i % len(TITLE_PREFIXES)])
+    )
 
 
 def _ingest_lines(log: str) -> int:
@@ -75,11 +101,10 @@ async def run(db: Path, corpus: Path | None, samples: int) -> dict[str, Any]:
                 result["startup_to_ready_s"] = round(time.monotonic() - started, 3)
                 await proc.wait_for_log(r"ingest: \d+ added", timeout=120)  # the start-up one
                 result["status_articles"] = await _articles(db)
-                topic_s: list[float] = []
-                auto_s: list[float] = []
+                seconds: dict[str, list[float]] = {kind: [] for kind in KINDS}
                 for i in range(samples):
-                    await _round(stub, i, topic_s, auto_s)
-                result["idle"] = {"topic": summary_ms(topic_s), "autocomplete": summary_ms(auto_s)}
+                    await _round(stub, i, seconds)
+                result["idle"] = {kind: summary_ms(seconds[kind]) for kind in KINDS}
                 assert proc.proc is not None
                 result["rss_mb"] = round(rss_kb(proc.proc.pid) / 1024, 1)
                 if corpus is not None:
@@ -87,18 +112,17 @@ async def run(db: Path, corpus: Path | None, samples: int) -> dict[str, Any]:
                         if os.path.isdir(corpus / name):  # noqa: ASYNC240
                             os.symlink(corpus / name, articles / name, target_is_directory=True)
                     before = _ingest_lines(proc.log)
-                    topic_s, auto_s = [], []
+                    seconds = {kind: [] for kind in KINDS}
                     ingest_started = time.monotonic()
                     await stub.invoke("newsbot ingest", user=OWNER)
                     i = 0
                     while _ingest_lines(proc.log) == before:
-                        await _round(stub, i, topic_s, auto_s)
+                        await _round(stub, i, seconds)
                         i += 1
                         if time.monotonic() - ingest_started > 900:
                             raise TimeoutError("ingest did not finish in 15 minutes")
                     result["during_ingest"] = {
-                        "topic": summary_ms(topic_s),
-                        "autocomplete": summary_ms(auto_s),
+                        **{kind: summary_ms(seconds[kind]) for kind in KINDS},
                         "ingest_s": round(time.monotonic() - ingest_started, 2),
                         "ingest_log": _last_ingest_line(proc.log),
                     }

@@ -1,6 +1,6 @@
 """Store query latencies (p50/p99) over a large database built by Store.bulk_load.
 
-python -m bench.queries --db PATH [--build N] [--repeat 300]
+python -m bench.queries --db PATH [--build N [--seed S]] [--repeat 300]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def measure(db: Path, repeat: int, seed: int = 7) -> dict[str, Any]:
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"bench": "queries"}
     if args.build:
-        result["build"] = await build_store(args.db, args.build)
+        result["build"] = await build_store(args.db, args.build, seed=args.seed)
     result.update(await measure(args.db, args.repeat))
     return result
 
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--build", type=int, default=0, help="first build a store of N articles")
     ap.add_argument("--repeat", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=2, help="the generated articles' seed")
     args = ap.parse_args(argv)
     emit(asyncio.run(amain(args)))
     return 0

@@ -121,9 +121,13 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         )
     it = results.get("interactions", {})
     for phase, target in (("idle", 50), ("during_ingest", 250)):
-        for kind in ("topic", "autocomplete"):
+        for kind, what in (
+            ("topic", "/news topic"),
+            ("autocomplete", "topic autocomplete"),
+            ("search", "/news search"),
+            ("title_autocomplete", "title autocomplete (/news related)"),
+        ):
             fig = _get(it, phase, kind)
-            what = "/news topic" if kind == "topic" else "topic autocomplete"
             label = f"stub: {what} {phase.replace('_', ' ')}"
             if fig is None:
                 out.append((label, "not measured", f"p99 < {target} ms", "-"))

@@ -198,7 +198,7 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     count = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_lower_priority)
     # Start every worker now (the caller runs this on a thread): submit() starts a worker when
     # none is idle and waits for the forkserver, which first imports the bot (~1 s); done from
     # the event loop, that stalled interactions and gateway heartbeats.
@@ -209,6 +209,13 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
 def _started() -> int:
     return os.getpid()
+
+
+def _lower_priority() -> None:
+    """Parse workers yield the CPU to the bot's process: its event loop answers commands, and
+    its single writer is the pace of an ingest (the workers parse ahead of it anyway)."""
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(10)
 
 
 class Ingestor:
