@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=100_000)
     ap.add_argument("--corpus", type=Path, help="reuse (or write) the corpus here")
     ap.add_argument("--keep", action="store_true", help="keep the corpus and database")
+    ap.add_argument("--seed", type=int, default=1, help="the generated corpus's seed")
     args = ap.parse_args(argv)
     corpus = args.corpus or SCRATCH / f"newsbot-bench-corpus-{args.files}"
     db = SCRATCH / f"newsbot-bench-ingest-{os.getpid()}.sqlite3"
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (corpus / "d0000").is_dir():
             started = time.perf_counter()
-            made = generate(corpus, args.files)
+            made = generate(corpus, args.files, seed=args.seed)
             result["generate_s"] = round(time.perf_counter() - started, 2)
             result["corpus_bytes"] = made.n_bytes
         n, base_s = baseline_parse(corpus)

@@ -2,6 +2,7 @@
 
 python -m bench.run            # DESIGN §8 sizes: 100k files, 1M articles, 1,000 digests
 python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests)
+python -m bench.run --seed 5   # the same measurements on other generated articles
 """
 
 from __future__ import annotations
@@ -206,7 +207,12 @@ def write_markdown(
         "# Benchmarks",
         "",
         f"Written by `python -m bench.run{' --quick' if meta['quick'] else ''}` on {meta['date']}"
-        f" at commit {meta['commit']}, in {meta['total_s']} s.",
+        f" at commit {meta['commit']}, in {meta['total_s']} s"
+        + (
+            f", on data generated with seed {meta['seed']}."
+            if meta.get("seed") is not None
+            else "."
+        ),
         "",
         f"Machine: {meta['machine'].get('cpu', '?')}, {meta['machine']['cpus']} cores,"
         f" {meta['machine'].get('mem_gb', '?')} GB; Python {meta['machine']['python']},"
@@ -230,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--only", nargs="*", help="ingest queries interactions digests")
+    ap.add_argument("--seed", type=int, help="generate other data with this seed")
     args = ap.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
@@ -242,17 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     wanted = set(args.only or ["ingest", "queries", "interactions", "digests"])
     scale = 1 if args.quick else 8
+    seed = ["--seed", str(args.seed)] if args.seed is not None else []
     try:
         if wanted & {"ingest", "interactions"}:
             results["ingest"] = step(
                 "ingest",
-                ["bench.ingest", "--files", str(sizes["files"]), "--corpus", str(corpus), "--keep"],
+                ["bench.ingest", "--files", str(sizes["files"]), "--corpus", str(corpus), "--keep",
+                 *seed],
                 120 * scale, log,
             )  # fmt: skip
         if wanted & {"queries", "interactions"}:
             results["queries"] = step(
                 "queries",
-                ["bench.queries", "--db", str(db), "--build", str(sizes["articles"])],
+                ["bench.queries", "--db", str(db), "--build", str(sizes["articles"]),
+                 *seed],
                 90 * scale, log,
             )  # fmt: skip
         if "interactions" in wanted:
@@ -273,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     meta = {
         "quick": args.quick,
+        "seed": args.seed,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "machine": machine(),
