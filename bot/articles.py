@@ -277,6 +277,11 @@ def _load_yaml(doc: str, first_line: int) -> object:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark and "nesting depth" in (exc.problem or ""):
+            # libyaml >= 0.2.6 (PyYAML 6.0.4 wheels) stops at 1,000 levels before our own cap
+            raise ArticleRejected(
+                f"YAML nested deeper than {MAX_DEPTH} levels at line {mark.line + first_line}"
+            ) from None
         where = f" at line {mark.line + first_line}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise ArticleRejected(f"YAML syntax error{where}: {problem}") from None
