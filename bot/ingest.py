@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bot.articles import ArticleRejected, parse_article
-from bot.store import BatchCounts, FileRecord, PreparedArticle, Store, prepare_article
+from bot.store import (
+    BatchCounts,
+    FileRecord,
+    FileState,
+    PreparedArticle,
+    Store,
+    prepare_article,
+)
 
 log = logging.getLogger(__name__)
 
@@ -240,24 +247,25 @@ class Ingestor:
     async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
         report = IngestReport()
         # The walk (stat syscalls, off the GIL) and reading the known files overlap.
-        (found, report.missing_paths), known = await asyncio.gather(
+        (found, report.missing_paths), (_, known) = await asyncio.gather(
             asyncio.to_thread(walk, roots), self.store.file_states()
         )
         report.files_seen = len(found)
         shown_by_path = {f.path: f.shown for f in found}
         changed: list[FoundFile] = []
+        still_rejected = []
         for item in found:
             state = known.get(item.path)
-            if state is not None and state.size == item.size and state.mtime_ns == item.mtime_ns:
-                report.unchanged += 1
+            if state is not None and state[1] == item.size and state[2] == item.mtime_ns:
+                if state[3] is None:
+                    report.unchanged += 1
+                else:
+                    still_rejected.append((item.path, item.shown, state[3]))
             else:
                 changed.append(item)
         # Files still rejected from an earlier run are reported again: they are still not loaded.
-        changed_paths = {f.path for f in changed}
-        for rejected in await self.store.rejected_files():
-            if rejected.path in shown_by_path and rejected.path not in changed_paths:
-                report.unchanged -= 1
-                report.rejected.append((shown_by_path[rejected.path], rejected.reason))
+        still_rejected.sort()
+        report.rejected = [(shown, reason) for _, shown, reason in still_rejected]
         done = len(found) - len(changed)
         if progress:
             progress(done, len(found))
@@ -320,16 +328,16 @@ class Ingestor:
     async def _write(
         self,
         parsed: list[Parsed],
-        known: dict[str, Any],
+        known: dict[str, FileState],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
         records = []
         touched = []
+        hashes = await self.store.file_hashes([p[0] for p in parsed if p[0] in known])
         for path, size, mtime_ns, digest, error, warnings, prepared in parsed:
             shown = shown_by_path.get(path, path)
-            state = known.get(path)
-            if state is not None and state.hash == digest and digest:
+            if digest and hashes.get(path) == digest:
                 # Same bytes under a new mtime: nothing to parse into the store.
                 touched.append((path, size, mtime_ns))
                 if error:
