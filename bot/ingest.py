@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,9 @@ from bot.store import (
 log = logging.getLogger(__name__)
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
+# For a name that is not hidden, name.lower().endswith(SUFFIXES) is the same test as
+# os.path.splitext(name)[1].lower() in EXTENSIONS (no extension holds a dot), and faster.
+SUFFIXES = tuple(sorted(EXTENSIONS))
 CHUNK_FILES = 250  # files per worker task: large enough to amortise pickling
 BATCH_FILES = 2000  # files per write transaction
 IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker, so none waits while the writer writes
@@ -96,76 +99,152 @@ Progress = Callable[[int, int], None]
 
 
 def walk(roots: Iterable[Path]) -> tuple[list[FoundFile], list[str]]:
-    """Every article file below the roots (sorted), and the roots that do not exist.
+    """Every article file below the roots (in walk order), and the roots that do not exist.
 
     Hidden entries are skipped; a symlinked folder is followed once (loops are cut by inode).
     """
-    found: list[FoundFile] = []
-    missing: list[str] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[str] = set()
-    for root in roots:
-        shown_root = str(root)
-        try:
-            st = os.stat(root)
-        except OSError:
-            missing.append(shown_root)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            for found_file in _walk_dir(root, shown_root, seen_dirs):
-                if found_file.path not in seen_files:
-                    seen_files.add(found_file.path)
-                    found.append(found_file)
-        elif stat.S_ISREG(st.st_mode):
-            absolute = os.path.abspath(root)
-            if absolute not in seen_files:
-                seen_files.add(absolute)
-                found.append(FoundFile(absolute, shown_root, st.st_size, st.st_mtime_ns))
-        else:
-            missing.append(shown_root)
-    return found, missing
+    scan = scan_roots(roots, {})
+    return scan.changed, scan.missing
 
 
-def _walk_dir(root: Path, shown_root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[FoundFile]:
-    stack = [(os.path.abspath(root), shown_root)]
-    while stack:
-        directory, shown_dir = stack.pop()
-        try:
-            st = os.stat(directory)
-        except OSError:
-            continue
-        identity = (st.st_dev, st.st_ino)
-        if identity in seen_dirs:
-            continue  # a symlink loop, or a folder reached twice
-        seen_dirs.add(identity)
-        try:
-            with os.scandir(directory) as entries:
-                items = sorted(entries, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        prefix = os.path.join(shown_dir, "")  # shown_dir with one trailing separator
-        for entry in items:
-            name = entry.name
-            if name.startswith("."):
-                continue
+@dataclass(slots=True)
+class Scan:
+    """One walk of the roots, each file compared with what the store knows about it."""
+
+    files: int = 0  # article files found
+    unchanged: int = 0  # of which size and mtime are what the store has
+    changed: list[FoundFile] = field(default_factory=list)  # the others, in walk order
+    # (path, shown, reason) of the unchanged files that the store holds as rejected
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # roots that are not a file or folder
+
+
+_new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def scan_roots(roots: Iterable[Path], known: Mapping[str, FileState]) -> Scan:
+    """Walk the roots in walk() order, comparing each file's size and mtime with ``known``.
+
+    Only the changed files are collected: an unchanged tree costs a stat per file and a dict
+    look-up, nothing kept.
+    """
+    return _Walker(list(roots), known).walk()
+
+
+class _Walker:
+    def __init__(self, roots: list[Path], known: Mapping[str, FileState]):
+        self.roots = roots
+        self.known = known
+        self.scan = Scan()
+        self.seen_dirs: set[tuple[int, int]] = set()
+        # Only a root that is a file can be reached twice (as itself and inside a folder root).
+        self.root_paths = {os.path.abspath(root) for root in roots}
+        self.emitted: set[str] = set()
+
+    def walk(self) -> Scan:
+        scan = self.scan
+        for root in self.roots:
+            shown_root = str(root)
             try:
-                if entry.is_dir():  # follows symlinks; loops are cut above
-                    subdirs.append((entry.path, prefix + name))
-                elif entry.is_file() and _extension(name) in EXTENSIONS:
-                    est = entry.stat()
-                    yield FoundFile(entry.path, prefix + name, est.st_size, est.st_mtime_ns)
+                st = os.stat(root)
+            except OSError:
+                scan.missing.append(shown_root)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                self.folder(root, shown_root)
+            elif stat.S_ISREG(st.st_mode):
+                self.file(root, shown_root, st)
+            else:
+                scan.missing.append(shown_root)
+        return scan
+
+    def file(self, root: Path, shown_root: str, st: os.stat_result) -> None:
+        absolute = os.path.abspath(root)
+        if absolute in self.emitted:
+            return
+        self.emitted.add(absolute)
+        scan = self.scan
+        scan.files += 1
+        state = self.known.get(absolute)
+        if state is not None and state[1] == st.st_size and state[2] == st.st_mtime_ns:
+            scan.unchanged += 1
+            if state[3] is not None:
+                scan.rejected.append((absolute, shown_root, state[3]))
+        else:
+            scan.changed.append(FoundFile(absolute, shown_root, st.st_size, st.st_mtime_ns))
+
+    def folder(self, root: Path, shown_root: str) -> None:
+        """Everything below one folder root; the loop runs once per file, so all is local."""
+        get = self.known.get
+        scan = self.scan
+        changed, rejected = scan.changed, scan.rejected
+        seen_dirs, root_paths, emitted = self.seen_dirs, self.root_paths, self.emitted
+        files = unchanged = 0
+        stack: list[tuple[str, str]] = [(os.path.abspath(root), shown_root)]
+        while stack:
+            directory, shown_dir = stack.pop()
+            try:
+                fd = os.open(directory, _OPEN_DIR)
             except OSError:
                 continue
-        stack.extend(reversed(subdirs))
-
-
-def _extension(name: str) -> str:
-    """os.path.splitext(name)[1].lower() for a file name (no separators), faster."""
-    dot = name.rfind(".")
-    if dot <= 0 or name[:dot].strip(".") == "":  # no dot, or only leading dots: none
-        return ""
-    return name[dot:].lower()
+            try:
+                st = os.fstat(fd)
+                identity = (st.st_dev, st.st_ino)
+                if identity in seen_dirs:
+                    continue  # a symlink loop, or a folder reached twice
+                seen_dirs.add(identity)
+                prefix = os.path.join(directory, "")  # with one trailing separator
+                shown_prefix = prefix if shown_dir == directory else os.path.join(shown_dir, "")
+                subdirs: list[str] = []
+                here: list[tuple[str, str, int, int]] = []  # this folder's changed files
+                with os.scandir(fd) as entries:  # entry.stat() is then fstatat: no path look-up
+                    for entry in entries:
+                        name = entry.name
+                        if name[0] == ".":
+                            continue
+                        try:
+                            # The extension first: one is_*() call (d_type) for most entries.
+                            if (
+                                name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)
+                            ) and entry.is_file():
+                                est = entry.stat()
+                                path = prefix + name
+                                if path in root_paths:
+                                    if path in emitted:
+                                        continue
+                                    emitted.add(path)
+                                files += 1
+                                state = get(path)
+                                if (
+                                    state is not None
+                                    and state[1] == est.st_size
+                                    and state[2] == est.st_mtime_ns
+                                ):
+                                    unchanged += 1
+                                    if state[3] is not None:
+                                        rejected.append((path, shown_prefix + name, state[3]))
+                                else:
+                                    here.append((name, path, est.st_size, est.st_mtime_ns))
+                            elif entry.is_dir():  # follows symlinks; loops are cut above
+                                subdirs.append(name)
+                        except OSError:
+                            continue
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            if here:
+                here.sort()
+                same = shown_prefix is prefix
+                changed.extend(
+                    _new_found(FoundFile, (path, path if same else shown_prefix + n, size, mtime))
+                    for n, path, size, mtime in here
+                )
+            subdirs.sort(reverse=True)
+            stack.extend((prefix + name, shown_prefix + name) for name in subdirs)
+        scan.files += files
+        scan.unchanged += unchanged
 
 
 def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
@@ -219,7 +298,11 @@ def _started() -> int:
 
 
 class Ingestor:
-    """Runs ingests into one store; one at a time (a second caller waits for the first)."""
+    """Runs ingests into one store; one at a time (a second caller waits for the first).
+
+    Between runs it keeps the store's file states in memory while the store's files generation
+    says nobody wrote them.
+    """
 
     def __init__(
         self,
@@ -234,41 +317,48 @@ class Ingestor:
         self.canonical_topic = canonical_topic
         self.workers = workers or os.cpu_count() or 1
         self._lock = asyncio.Lock()
+        self._known: dict[str, FileState] | None = None
+        self._known_generation = -1
+        self._writes = 0  # store writes of files rows in this run (each bumps the generation)
 
     async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         async with self._lock:
             started = time.perf_counter()
-            report = await self._run(roots, progress)
+            try:
+                report = await self._run(roots, progress)
+            except BaseException:
+                self._known = None  # a run cut short leaves the store unlike what is cached
+                raise
             report.duration_s = time.perf_counter() - started
             await self.store.set_meta("last_ingest_at", datetime.now(UTC).isoformat())
             log.info("ingest: %s", report.summary())
             return report
 
+    async def _known_states(self) -> tuple[int, dict[str, FileState]]:
+        if self._known is not None:
+            generation = await self.store.files_generation()
+            if generation == self._known_generation:
+                return generation, self._known
+        generation, self._known = await self.store.file_states()
+        self._known_generation = generation
+        return generation, self._known
+
     async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
         report = IngestReport()
-        # The walk (stat syscalls, off the GIL) and reading the known files overlap.
-        (found, report.missing_paths), (_, known) = await asyncio.gather(
-            asyncio.to_thread(walk, roots), self.store.file_states()
-        )
-        report.files_seen = len(found)
-        shown_by_path = {f.path: f.shown for f in found}
-        changed: list[FoundFile] = []
-        still_rejected = []
-        for item in found:
-            state = known.get(item.path)
-            if state is not None and state[1] == item.size and state[2] == item.mtime_ns:
-                if state[3] is None:
-                    report.unchanged += 1
-                else:
-                    still_rejected.append((item.path, item.shown, state[3]))
-            else:
-                changed.append(item)
+        generation, known = await self._known_states()
+        self._writes = 0
+        scan = await asyncio.to_thread(scan_roots, roots, known)
+        changed = scan.changed
+        report.files_seen = scan.files
+        report.missing_paths = scan.missing
         # Files still rejected from an earlier run are reported again: they are still not loaded.
-        still_rejected.sort()
-        report.rejected = [(shown, reason) for _, shown, reason in still_rejected]
-        done = len(found) - len(changed)
+        scan.rejected.sort()
+        report.rejected = [(shown, reason) for _, shown, reason in scan.rejected]
+        report.unchanged = scan.unchanged - len(scan.rejected)
+        shown_by_path = {f.path: f.shown for f in changed}
+        done = scan.files - len(changed)
         if progress:
-            progress(done, len(found))
+            progress(done, scan.files)
         # The writer writes one batch while the workers parse the next ones.
         pending: list[Parsed] = []
         writing: asyncio.Task[None] | None = None
@@ -284,7 +374,7 @@ class Ingestor:
                     )
                     pending = []
                 if progress:
-                    progress(done, len(found))
+                    progress(done, scan.files)
             if writing is not None:
                 await writing
                 writing = None
@@ -295,6 +385,12 @@ class Ingestor:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
+        # Each of our writes bumped the generation once: more means another writer wrote too.
+        after = await self.store.files_generation()
+        if after == generation + self._writes:
+            self._known_generation = after
+        else:
+            self._known = None
         return report
 
     async def _parsed_chunks(self, changed: list[FoundFile]):
@@ -350,6 +446,15 @@ class Ingestor:
                 report.rejected.append((shown, error))
             report.warnings.extend((shown, f, r) for f, r in warnings)
         now = time.time()
-        await self.store.touch_files(touched, now)
+        if touched:
+            await self.store.touch_files(touched, now)
+            self._writes += 1
+            for path, size, mtime_ns in touched:
+                known[path] = (path, size, mtime_ns, known[path][3])
         if records:
             report.add_counts(await self.store.apply_batch(records, now, self.canonical_topic))
+            self._writes += 1
+            for r in records:
+                # as the store holds it: status 'rejected' when there is no article
+                reason = None if r.prepared is not None else (r.error or "")
+                known[r.path] = (r.path, r.size, r.mtime_ns, reason)
