@@ -26,6 +26,7 @@ from bot.store import (
     Store,
     prepare_article,
 )
+from bot.watch import TreeWatch
 
 log = logging.getLogger(__name__)
 
@@ -123,19 +124,23 @@ _new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 1
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-def scan_roots(roots: Iterable[Path], known: Mapping[str, FileState]) -> Scan:
+def scan_roots(
+    roots: Iterable[Path], known: Mapping[str, FileState], watch: TreeWatch | None = None
+) -> Scan:
     """Walk the roots in walk() order, comparing each file's size and mtime with ``known``.
 
     Only the changed files are collected: an unchanged tree costs a stat per file and a dict
-    look-up, nothing kept.
+    look-up, nothing kept. With ``watch`` (armed by its caller), each folder is watched before it
+    is listed, and each root, symlinked folder and linked file is pinned (bot.watch).
     """
-    return _Walker(list(roots), known).walk()
+    return _Walker(list(roots), known, watch).walk()
 
 
 class _Walker:
-    def __init__(self, roots: list[Path], known: Mapping[str, FileState]):
+    def __init__(self, roots: list[Path], known: Mapping[str, FileState], watch: TreeWatch | None):
         self.roots = roots
         self.known = known
+        self.watch = watch
         self.scan = Scan()
         self.seen_dirs: set[tuple[int, int]] = set()
         # Only a root that is a file can be reached twice (as itself and inside a folder root).
@@ -143,13 +148,15 @@ class _Walker:
         self.emitted: set[str] = set()
 
     def walk(self) -> Scan:
-        scan = self.scan
+        scan, watch = self.scan, self.watch
         for root in self.roots:
             shown_root = str(root)
             try:
                 st = os.stat(root)
             except OSError:
                 scan.missing.append(shown_root)
+                if watch is not None:
+                    watch.fail(f"{shown_root} does not exist")
                 continue
             if stat.S_ISDIR(st.st_mode):
                 self.folder(root, shown_root)
@@ -157,6 +164,8 @@ class _Walker:
                 self.file(root, shown_root, st)
             else:
                 scan.missing.append(shown_root)
+                if watch is not None:
+                    watch.fail(f"{shown_root} is not a file or folder")
         return scan
 
     def file(self, root: Path, shown_root: str, st: os.stat_result) -> None:
@@ -164,6 +173,8 @@ class _Walker:
         if absolute in self.emitted:
             return
         self.emitted.add(absolute)
+        if self.watch is not None:
+            st = self.watch.watch_file(os.fspath(root)) or st
         scan = self.scan
         scan.files += 1
         state = self.known.get(absolute)
@@ -177,26 +188,37 @@ class _Walker:
     def folder(self, root: Path, shown_root: str) -> None:
         """Everything below one folder root; the loop runs once per file, so all is local."""
         get = self.known.get
+        watch = self.watch
+        watching = watch is not None
         scan = self.scan
         changed, rejected = scan.changed, scan.rejected
         seen_dirs, root_paths, emitted = self.seen_dirs, self.root_paths, self.emitted
         files = unchanged = 0
-        stack: list[tuple[str, str]] = [(os.path.abspath(root), shown_root)]
+        # (path, shown, pin): pin is the path to re-check later (a root, a symlinked folder)
+        stack: list[tuple[str, str, str | None]] = [
+            (os.path.abspath(root), shown_root, os.fspath(root))
+        ]
         while stack:
-            directory, shown_dir = stack.pop()
+            directory, shown_dir, pin = stack.pop()
             try:
                 fd = os.open(directory, _OPEN_DIR)
-            except OSError:
+            except OSError as exc:
+                if watch is not None:
+                    watch.fail(f"{directory}: {exc.strerror}")
                 continue
             try:
                 st = os.fstat(fd)
+                if watch is not None and pin is not None:
+                    watch.pin(pin, st)
                 identity = (st.st_dev, st.st_ino)
                 if identity in seen_dirs:
                     continue  # a symlink loop, or a folder reached twice
                 seen_dirs.add(identity)
+                if watch is not None:
+                    watch.watch_dir(fd, st.st_dev, directory)  # before listing it
                 prefix = os.path.join(directory, "")  # with one trailing separator
                 shown_prefix = prefix if shown_dir == directory else os.path.join(shown_dir, "")
-                subdirs: list[str] = []
+                subdirs: list[tuple[str, bool]] = []
                 here: list[tuple[str, str, int, int]] = []  # this folder's changed files
                 with os.scandir(fd) as entries:  # entry.stat() is then fstatat: no path look-up
                     for entry in entries:
@@ -226,11 +248,16 @@ class _Walker:
                                         rejected.append((path, shown_prefix + name, state[3]))
                                 else:
                                     here.append((name, path, est.st_size, est.st_mtime_ns))
+                                if watching and (est.st_nlink > 1 or entry.is_symlink()):
+                                    # a change through another name reaches only the file's watch
+                                    watch.watch_file(path)  # type: ignore[union-attr]
                             elif entry.is_dir():  # follows symlinks; loops are cut above
-                                subdirs.append(name)
+                                subdirs.append((name, watching and entry.is_symlink()))
                         except OSError:
                             continue
-            except OSError:
+            except OSError as exc:
+                if watch is not None:
+                    watch.fail(f"{directory}: {exc.strerror}")
                 continue
             finally:
                 os.close(fd)
@@ -242,7 +269,10 @@ class _Walker:
                     for n, path, size, mtime in here
                 )
             subdirs.sort(reverse=True)
-            stack.extend((prefix + name, shown_prefix + name) for name in subdirs)
+            stack.extend(
+                (prefix + name, shown_prefix + name, prefix + name if linked else None)
+                for name, linked in subdirs
+            )
         scan.files += files
         scan.unchanged += unchanged
 
@@ -297,11 +327,23 @@ def _started() -> int:
     return os.getpid()
 
 
+@dataclass(frozen=True, slots=True)
+class _Walked:
+    """What a watched full walk left in the store, for a later run that skips the walk."""
+
+    roots: tuple[str, ...]
+    files: int
+    rejected: tuple[tuple[str, str, str], ...]  # (path, shown, reason), by path
+    generation: int  # the store's files generation right after that run
+
+
 class Ingestor:
     """Runs ingests into one store; one at a time (a second caller waits for the first).
 
     Between runs it keeps the store's file states in memory while the store's files generation
-    says nobody wrote them.
+    says nobody wrote them. With ``watch`` (a long-running owner such as the bot), it also keeps
+    inotify watches on the folders it walked and skips the walk of a run when nothing there can
+    have changed (bot.watch); the owner calls ``close()``.
     """
 
     def __init__(
@@ -311,28 +353,68 @@ class Ingestor:
         max_file_bytes: int,
         canonical_topic: Callable[[str], str] = lambda name: name,
         workers: int | None = None,
+        watch: bool = False,
     ):
         self.store = store
         self.max_file_bytes = max_file_bytes
         self.canonical_topic = canonical_topic
         self.workers = workers or os.cpu_count() or 1
         self._lock = asyncio.Lock()
+        self._watch = TreeWatch() if watch else None
         self._known: dict[str, FileState] | None = None
         self._known_generation = -1
         self._writes = 0  # store writes of files rows in this run (each bumps the generation)
+        self._walked: _Walked | None = None
+
+    def close(self) -> None:
+        """Drop the inotify watches and the cached file states; idempotent."""
+        if self._watch is not None:
+            self._watch.close()
+        self._forget()
 
     async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         async with self._lock:
             started = time.perf_counter()
             try:
-                report = await self._run(roots, progress)
+                report = await self._skip_walk(roots, progress)
+                if report is None:
+                    report = await self._run(roots, progress)
             except BaseException:
-                self._known = None  # a run cut short leaves the store unlike what is cached
+                self._forget()  # a run cut short leaves the store unlike what is cached
                 raise
             report.duration_s = time.perf_counter() - started
             await self.store.set_meta("last_ingest_at", datetime.now(UTC).isoformat())
             log.info("ingest: %s", report.summary())
             return report
+
+    def _forget(self) -> None:
+        self._known = None
+        self._walked = None
+
+    async def _skip_walk(
+        self, roots: Sequence[Path], progress: Progress | None
+    ) -> IngestReport | None:
+        """The report of an unchanged tree without walking it, when the watches prove it is."""
+        walked = self._walked
+        if self._watch is None or walked is None:
+            return None
+        if walked.roots != tuple(map(os.fspath, roots)):
+            log.debug("ingest: walking: the folders differ from the watched ones")
+            return None
+        if await self.store.files_generation() != walked.generation:
+            log.debug("ingest: walking: another writer changed the files table")
+            return None
+        reason = await asyncio.to_thread(self._watch.stale_reason)
+        if reason is not None:
+            log.debug("ingest: walking: %s", reason)
+            return None
+        log.debug("ingest: walk skipped; no change under the watched folders")
+        report = IngestReport(files_seen=walked.files)
+        report.rejected = [(shown, reason) for _, shown, reason in walked.rejected]
+        report.unchanged = walked.files - len(report.rejected)
+        if progress:
+            progress(walked.files, walked.files)
+        return report
 
     async def _known_states(self) -> tuple[int, dict[str, FileState]]:
         if self._known is not None:
@@ -343,11 +425,19 @@ class Ingestor:
         self._known_generation = generation
         return generation, self._known
 
+    def _scan(self, roots: Sequence[Path], known: dict[str, FileState]) -> tuple[Scan, bool]:
+        watch = self._watch
+        if watch is not None and not watch.start():
+            watch = None
+        scan = scan_roots(roots, known, watch)
+        return scan, watch is not None and watch.complete
+
     async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
+        self._walked = None
         report = IngestReport()
         generation, known = await self._known_states()
         self._writes = 0
-        scan = await asyncio.to_thread(scan_roots, roots, known)
+        scan, watched = await asyncio.to_thread(self._scan, roots, known)
         changed = scan.changed
         report.files_seen = scan.files
         report.missing_paths = scan.missing
@@ -387,11 +477,28 @@ class Ingestor:
                     await writing
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files_generation()
-        if after == generation + self._writes:
-            self._known_generation = after
-        else:
+        if after != generation + self._writes:
             self._known = None
+            return report
+        self._known_generation = after
+        if watched:
+            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, known, after)
         return report
+
+    @staticmethod
+    def _watched_result(
+        roots: tuple[str, ...], scan: Scan, known: dict[str, FileState], generation: int
+    ) -> _Walked | None:
+        """What a full walk of the unchanged tree would report next: the stored reasons."""
+        rejected = list(scan.rejected)
+        for found in scan.changed:
+            state = known.get(found.path)
+            if state is None:
+                return None  # not written: a later run must look at it again
+            if state[3] is not None:
+                rejected.append((found.path, found.shown, state[3]))
+        rejected.sort()
+        return _Walked(roots, scan.files, tuple(rejected), generation)
 
     async def _parsed_chunks(self, changed: list[FoundFile]):
         if not changed:
