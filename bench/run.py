@@ -89,10 +89,16 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         f"{ing.get('first_s')} s vs {ing.get('baseline_csafeloader_s')} s",
     )
     add_ratio(
-        "ingest again, nothing changed, vs the first",
+        "ingest again, nothing changed, vs the first (the bot: watched, not walked)",
         ing.get("again_ratio"),
         50,
         f"{ing.get('again_s')} s",
+    )
+    add_ratio(
+        "ingest again, nothing changed, vs the first (`newsbot ingest`: a full walk)",
+        ing.get("again_full_walk_ratio"),
+        50,
+        f"{ing.get('again_full_walk_s')} s",
     )
     q = results.get("queries", {})
     n = q.get("articles", "?")

@@ -170,14 +170,16 @@ async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: Te
     roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
     progress = _ProgressBar(err) if err.isatty() and not args.json else None
     store = await _open_store(config)
+    # One run: nothing to watch for afterwards.
+    ingestor = Ingestor(
+        store,
+        max_file_bytes=config.ingest.max_file_bytes,
+        canonical_topic=config.topics.canonical,
+    )
     try:
-        ingestor = Ingestor(
-            store,
-            max_file_bytes=config.ingest.max_file_bytes,
-            canonical_topic=config.topics.canonical,
-        )
         report = await ingestor.run(roots, progress)
     finally:
+        ingestor.close()
         await store.close()
     if progress:
         progress.finish()

@@ -246,6 +246,7 @@ class NewsBot(commands.Bot):
     async def close(self) -> None:
         self.scheduler.shutdown()
         await super().close()
+        self.ingestor.close()
         await self.store.close()
 
 
@@ -304,10 +305,12 @@ async def _hangup(bot: NewsBot) -> None:
 
 async def _serve(config: Config, token: str) -> None:
     store = await Store.open(config.database.path)
+    # Long-running: it watches the folders it walked, so an unchanged tree is not walked again.
     ingestor = Ingestor(
         store,
         max_file_bytes=config.ingest.max_file_bytes,
         canonical_topic=config.topics.canonical,
+        watch=True,
     )
     bot = NewsBot(config, store, ingestor, config_path=config.source)
     loop = asyncio.get_running_loop()
@@ -319,4 +322,5 @@ async def _serve(config: Config, token: str) -> None:
         async with bot:
             await bot.start(token)
     finally:
+        ingestor.close()
         await store.close()

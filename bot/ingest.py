@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,11 +18,22 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bot.articles import ArticleRejected, parse_article
-from bot.store import BatchCounts, FileRecord, PreparedArticle, Store, prepare_article
+from bot.store import (
+    BatchCounts,
+    FileRecord,
+    FileState,
+    PreparedArticle,
+    Store,
+    prepare_article,
+)
+from bot.watch import TreeWatch
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
+# For a name that is not hidden, name.lower().endswith(SUFFIXES) is the same test as
+# os.path.splitext(name)[1].lower() in EXTENSIONS (no extension holds a dot), and faster.
+SUFFIXES = tuple(sorted(EXTENSIONS))
 CHUNK_FILES = 250  # files per worker task: large enough to amortise pickling
 BATCH_FILES = 2000  # files per write transaction
 IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker, so none waits while the writer writes
@@ -89,76 +100,181 @@ Progress = Callable[[int, int], None]
 
 
 def walk(roots: Iterable[Path]) -> tuple[list[FoundFile], list[str]]:
-    """Every article file below the roots (sorted), and the roots that do not exist.
+    """Every article file below the roots (in walk order), and the roots that do not exist.
 
     Hidden entries are skipped; a symlinked folder is followed once (loops are cut by inode).
     """
-    found: list[FoundFile] = []
-    missing: list[str] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[str] = set()
-    for root in roots:
-        shown_root = str(root)
-        try:
-            st = os.stat(root)
-        except OSError:
-            missing.append(shown_root)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            for found_file in _walk_dir(root, shown_root, seen_dirs):
-                if found_file.path not in seen_files:
-                    seen_files.add(found_file.path)
-                    found.append(found_file)
-        elif stat.S_ISREG(st.st_mode):
-            absolute = os.path.abspath(root)
-            if absolute not in seen_files:
-                seen_files.add(absolute)
-                found.append(FoundFile(absolute, shown_root, st.st_size, st.st_mtime_ns))
+    scan = scan_roots(roots, {})
+    return scan.changed, scan.missing
+
+
+@dataclass(slots=True)
+class Scan:
+    """One walk of the roots, each file compared with what the store knows about it."""
+
+    files: int = 0  # article files found
+    unchanged: int = 0  # of which size and mtime are what the store has
+    changed: list[FoundFile] = field(default_factory=list)  # the others, in walk order
+    # (path, shown, reason) of the unchanged files that the store holds as rejected
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # roots that are not a file or folder
+
+
+_new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def scan_roots(
+    roots: Iterable[Path], known: Mapping[str, FileState], watch: TreeWatch | None = None
+) -> Scan:
+    """Walk the roots in walk() order, comparing each file's size and mtime with ``known``.
+
+    Only the changed files are collected: an unchanged tree costs a stat per file and a dict
+    look-up, nothing kept. With ``watch`` (armed by its caller), each folder is watched before it
+    is listed, and each root, symlinked folder and linked file is pinned (bot.watch).
+    """
+    return _Walker(list(roots), known, watch).walk()
+
+
+class _Walker:
+    def __init__(self, roots: list[Path], known: Mapping[str, FileState], watch: TreeWatch | None):
+        self.roots = roots
+        self.known = known
+        self.watch = watch
+        self.scan = Scan()
+        self.seen_dirs: set[tuple[int, int]] = set()
+        # Only a root that is a file can be reached twice (as itself and inside a folder root).
+        self.root_paths = {os.path.abspath(root) for root in roots}
+        self.emitted: set[str] = set()
+
+    def walk(self) -> Scan:
+        scan, watch = self.scan, self.watch
+        for root in self.roots:
+            shown_root = str(root)
+            try:
+                st = os.stat(root)
+            except OSError:
+                scan.missing.append(shown_root)
+                if watch is not None:
+                    watch.fail(f"{shown_root} does not exist")
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                self.folder(root, shown_root)
+            elif stat.S_ISREG(st.st_mode):
+                self.file(root, shown_root, st)
+            else:
+                scan.missing.append(shown_root)
+                if watch is not None:
+                    watch.fail(f"{shown_root} is not a file or folder")
+        return scan
+
+    def file(self, root: Path, shown_root: str, st: os.stat_result) -> None:
+        absolute = os.path.abspath(root)
+        if absolute in self.emitted:
+            return
+        self.emitted.add(absolute)
+        if self.watch is not None:
+            st = self.watch.watch_file(os.fspath(root)) or st
+        scan = self.scan
+        scan.files += 1
+        state = self.known.get(absolute)
+        if state is not None and state[1] == st.st_size and state[2] == st.st_mtime_ns:
+            scan.unchanged += 1
+            if state[3] is not None:
+                scan.rejected.append((absolute, shown_root, state[3]))
         else:
-            missing.append(shown_root)
-    return found, missing
+            scan.changed.append(FoundFile(absolute, shown_root, st.st_size, st.st_mtime_ns))
 
-
-def _walk_dir(root: Path, shown_root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[FoundFile]:
-    stack = [(os.path.abspath(root), shown_root)]
-    while stack:
-        directory, shown_dir = stack.pop()
-        try:
-            st = os.stat(directory)
-        except OSError:
-            continue
-        identity = (st.st_dev, st.st_ino)
-        if identity in seen_dirs:
-            continue  # a symlink loop, or a folder reached twice
-        seen_dirs.add(identity)
-        try:
-            with os.scandir(directory) as entries:
-                items = sorted(entries, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        prefix = os.path.join(shown_dir, "")  # shown_dir with one trailing separator
-        for entry in items:
-            name = entry.name
-            if name.startswith("."):
+    def folder(self, root: Path, shown_root: str) -> None:
+        """Everything below one folder root; the loop runs once per file, so all is local."""
+        get = self.known.get
+        watch = self.watch
+        watching = watch is not None
+        scan = self.scan
+        changed, rejected = scan.changed, scan.rejected
+        seen_dirs, root_paths, emitted = self.seen_dirs, self.root_paths, self.emitted
+        files = unchanged = 0
+        # (path, shown, pin): pin is the path to re-check later (a root, a symlinked folder)
+        stack: list[tuple[str, str, str | None]] = [
+            (os.path.abspath(root), shown_root, os.fspath(root))
+        ]
+        while stack:
+            directory, shown_dir, pin = stack.pop()
+            try:
+                fd = os.open(directory, _OPEN_DIR)
+            except OSError as exc:
+                if watch is not None:
+                    watch.fail(f"{directory}: {exc.strerror}")
                 continue
             try:
-                if entry.is_dir():  # follows symlinks; loops are cut above
-                    subdirs.append((entry.path, prefix + name))
-                elif entry.is_file() and _extension(name) in EXTENSIONS:
-                    est = entry.stat()
-                    yield FoundFile(entry.path, prefix + name, est.st_size, est.st_mtime_ns)
-            except OSError:
+                st = os.fstat(fd)
+                if watch is not None and pin is not None:
+                    watch.pin(pin, st)
+                identity = (st.st_dev, st.st_ino)
+                if identity in seen_dirs:
+                    continue  # a symlink loop, or a folder reached twice
+                seen_dirs.add(identity)
+                if watch is not None:
+                    watch.watch_dir(fd, st.st_dev, directory)  # before listing it
+                prefix = os.path.join(directory, "")  # with one trailing separator
+                shown_prefix = prefix if shown_dir == directory else os.path.join(shown_dir, "")
+                subdirs: list[tuple[str, bool]] = []
+                here: list[tuple[str, str, int, int]] = []  # this folder's changed files
+                with os.scandir(fd) as entries:  # entry.stat() is then fstatat: no path look-up
+                    for entry in entries:
+                        name = entry.name
+                        if name[0] == ".":
+                            continue
+                        try:
+                            # The extension first: one is_*() call (d_type) for most entries.
+                            if (
+                                name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)
+                            ) and entry.is_file():
+                                est = entry.stat()
+                                path = prefix + name
+                                if path in root_paths:
+                                    if path in emitted:
+                                        continue
+                                    emitted.add(path)
+                                files += 1
+                                state = get(path)
+                                if (
+                                    state is not None
+                                    and state[1] == est.st_size
+                                    and state[2] == est.st_mtime_ns
+                                ):
+                                    unchanged += 1
+                                    if state[3] is not None:
+                                        rejected.append((path, shown_prefix + name, state[3]))
+                                else:
+                                    here.append((name, path, est.st_size, est.st_mtime_ns))
+                                if watching and (est.st_nlink > 1 or entry.is_symlink()):
+                                    # a change through another name reaches only the file's watch
+                                    watch.watch_file(path)  # type: ignore[union-attr]
+                            elif entry.is_dir():  # follows symlinks; loops are cut above
+                                subdirs.append((name, watching and entry.is_symlink()))
+                        except OSError:
+                            continue
+            except OSError as exc:
+                if watch is not None:
+                    watch.fail(f"{directory}: {exc.strerror}")
                 continue
-        stack.extend(reversed(subdirs))
-
-
-def _extension(name: str) -> str:
-    """os.path.splitext(name)[1].lower() for a file name (no separators), faster."""
-    dot = name.rfind(".")
-    if dot <= 0 or name[:dot].strip(".") == "":  # no dot, or only leading dots: none
-        return ""
-    return name[dot:].lower()
+            finally:
+                os.close(fd)
+            if here:
+                here.sort()
+                same = shown_prefix is prefix
+                changed.extend(
+                    _new_found(FoundFile, (path, path if same else shown_prefix + n, size, mtime))
+                    for n, path, size, mtime in here
+                )
+            subdirs.sort(reverse=True)
+            stack.extend(
+                (prefix + name, shown_prefix + name, prefix + name if linked else None)
+                for name, linked in subdirs
+            )
+        scan.files += files
+        scan.unchanged += unchanged
 
 
 def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
@@ -218,8 +334,24 @@ def _lower_priority() -> None:
         os.nice(10)
 
 
+@dataclass(frozen=True, slots=True)
+class _Walked:
+    """What a watched full walk left in the store, for a later run that skips the walk."""
+
+    roots: tuple[str, ...]
+    files: int
+    rejected: tuple[tuple[str, str, str], ...]  # (path, shown, reason), by path
+    generation: int  # the store's files generation right after that run
+
+
 class Ingestor:
-    """Runs ingests into one store; one at a time (a second caller waits for the first)."""
+    """Runs ingests into one store; one at a time (a second caller waits for the first).
+
+    Between runs it keeps the store's file states in memory while the store's files generation
+    says nobody wrote them. With ``watch`` (a long-running owner such as the bot), it also keeps
+    inotify watches on the folders it walked and skips the walk of a run when nothing there can
+    have changed (bot.watch); the owner calls ``close()``.
+    """
 
     def __init__(
         self,
@@ -228,46 +360,102 @@ class Ingestor:
         max_file_bytes: int,
         canonical_topic: Callable[[str], str] = lambda name: name,
         workers: int | None = None,
+        watch: bool = False,
     ):
         self.store = store
         self.max_file_bytes = max_file_bytes
         self.canonical_topic = canonical_topic
         self.workers = workers or os.cpu_count() or 1
         self._lock = asyncio.Lock()
+        self._watch = TreeWatch() if watch else None
+        self._known: dict[str, FileState] | None = None
+        self._known_generation = -1
+        self._writes = 0  # store writes of files rows in this run (each bumps the generation)
+        self._walked: _Walked | None = None
+
+    def close(self) -> None:
+        """Drop the inotify watches and the cached file states; idempotent."""
+        if self._watch is not None:
+            self._watch.close()
+        self._forget()
 
     async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         async with self._lock:
             started = time.perf_counter()
-            report = await self._run(roots, progress)
+            try:
+                report = await self._skip_walk(roots, progress)
+                if report is None:
+                    report = await self._run(roots, progress)
+            except BaseException:
+                self._forget()  # a run cut short leaves the store unlike what is cached
+                raise
             report.duration_s = time.perf_counter() - started
             await self.store.set_meta("last_ingest_at", datetime.now(UTC).isoformat())
             log.info("ingest: %s", report.summary())
             return report
 
-    async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
-        report = IngestReport()
-        # The walk (stat syscalls, off the GIL) and reading the known files overlap.
-        (found, report.missing_paths), known = await asyncio.gather(
-            asyncio.to_thread(walk, roots), self.store.file_states()
-        )
-        report.files_seen = len(found)
-        shown_by_path = {f.path: f.shown for f in found}
-        changed: list[FoundFile] = []
-        for item in found:
-            state = known.get(item.path)
-            if state is not None and state.size == item.size and state.mtime_ns == item.mtime_ns:
-                report.unchanged += 1
-            else:
-                changed.append(item)
-        # Files still rejected from an earlier run are reported again: they are still not loaded.
-        changed_paths = {f.path for f in changed}
-        for rejected in await self.store.rejected_files():
-            if rejected.path in shown_by_path and rejected.path not in changed_paths:
-                report.unchanged -= 1
-                report.rejected.append((shown_by_path[rejected.path], rejected.reason))
-        done = len(found) - len(changed)
+    def _forget(self) -> None:
+        self._known = None
+        self._walked = None
+
+    async def _skip_walk(
+        self, roots: Sequence[Path], progress: Progress | None
+    ) -> IngestReport | None:
+        """The report of an unchanged tree without walking it, when the watches prove it is."""
+        walked = self._walked
+        if self._watch is None or walked is None:
+            return None
+        if walked.roots != tuple(map(os.fspath, roots)):
+            log.debug("ingest: walking: the folders differ from the watched ones")
+            return None
+        if await self.store.files_generation() != walked.generation:
+            log.debug("ingest: walking: another writer changed the files table")
+            return None
+        reason = await asyncio.to_thread(self._watch.stale_reason)
+        if reason is not None:
+            log.debug("ingest: walking: %s", reason)
+            return None
+        log.debug("ingest: walk skipped; no change under the watched folders")
+        report = IngestReport(files_seen=walked.files)
+        report.rejected = [(shown, reason) for _, shown, reason in walked.rejected]
+        report.unchanged = walked.files - len(report.rejected)
         if progress:
-            progress(done, len(found))
+            progress(walked.files, walked.files)
+        return report
+
+    async def _known_states(self) -> tuple[int, dict[str, FileState]]:
+        if self._known is not None:
+            generation = await self.store.files_generation()
+            if generation == self._known_generation:
+                return generation, self._known
+        generation, self._known = await self.store.file_states()
+        self._known_generation = generation
+        return generation, self._known
+
+    def _scan(self, roots: Sequence[Path], known: dict[str, FileState]) -> tuple[Scan, bool]:
+        watch = self._watch
+        if watch is not None and not watch.start():
+            watch = None
+        scan = scan_roots(roots, known, watch)
+        return scan, watch is not None and watch.complete
+
+    async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
+        self._walked = None
+        report = IngestReport()
+        generation, known = await self._known_states()
+        self._writes = 0
+        scan, watched = await asyncio.to_thread(self._scan, roots, known)
+        changed = scan.changed
+        report.files_seen = scan.files
+        report.missing_paths = scan.missing
+        # Files still rejected from an earlier run are reported again: they are still not loaded.
+        scan.rejected.sort()
+        report.rejected = [(shown, reason) for _, shown, reason in scan.rejected]
+        report.unchanged = scan.unchanged - len(scan.rejected)
+        shown_by_path = {f.path: f.shown for f in changed}
+        done = scan.files - len(changed)
+        if progress:
+            progress(done, scan.files)
         # The writer writes one batch while the workers parse the next ones.
         pending: list[Parsed] = []
         writing: asyncio.Task[None] | None = None
@@ -283,7 +471,7 @@ class Ingestor:
                     )
                     pending = []
                 if progress:
-                    progress(done, len(found))
+                    progress(done, scan.files)
             if writing is not None:
                 await writing
                 writing = None
@@ -294,7 +482,30 @@ class Ingestor:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
+        # Each of our writes bumped the generation once: more means another writer wrote too.
+        after = await self.store.files_generation()
+        if after != generation + self._writes:
+            self._known = None
+            return report
+        self._known_generation = after
+        if watched:
+            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, known, after)
         return report
+
+    @staticmethod
+    def _watched_result(
+        roots: tuple[str, ...], scan: Scan, known: dict[str, FileState], generation: int
+    ) -> _Walked | None:
+        """What a full walk of the unchanged tree would report next: the stored reasons."""
+        rejected = list(scan.rejected)
+        for found in scan.changed:
+            state = known.get(found.path)
+            if state is None:
+                return None  # not written: a later run must look at it again
+            if state[3] is not None:
+                rejected.append((found.path, found.shown, state[3]))
+        rejected.sort()
+        return _Walked(roots, scan.files, tuple(rejected), generation)
 
     async def _parsed_chunks(self, changed: list[FoundFile]):
         if not changed:
@@ -327,16 +538,16 @@ class Ingestor:
     async def _write(
         self,
         parsed: list[Parsed],
-        known: dict[str, Any],
+        known: dict[str, FileState],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
         records = []
         touched = []
+        hashes = await self.store.file_hashes([p[0] for p in parsed if p[0] in known])
         for path, size, mtime_ns, digest, error, warnings, prepared in parsed:
             shown = shown_by_path.get(path, path)
-            state = known.get(path)
-            if state is not None and state.hash == digest and digest:
+            if digest and hashes.get(path) == digest:
                 # Same bytes under a new mtime: nothing to parse into the store.
                 touched.append((path, size, mtime_ns))
                 if error:
@@ -349,6 +560,15 @@ class Ingestor:
                 report.rejected.append((shown, error))
             report.warnings.extend((shown, f, r) for f, r in warnings)
         now = time.time()
-        await self.store.touch_files(touched, now)
+        if touched:
+            await self.store.touch_files(touched, now)
+            self._writes += 1
+            for path, size, mtime_ns in touched:
+                known[path] = (path, size, mtime_ns, known[path][3])
         if records:
             report.add_counts(await self.store.apply_batch(records, now, self.canonical_topic))
+            self._writes += 1
+            for r in records:
+                # as the store holds it: status 'rejected' when there is no article
+                reason = None if r.prepared is not None else (r.error or "")
+                known[r.path] = (r.path, r.size, r.mtime_ns, reason)

@@ -10,8 +10,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiosqlite
 
@@ -82,10 +83,10 @@ class BatchCounts:
         return self
 
 
-class FileState(NamedTuple):  # a tuple: one per known file is made on every ingest
-    size: int
-    mtime_ns: int
-    hash: str
+# What the store knows about one file, as the row itself (path, size, mtime_ns, and the reason
+# when the file is rejected, else None): 100k of them are read per ingest, so no per-row object.
+FileState = tuple[str, int, int, str | None]
+FILES_GENERATION = "files_generation"  # meta key: bumped by every write to the files table
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,20 +285,57 @@ class Store:
         return ", ".join(str(r[0]) for r in rows)
 
     # ---------------------------------------------------------------- ingest
-    async def file_states(self) -> dict[str, FileState]:
-        def work(conn: sqlite3.Connection) -> dict[str, FileState]:
-            rows = conn.execute("SELECT path, size, mtime_ns, hash FROM files")
-            return {r[0]: FileState(r[1], r[2], r[3]) for r in rows}
+    async def file_states(self) -> tuple[int, dict[str, FileState]]:
+        """Every known file by path, and the files generation they were read at (one snapshot)."""
+
+        def work(conn: sqlite3.Connection) -> tuple[int, dict[str, FileState]]:
+            conn.execute("BEGIN")
+            try:
+                generation = _files_generation(conn)
+                rows = conn.execute(
+                    "SELECT path, size, mtime_ns,"
+                    " CASE WHEN status = 'rejected' THEN coalesce(error, '') END FROM files"
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            # zip/map/itemgetter keep the 100k-row loop in C.
+            return generation, dict(zip(map(itemgetter(0), rows), rows, strict=True))
 
         return await _on_thread(self._reader, work)
+
+    async def files_generation(self) -> int:
+        """A counter every write to the files table bumps, in the same transaction (any
+        process): while it stands still, what file_states() returned is still true."""
+        return await _on_thread(self._reader, _files_generation)
+
+    async def file_hashes(self, paths: Sequence[str]) -> dict[str, str]:
+        """The stored content hash of each of these paths that is known."""
+
+        def work(conn: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for i in range(0, len(paths), 500):
+                part = paths[i : i + 500]
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT path, hash FROM files WHERE path IN ({marks})"
+                found.update(conn.execute(sql, part).fetchall())
+            return found
+
+        return await _on_thread(self._reader, work) if paths else {}
 
     async def touch_files(self, records: Iterable[tuple[str, int, int]], now: float) -> None:
         """Files whose content hash is unchanged but whose size or mtime moved."""
         rows = [(size, mtime, now, path) for path, size, mtime in records]
-        if rows:
-            await self._write_many(
-                "UPDATE files SET size = ?, mtime_ns = ?, seen_at = ? WHERE path = ?", rows
-            )
+        if not rows:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                conn.executemany(
+                    "UPDATE files SET size = ?, mtime_ns = ?, seen_at = ? WHERE path = ?", rows
+                )
+                _bump_files_generation(conn)
+
+        await _on_thread(self._writer, work)
 
     async def apply_batch(
         self,
@@ -1017,6 +1055,19 @@ class _transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _files_generation(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (FILES_GENERATION,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _bump_files_generation(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, 1)"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (FILES_GENERATION,),
+    )
+
+
 async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
     rows = await conn.execute_fetchall(sql, params)
     return int(rows[0][0] or 0) if rows else 0
@@ -1153,6 +1204,8 @@ def _apply_batch(
         " seen_at = excluded.seen_at",
         file_rows,
     )
+    if file_rows:
+        _bump_files_generation(conn)
     _update_fts(conn, state)
     _assign_stories(conn, state.changed_ids)
     conn.executemany(

@@ -19,6 +19,7 @@ def test_bench_runs_on_200_files(tmp_path: Path) -> None:
     result = asyncio.run(ingest_twice(tmp_path / "corpus", tmp_path / "ingest.sqlite3"))
     assert result["first_counts"]["added"] == 200
     assert result["again_counts"]["unchanged"] == 200
+    assert result["again_full_walk_counts"]["unchanged"] == 200
     built = asyncio.run(build_store(tmp_path / "store.sqlite3", 200))
     assert built["added"] == 200
     figures = asyncio.run(measure(tmp_path / "store.sqlite3", repeat=5))

@@ -173,3 +173,39 @@ async def test_hostile_folder_reports_every_bad_file_and_keeps_the_good(tmp_path
     distinct = {p for p, e in expectations.items() if e in ("ok", "ok-with-warnings")}
     assert (await store.status()).articles - report.related_added == len(distinct)
     assert not report.ok
+
+
+def test_walk_order_shown_paths_and_roots_reached_twice(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for rel in ("r/b.md", "r/a/z.md", "r/a/y.md", "r/c.md", "r/a/sub/x.md", "other/o.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    os.symlink(tmp_path / "other", tmp_path / "r" / "link")
+    # A relative root, a file root inside it given first, the symlinked folder given again.
+    found, missing = walk([Path("r/c.md"), Path("r"), tmp_path / "other"])
+    assert missing == []
+    shown = [f.shown for f in found]
+    assert shown == ["r/c.md", "r/b.md", "r/a/y.md", "r/a/z.md", "r/a/sub/x.md", "r/link/o.md"]
+    assert [f.path for f in found] == [str(tmp_path / s) for s in shown]
+    size_and_mtime = [(f.size, f.mtime_ns) for f in found]
+    assert size_and_mtime == [(os.stat(f.path).st_size, os.stat(f.path).st_mtime_ns) for f in found]
+
+
+async def test_cached_file_states_follow_another_writer(tmp_path: Path, store: Store):
+    folder = tmp_path / "a"
+    write_tree(folder, 3)
+    ingestor = Ingestor(store, max_file_bytes=1 << 20, workers=1)
+    assert (await ingestor.run([folder])).added == 3
+    edited = next(folder.rglob("000001.md"))
+    original, before = edited.read_bytes(), os.stat(edited)
+    # `newsbot ingest` from the shell, on the same database, loads an edit ...
+    edited.write_text(article_text(1, title="Edited elsewhere"), encoding="utf-8")
+    async with await Store.open(tmp_path / "db.sqlite3") as other:
+        assert (await Ingestor(other, max_file_bytes=1 << 20, workers=1).run([folder])).updated == 1
+    # ... which is then undone, size and mtime included: only the store knows it changed.
+    edited.write_bytes(original)
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    again = await ingestor.run([folder])
+    assert (again.added, again.updated, again.unchanged) == (0, 1, 2)
+    [entry] = [e for e in await store.topic_entries("AI") if e.article.url.endswith("/1")]
+    assert entry.article.title == "Article number 1"

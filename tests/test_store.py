@@ -278,3 +278,17 @@ async def test_migration_4_indexes_existing_articles(tmp_path: Path):
         assert [e.article.title for e in await store.search("factories")] == ["Robotics boom"]
     finally:
         await store.close()
+
+
+async def test_files_generation_moves_with_every_files_write(store: Store):
+    start = await store.files_generation()
+    await store.apply_batch([rec("/a", None, error="empty file")], now=1.0)
+    assert await store.files_generation() == start + 1
+    await store.touch_files([("/a", 5, 6)], now=2.0)
+    assert await store.files_generation() == start + 2
+    await store.touch_files([], now=3.0)  # nothing written
+    await store.set_meta("last_ingest_at", "now")
+    generation, states = await store.file_states()
+    assert generation == start + 2
+    assert states == {"/a": ("/a", 5, 6, "empty file")}
+    assert await store.file_hashes(["/a", "/missing"]) == {"/a": "/a-hash"}
