@@ -12,6 +12,7 @@ faster than ``yaml.load(..., Loader=CSafeLoader)``, which composes a node tree f
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -198,6 +199,7 @@ def story_key(title: str) -> str:
     return key or " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=4096)  # the writer keys every topic of every article: few distinct
 def topic_key(name: str) -> str:
     """Case-insensitive topic identity: NFKC, case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
