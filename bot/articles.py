@@ -297,7 +297,6 @@ def _values(loader: Any, offset: int) -> object:
     root: object = None
     documents = 0
     get_event = loader.get_event
-    implicit_resolvers = _IMPLICIT_RESOLVERS
     scalar_event = _ev.ScalarEvent
     while True:
         event = get_event()
@@ -308,13 +307,8 @@ def _values(loader: Any, offset: int) -> object:
             value = event.value
             tag = event.tag
             if tag is None or tag == "!":
-                if event.implicit[0]:  # a plain scalar: Resolver.resolve, inlined
-                    resolvers = implicit_resolvers.get(value[:1])
-                    if resolvers is not None:
-                        for implicit_tag, regexp in resolvers:
-                            if regexp.match(value):
-                                value = _construct_implicit(implicit_tag, value, event)
-                                break
+                if event.implicit[0]:
+                    value = _plain_scalar(value)
             elif tag != _STR_TAG:
                 value = _construct_tagged(tag, event, offset)
         elif cls is _ev.MappingStartEvent or cls is _ev.SequenceStartEvent:
@@ -384,7 +378,18 @@ def _refuse_anchor(event: Any, offset: int) -> None:
     raise ArticleRejected(f"YAML anchors and aliases are not allowed (line {_line(event, offset)})")
 
 
-def _construct_implicit(tag: str, value: str, event: Any) -> object:
+def _plain_scalar(value: str) -> object:
+    """The value of a plain scalar: PyYAML's implicit resolvers (Resolver.resolve), then
+    its safe constructors."""
+    resolvers = _IMPLICIT_RESOLVERS.get(value[:1])
+    if resolvers is not None:
+        for tag, regexp in resolvers:
+            if regexp.match(value):
+                return _construct_implicit(tag, value)
+    return value
+
+
+def _construct_implicit(tag: str, value: str) -> object:
     """A plain scalar PyYAML resolves to a non-string type; the text itself when it cannot
     be built (``2020-02-30``, a 5,000-digit int, ``=``), where safe_load would raise."""
     if tag == _INT_TAG and (value.isdecimal() or (value[1:].isdecimal() and value[0] in "+-")):
@@ -401,9 +406,8 @@ def _construct_implicit(tag: str, value: str, event: Any) -> object:
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         return value
-    node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
-    try:
-        return construct(_SCALARS, node)
+    try:  # the constructors read only the node's value
+        return construct(_SCALARS, ScalarNode(tag, value))
     except (ValueError, TypeError, OverflowError, AttributeError, yaml.YAMLError):
         return value
 
