@@ -1,12 +1,15 @@
 """One article file's bytes -> an Article plus warnings, or the reasons it is rejected. Pure.
 
-The rules are DESIGN.md §3. The YAML is read with libyaml's event parser (``yaml.CSafeLoader``,
-or ``yaml.SafeLoader`` where libyaml is missing) and the Python values are built here, in one
-iterative pass over the events: anchors and aliases are refused at the first one (a billion-laughs
-file never expands), nesting deeper than ``MAX_DEPTH`` is refused before libyaml reads further
-(a 20,000-deep ``[[[[`` cannot recurse anywhere), and scalars go through PyYAML's own safe
-resolver and constructors, so values are what ``yaml.safe_load`` would give. This pass is also
-faster than ``yaml.load(..., Loader=CSafeLoader)``, which composes a node tree first.
+The rules are DESIGN.md §3. YAML in the plain block style article files are written in (nested
+``key: value`` and ``- item`` lines of one-line plain or quoted scalars) is read by a line scanner
+here, ``_simple_yaml``; any other document, and every broken one, goes to libyaml's event parser
+(``yaml.CSafeLoader``, or ``yaml.SafeLoader`` where libyaml is missing), whose events are built
+into Python values in one iterative pass: anchors and aliases are refused at the first one (a
+billion-laughs file never expands), nesting deeper than ``MAX_DEPTH`` is refused before libyaml
+reads further (a 20,000-deep ``[[[[`` cannot recurse anywhere), and errors name their line. Both
+resolve scalars with PyYAML's own safe resolver and constructors, so values are what
+``yaml.safe_load`` would give; both are faster than ``yaml.load(..., Loader=CSafeLoader)``,
+which composes a node tree first.
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_UTC_SECONDS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 # PyYAML's implicit typing of plain scalars (YAML 1.1), by first character ("" for empty).
 _IMPLICIT_RESOLVERS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     first: tuple(resolvers)
@@ -264,6 +269,9 @@ def _front_matter(text: str) -> tuple[str, int]:
 
 def _load_yaml(doc: str, first_line: int) -> object:
     """safe_load-equivalent values of one YAML document (``first_line``: its line in the file)."""
+    value = _simple_yaml(doc)
+    if value is not None:
+        return value
     loader = None
     try:
         loader = _Loader(doc)  # the pure-Python reader checks characters here already
@@ -403,6 +411,10 @@ def _construct_implicit(tag: str, value: str) -> object:
         return _SCALARS.bool_values[value.lower()]
     elif tag == _NULL_TAG:
         return None
+    elif tag == _TIMESTAMP_TAG and (seconds := _UTC_SECONDS.fullmatch(value)) is not None:
+        # what construct_yaml_timestamp builds for the usual shape, without its regex and dict
+        with contextlib.suppress(ValueError):  # 2020-02-30: left to the constructor below
+            return datetime(*map(int, seconds.groups()), tzinfo=UTC)
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         return value
@@ -424,6 +436,241 @@ def _construct_tagged(tag: str, event: Any, offset: int) -> object:
         return construct(_SCALARS, node)
     except (ValueError, TypeError, OverflowError, AttributeError, yaml.YAMLError):
         return event.value
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path: the block YAML article files are written in, read without libyaml
+
+# What YAML reads as text, less tab, CR, NEL, LS, PS and BOM, whose rules this path leaves
+# to libyaml (a character outside this set makes the event parser read the document).
+_NOT_SIMPLE_CHAR = re.compile(
+    r"[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_PRINTABLE_ASCII_AND_LF = bytes([0x0A, *range(0x20, 0x7F)])
+_DOUBLE_QUOTED = re.compile(
+    r'"((?:[^"\\]++|\\(?:[0abtnvfre "/\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*+)"'
+)
+_ESCAPE = re.compile(r"\\(?:([^xuU])|x(..)|u(....)|U(........))")
+_ESCAPED = dict(
+    zip('0abtnvfre "/\\N_LP', '\0\a\b\t\n\v\f\r\x1b "/\\\x85\xa0\u2028\u2029', strict=True)
+)
+_MAX_SIMPLE_KEY = 128  # libyaml drops a simple key after 1024 characters; article keys are short
+
+
+class _NotSimple(Exception):
+    """The document is outside what _simple_yaml reads."""
+
+
+_MISSING: Any = object()
+# Text -> value of plain keys and of values seen before (most recur in every file). No floats:
+# two NaN keys must stay two keys. Cleared when full.
+_SIMPLE_KEYS: dict[str, object] = {}
+_SCALAR_VALUES: dict[str, object] = {}
+_CACHE_SIZE = 4096
+
+
+def _simple_yaml(doc: str) -> object:
+    """The value of a document in plain block style (nested ``key: value`` mappings and ``- ``
+    sequences of one-line plain or quoted scalars), equal to what ``_values`` builds from
+    libyaml's events; None for anything else, which the event parser then reads (and rejects
+    with its message where it must). Never raises."""
+    try:
+        return _read_simple(doc)
+    except Exception:  # _NotSimple, or anything unforeseen: the event parser decides
+        return None
+
+
+def _read_simple(doc: str) -> object:
+    # the characters other than printable ASCII and line feeds, found in C, then judged
+    rest = doc.encode().translate(None, _PRINTABLE_ASCII_AND_LF)
+    if rest and _NOT_SIMPLE_CHAR.search(rest.decode()) is not None:
+        raise _NotSimple
+    keys = _SIMPLE_KEYS
+    scalars = _SCALAR_VALUES
+    top: list[Any] = [None]  # holds the root collection, as a pending item at column -1
+    cols = [-1]  # the column of each open collection (a sequence's "-", a mapping's keys)
+    opened: list[Any] = [top]  # the open collections, innermost last
+    pending: Any = top  # the collection whose last entry may still become a nested block
+    pending_key: Any = None  # that entry's key, when pending is a mapping
+    for line in doc.split("\n"):
+        text = line.lstrip(" ")
+        if not text or text[0] == "#":
+            continue
+        col = len(line) - len(text)
+        if col == 0 and text[:3] in ("---", "..."):
+            raise _NotSimple  # a document marker, or text libyaml may take for one
+        entry = text[0] == "-" and (len(text) == 1 or text[1] == " ")
+        if pending is not None and (
+            col > cols[-1] or (entry and col == cols[-1] and pending.__class__ is dict)
+        ):
+            # a nested block: deeper, or a sequence at its key's own column ("topics:\n- AI")
+            if len(cols) > MAX_DEPTH:
+                raise _NotSimple
+            cur: Any = [] if entry else {}
+            if pending.__class__ is dict:
+                pending[pending_key] = cur
+            else:
+                pending[-1] = cur
+            cols.append(col)
+            opened.append(cur)
+        else:
+            while cols[-1] > col:
+                cols.pop()
+                opened.pop()
+            if cols[-1] != col:
+                raise _NotSimple  # an indentation no open collection has
+            cur = opened[-1]
+            if not entry and cur.__class__ is list and cols[-2] == col:
+                cols.pop()  # a key at the column of a sequence that has none of its own ends it
+                opened.pop()
+                cur = opened[-1]
+        pending = None
+        if entry:
+            if cur.__class__ is not list:
+                raise _NotSimple
+            rest_text = text[1:].lstrip(" ")
+            if not rest_text or rest_text[0] == "#":
+                cur.append(None)
+                pending = cur
+                continue
+            split = rest_text.find(": ")
+            if split == -1 and rest_text[-1] == ":":
+                split = len(rest_text) - 1
+            if split == -1 or rest_text[0] in "\"'" or " #" in rest_text[:split]:
+                cur.append(_scalar(rest_text))  # not "- key: value", or the ": " is in a comment
+                continue
+            # "- key: value" opens a mapping whose further keys align with this one
+            if len(cols) > MAX_DEPTH:
+                raise _NotSimple
+            mapping: dict[Any, Any] = {}
+            cur.append(mapping)
+            cols.append(len(line) - len(rest_text))
+            opened.append(mapping)
+            cur = mapping
+            text = rest_text
+        elif cur.__class__ is not dict:
+            raise _NotSimple
+        else:
+            split = text.find(": ")
+            if split == -1:
+                if text[-1] != ":":
+                    raise _NotSimple
+                split = len(text) - 1
+        key_text = text[:split]
+        key = keys.get(key_text, _MISSING)
+        if key is _MISSING:
+            key = _simple_key(key_text)
+        value_text = text[split + 2 :]
+        if not value_text:
+            cur[key] = None
+            pending = cur
+            pending_key = key
+            continue
+        first = value_text[0]
+        if first == '"':
+            end = value_text.find('"', 1)
+            if end == len(value_text) - 1 and value_text.find("\\", 1, end) == -1:
+                cur[key] = value_text[1:end]  # the usual "text", no escapes, nothing after it
+                continue
+        elif first not in " #":
+            value = scalars.get(value_text, _MISSING)
+            if value is _MISSING:
+                value = _scalar_value(value_text)
+            cur[key] = value
+            continue
+        value_text = value_text.lstrip(" ")
+        if not value_text or value_text[0] == "#":
+            cur[key] = None
+            pending = cur
+            pending_key = key
+        else:
+            cur[key] = _scalar(value_text)
+    return top[0]
+
+
+def _simple_key(text: str) -> object:
+    """The value of a plain mapping key (cached); _NotSimple for a key this path leaves alone."""
+    first = text[:1]
+    if (
+        not first
+        or (first in _INDICATORS and (first != "-" or text[1:2] in ("", " ")))
+        or len(text) > _MAX_SIMPLE_KEY
+        or text[-1] in " :"
+        or " #" in text
+    ):
+        raise _NotSimple
+    key = _plain_scalar(text)
+    if key.__class__ is not float:
+        if len(_SIMPLE_KEYS) >= _CACHE_SIZE:
+            _SIMPLE_KEYS.clear()
+        _SIMPLE_KEYS[text] = key
+    return key
+
+
+def _scalar_value(text: str) -> object:
+    """_scalar(text), cached (``text`` as it follows ``key: ``)."""
+    value = _scalar(text)
+    if value.__class__ is not float:
+        if len(_SCALAR_VALUES) >= _CACHE_SIZE:
+            _SCALAR_VALUES.clear()
+        _SCALAR_VALUES[text] = value
+    return value
+
+
+def _scalar(text: str) -> object:
+    """The value of a one-line scalar that ends its line (``text`` starts at the scalar)."""
+    first = text[0]
+    if first in "\"'":
+        return _quoted(text)
+    if first in _INDICATORS and (first != "-" or text[1:2] in ("", " ")):
+        raise _NotSimple
+    return _plain(text)
+
+
+def _plain(text: str) -> object:
+    comment = text.find(" #")
+    if comment != -1:
+        text = text[:comment]
+    if ": " in text or text[-1] == ":":
+        raise _NotSimple  # a mapping value where libyaml allows none
+    return _plain_scalar(text.rstrip(" "))
+
+
+def _quoted(text: str) -> str:
+    """A one-line single- or double-quoted scalar followed only by spaces or a comment."""
+    if text[0] == "'":
+        end = text.find("'", 1)
+        while end != -1 and text[end + 1 : end + 2] == "'":
+            end = text.find("'", end + 2)
+        if end == -1:
+            raise _NotSimple
+        value = text[1:end].replace("''", "'")
+    else:
+        end = text.find('"', 1)
+        if end == -1:
+            raise _NotSimple
+        if text.find("\\", 1, end) == -1:
+            value = text[1:end]
+        else:
+            match = _DOUBLE_QUOTED.match(text)
+            if match is None:
+                raise _NotSimple
+            end = match.end() - 1
+            value = _ESCAPE.sub(_unescape, match[1])
+    rest = text[end + 1 :]
+    if rest and (rest[0] != " " or rest.lstrip(" ")[:1] not in ("", "#")):
+        raise _NotSimple
+    return value
+
+
+def _unescape(match: re.Match[str]) -> str:
+    if match[1] is not None:
+        return _ESCAPED[match[1]]
+    code = int(match[2] or match[3] or match[4], 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise _NotSimple  # libyaml refuses these; the pure-Python reader does not
+    return chr(code)
 
 
 # --------------------------------------------------------------------------------------------
