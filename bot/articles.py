@@ -491,95 +491,102 @@ def _read_simple(doc: str) -> object:
     top: list[Any] = [None]  # holds the root collection, as a pending item at column -1
     cols = [-1]  # the column of each open collection (a sequence's "-", a mapping's keys)
     opened: list[Any] = [top]  # the open collections, innermost last
+    cur: Any = top  # opened[-1]
+    cur_col = -1  # cols[-1]
     pending: Any = top  # the collection whose last entry may still become a nested block
     pending_key: Any = None  # that entry's key, when pending is a mapping
     for line in doc.split("\n"):
         text = line.lstrip(" ")
-        if not text or text[0] == "#":
+        if not text:
+            continue
+        first = text[0]
+        if first == "#":
             continue
         col = len(line) - len(text)
-        if col == 0 and text[:3] in ("---", "..."):
-            raise _NotSimple  # a document marker, or text libyaml may take for one
-        entry = text[0] == "-" and (len(text) == 1 or text[1] == " ")
-        if pending is not None and (
-            col > cols[-1] or (entry and col == cols[-1] and pending.__class__ is dict)
-        ):
-            # a nested block: deeper, or a sequence at its key's own column ("topics:\n- AI")
-            if len(cols) > MAX_DEPTH:
-                raise _NotSimple
-            cur: Any = [] if entry else {}
-            if pending.__class__ is dict:
-                pending[pending_key] = cur
-            else:
-                pending[-1] = cur
-            cols.append(col)
-            opened.append(cur)
-        else:
-            while cols[-1] > col:
-                cols.pop()
-                opened.pop()
-            if cols[-1] != col:
-                raise _NotSimple  # an indentation no open collection has
-            cur = opened[-1]
-            if not entry and cur.__class__ is list and cols[-2] == col:
-                cols.pop()  # a key at the column of a sequence that has none of its own ends it
-                opened.pop()
-                cur = opened[-1]
-        pending = None
-        if entry:
-            if cur.__class__ is not list:
-                raise _NotSimple
-            rest_text = text[1:].lstrip(" ")
-            if not rest_text or rest_text[0] == "#":
-                cur.append(None)
-                pending = cur
-                continue
-            split = rest_text.find(": ")
-            if split == -1 and rest_text[-1] == ":":
-                split = len(rest_text) - 1
-            if split == -1 or rest_text[0] in "\"'" or " #" in rest_text[:split]:
-                cur.append(_scalar(rest_text))  # not "- key: value", or the ": " is in a comment
-                continue
-            # "- key: value" opens a mapping whose further keys align with this one
-            if len(cols) > MAX_DEPTH:
-                raise _NotSimple
-            mapping: dict[Any, Any] = {}
-            cur.append(mapping)
-            cols.append(len(line) - len(rest_text))
-            opened.append(mapping)
-            cur = mapping
-            text = rest_text
-        elif cur.__class__ is not dict:
-            raise _NotSimple
-        else:
-            split = text.find(": ")
-            if split == -1:
-                if text[-1] != ":":
+        if col != cur_col or pending is not None or first in "-." or cur.__class__ is not dict:
+            # not simply the next key of the open mapping
+            if col == 0 and text[:3] in ("---", "..."):
+                raise _NotSimple  # a document marker, or text libyaml may take for one
+            entry = first == "-" and (len(text) == 1 or text[1] == " ")
+            if pending is not None and (
+                col > cur_col or (entry and col == cur_col and pending.__class__ is dict)
+            ):
+                # a nested block: deeper, or a sequence at its key's own column ("topics:\n- AI")
+                if len(cols) > MAX_DEPTH:
                     raise _NotSimple
-                split = len(text) - 1
-        key_text = text[:split]
-        key = keys.get(key_text, _MISSING)
+                cur = [] if entry else {}
+                if pending.__class__ is dict:
+                    pending[pending_key] = cur
+                else:
+                    pending[-1] = cur
+                cols.append(col)
+                opened.append(cur)
+            else:
+                while cols[-1] > col:
+                    cols.pop()
+                    opened.pop()
+                if cols[-1] != col:
+                    raise _NotSimple  # an indentation no open collection has
+                cur = opened[-1]
+                if not entry and cur.__class__ is list and cols[-2] == col:
+                    cols.pop()  # a key at the column of a sequence with no key of its own ends it
+                    opened.pop()
+                    cur = opened[-1]
+            cur_col = col
+            pending = None
+            if entry:
+                if cur.__class__ is not list:
+                    raise _NotSimple
+                text = text[1:].lstrip(" ")
+                if not text or text[0] == "#":
+                    cur.append(None)
+                    pending = cur
+                    continue
+                split = text.find(": ")
+                if split == -1 and text[-1] == ":":
+                    split = len(text) - 1
+                if split == -1 or text[0] in "\"'" or " #" in text[:split]:
+                    cur.append(_scalar(text))  # not "- key: value", or the ": " is in a comment
+                    continue
+                # "- key: value" opens a mapping whose further keys align with this one
+                if len(cols) > MAX_DEPTH:
+                    raise _NotSimple
+                mapping: dict[Any, Any] = {}
+                cur.append(mapping)
+                cur = mapping
+                cur_col = len(line) - len(text)
+                cols.append(cur_col)
+                opened.append(cur)
+            elif cur.__class__ is not dict:
+                raise _NotSimple
+        split = text.find(": ")
+        if split == -1:
+            if text[-1] != ":":
+                raise _NotSimple
+            split = len(text) - 1
+        key = keys.get(text[:split], _MISSING)
         if key is _MISSING:
-            key = _simple_key(key_text)
-        value_text = text[split + 2 :]
-        if not value_text:
+            key = _simple_key(text[:split])
+        start = split + 2
+        if start >= len(text):
             cur[key] = None
             pending = cur
             pending_key = key
             continue
-        first = value_text[0]
+        first = text[start]
         if first == '"':
-            end = value_text.find('"', 1)
-            if end == len(value_text) - 1 and value_text.find("\\", 1, end) == -1:
-                cur[key] = value_text[1:end]  # the usual "text", no escapes, nothing after it
+            end = text.find('"', start + 1)
+            if end == len(text) - 1 and text.find("\\", start + 1, end) == -1:
+                cur[key] = text[start + 1 : end]  # the usual "text": no escapes, nothing after it
                 continue
         elif first not in " #":
+            value_text = text[start:]
             value = scalars.get(value_text, _MISSING)
             if value is _MISSING:
                 value = _scalar_value(value_text)
             cur[key] = value
             continue
-        value_text = value_text.lstrip(" ")
+        value_text = text[start:].lstrip(" ")
         if not value_text or value_text[0] == "#":
             cur[key] = None
             pending = cur
