@@ -156,7 +156,11 @@ def canonical_url(url: str) -> str:
     ``utm_*``, ``fbclid`` and ``gclid`` dropped from the query, the rest sorted by key then value.
     ``http`` and ``https`` stay distinct.
     """
-    fast = _PLAIN_HTTP_URL.fullmatch(url)
+    return _canonical(url, _PLAIN_HTTP_URL.fullmatch(url))
+
+
+def _canonical(url: str, fast: re.Match[str] | None) -> str:
+    """canonical_url(url), given ``_PLAIN_HTTP_URL.fullmatch(url)``."""
     if fast is not None and fast[2].isascii():  # the common shape, without urlsplit
         scheme, host, path, query = fast[1].lower(), fast[2].lower(), fast[3], fast[4]
         port = None
@@ -725,19 +729,21 @@ def _build(doc: dict[Any, Any]) -> ParsedFile:
 def _optional_fields(
     doc: dict[Any, Any], prefix: str, warnings: list[FieldWarning]
 ) -> dict[str, Any]:
-    """The optional fields an article and a related stub share, as Article keyword args."""
-    return {
-        "excerpt": _optional(doc, "excerpt", _excerpt, prefix, warnings),
-        "quality": _optional(doc, "quality", _quality, prefix, warnings),
-        "heat": _optional(doc, "heat", _heat, prefix, warnings),
-        "provider": _provider(doc.get("provider"), prefix + "provider", warnings),
-        "image_url": _optional(doc, "images", _images, prefix, warnings),
-        "category": _optional(doc, "category", _label, prefix, warnings),
-        "type": _optional(doc, "type", _label, prefix, warnings),
-        "original_url": _optional(doc, "originalUrl", _http_url, prefix, warnings),
-        "amp_url": _optional(doc, "ampWebUrl", _http_url, prefix, warnings),
-        "cdn_amp_url": _optional(doc, "cdnAmpWebUrl", _http_url, prefix, warnings),
-    }
+    """The optional fields an article and a related stub share, as Article keyword args
+    (absent ones left to their default, None)."""
+    fields: dict[str, Any] = {}
+    for name, arg, check in _OPTIONAL_FIELDS:
+        value = doc.get(name)
+        if value is None:
+            continue
+        if check is None:
+            fields[arg] = _provider(value, prefix + name, warnings)
+            continue
+        try:
+            fields[arg] = check(value)
+        except _Invalid as exc:
+            warnings.append(FieldWarning(prefix + name, str(exc)))
+    return fields
 
 
 def _optional(
@@ -763,20 +769,29 @@ def _title(value: object) -> str:
         raise _Invalid("missing (required)")
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    title = " ".join(_no_controls(value).split())
+    title = _collapsed(value)
     if not title:
         raise _Invalid("is empty")
     return title
 
 
-def _no_controls(text: str) -> str:
-    """Control characters as spaces (callers collapse whitespace)."""
-    return text.translate(_CONTROL_TO_SPACE) if _HAS_CONTROL.search(text) else text
+def _collapsed(text: str) -> str:
+    """Control characters as spaces, whitespace runs as one space, stripped."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # already so: the only whitespace isprintable() lets through is " "
+    if _HAS_CONTROL.search(text):
+        text = text.translate(_CONTROL_TO_SPACE)
+    return " ".join(text.split())
 
 
 def _web_url(value: object) -> tuple[str, str]:
     if value is None:
         raise _Invalid("missing (required)")
+    if isinstance(value, str):  # the usual shape matched once for both checks
+        url = value.strip()
+        fast = _PLAIN_HTTP_URL.fullmatch(url)
+        if fast is not None:
+            return url, _canonical(url, fast)
     url = _http_url(value)
     return url, canonical_url(url)
 
@@ -855,7 +870,7 @@ def _excerpt(value: object) -> str | None:
 def _label(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    return " ".join(_no_controls(value).split()) or None
+    return _collapsed(value) or None
 
 
 def _whole_number(value: object) -> int:
@@ -907,7 +922,7 @@ def _topics(value: object, where: str, warnings: list[FieldWarning]) -> tuple[st
         if not isinstance(item, str):
             warnings.append(FieldWarning(here, f"{_show(item)} is not a topic name"))
             continue
-        name = " ".join(_no_controls(item).split())
+        name = _collapsed(item)
         if not name:
             warnings.append(FieldWarning(here, "is empty"))
             continue
@@ -967,6 +982,22 @@ def _images(value: object) -> str | None:
     if first_problem is not None:
         raise _Invalid(f"no usable http(s) image: {first_problem}")
     return None
+
+
+# (key in the file, Article field, check) in the order their warnings are given; provider's
+# check (None) is _provider, which warns for its own sub-fields
+_OPTIONAL_FIELDS: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
+    ("excerpt", "excerpt", _excerpt),
+    ("quality", "quality", _quality),
+    ("heat", "heat", _heat),
+    ("provider", "provider", None),
+    ("images", "image_url", _images),
+    ("category", "category", _label),
+    ("type", "type", _label),
+    ("originalUrl", "original_url", _http_url),
+    ("ampWebUrl", "amp_url", _http_url),
+    ("cdnAmpWebUrl", "cdn_amp_url", _http_url),
+)
 
 
 def _related(
