@@ -104,8 +104,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_UTC_SECONDS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # PyYAML's implicit typing of plain scalars (YAML 1.1), by first character ("" for empty).
 _IMPLICIT_RESOLVERS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     first: tuple(resolvers)
@@ -393,6 +392,13 @@ def _refuse_anchor(event: Any, offset: int) -> None:
 def _plain_scalar(value: str) -> object:
     """The value of a plain scalar: PyYAML's implicit resolvers (Resolver.resolve), then
     its safe constructors."""
+    if len(value) == 20 and value[11:13] < "24" and _UTC_SECONDS.fullmatch(value) is not None:
+        # "2020-06-25T21:16:00Z", the usual date-time: PyYAML's timestamp resolver is the one
+        # that matches it, and its constructor builds what fromisoformat does (both tested)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:  # 2020-02-30...: left to PyYAML below
+            pass
     resolvers = _IMPLICIT_RESOLVERS.get(value[:1])
     if resolvers is not None:
         for tag, regexp in resolvers:
@@ -415,10 +421,6 @@ def _construct_implicit(tag: str, value: str) -> object:
         return _SCALARS.bool_values[value.lower()]
     elif tag == _NULL_TAG:
         return None
-    elif tag == _TIMESTAMP_TAG and (seconds := _UTC_SECONDS.fullmatch(value)) is not None:
-        # what construct_yaml_timestamp builds for the usual shape, without its regex and dict
-        with contextlib.suppress(ValueError):  # 2020-02-30: left to the constructor below
-            return datetime(*map(int, seconds.groups()), tzinfo=UTC)
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         return value
@@ -550,7 +552,11 @@ def _read_simple(doc: str) -> object:
                 if split == -1 and text[-1] == ":":
                     split = len(text) - 1
                 if split == -1 or text[0] in "\"'" or " #" in text[:split]:
-                    cur.append(_scalar(text))  # not "- key: value", or the ": " is in a comment
+                    # not "- key: value", or the ": " is in a comment
+                    value = scalars.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = _scalar_value(text)
+                    cur.append(value)
                     continue
                 # "- key: value" opens a mapping whose further keys align with this one
                 if len(cols) > MAX_DEPTH:
@@ -563,34 +569,33 @@ def _read_simple(doc: str) -> object:
                 opened.append(cur)
             elif cur.__class__ is not dict:
                 raise _NotSimple
-        split = text.find(": ")
-        if split == -1:
+        key_text, colon, value_text = text.partition(": ")
+        if not colon:
             if text[-1] != ":":
                 raise _NotSimple
-            split = len(text) - 1
-        key = keys.get(text[:split], _MISSING)
+            key_text = text[:-1]
+        key = keys.get(key_text, _MISSING)
         if key is _MISSING:
-            key = _simple_key(text[:split])
-        start = split + 2
-        if start >= len(text):
+            key = _simple_key(key_text)
+        if not value_text:
             cur[key] = None
             pending = cur
             pending_key = key
             continue
-        first = text[start]
+        first = value_text[0]
         if first == '"':
-            end = text.find('"', start + 1)
-            if end == len(text) - 1 and text.find("\\", start + 1, end) == -1:
-                cur[key] = text[start + 1 : end]  # the usual "text": no escapes, nothing after it
+            inner = value_text[1:-1]
+            closed = value_text[-1] == '"' and value_text != '"'
+            if closed and '"' not in inner and "\\" not in inner:
+                cur[key] = inner  # the usual "text": no escapes, nothing after it
                 continue
         elif first not in " #":
-            value_text = text[start:]
             value = scalars.get(value_text, _MISSING)
             if value is _MISSING:
                 value = _scalar_value(value_text)
             cur[key] = value
             continue
-        value_text = text[start:].lstrip(" ")
+        value_text = value_text.lstrip(" ")
         if not value_text or value_text[0] == "#":
             cur[key] = None
             pending = cur
@@ -620,7 +625,7 @@ def _simple_key(text: str) -> object:
 
 
 def _scalar_value(text: str) -> object:
-    """_scalar(text), cached (``text`` as it follows ``key: ``)."""
+    """_scalar(text), cached (``text`` as it follows ``key: `` or ``- ``)."""
     value = _scalar(text)
     if value.__class__ is not float:
         if len(_SCALAR_VALUES) >= _CACHE_SIZE:
