@@ -234,7 +234,7 @@ def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedF
             f"not UTF-8 text: byte 0x{data[exc.start]:02X} at line {line} "
             f"(offset {exc.start}); save the file as UTF-8"
         ) from None
-    if not text.strip():
+    if not text or text.isspace():
         raise ArticleRejected("empty file")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -511,10 +511,10 @@ def _read_simple(doc: str) -> object:
         col = len(line) - len(text)
         if col != cur_col or pending is not None or first in "-." or cur.__class__ is not dict:
             # not simply the next key of the open mapping
-            if col == 0 and text[:3] in ("---", "..."):
-                raise _NotSimple  # a document marker, or text libyaml may take for one
             entry = first == "-" and (len(text) == 1 or text[1] == " ")
-            if pending is not None and (
+            if col == cur_col and pending is None and entry and cur.__class__ is list:
+                pass  # the next item of the open sequence
+            elif pending is not None and (
                 col > cur_col or (entry and col == cur_col and pending.__class__ is dict)
             ):
                 # a nested block: deeper, or a sequence at its key's own column ("topics:\n- AI")
@@ -528,6 +528,8 @@ def _read_simple(doc: str) -> object:
                 cols.append(col)
                 opened.append(cur)
             else:
+                if col == 0 and first in "-." and text[:3] in ("---", "..."):
+                    raise _NotSimple  # a document marker, or text libyaml may take for one
                 while cols[-1] > col:
                     cols.pop()
                     opened.pop()
@@ -782,7 +784,7 @@ def _title(value: object) -> str:
 
 def _collapsed(text: str) -> str:
     """Control characters as spaces, whitespace runs as one space, stripped."""
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+    if text and text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
         return text  # already so: the only whitespace isprintable() lets through is " "
     if _HAS_CONTROL.search(text):
         text = text.translate(_CONTROL_TO_SPACE)
