@@ -129,6 +129,11 @@ _PLAIN_HTTP_URL = re.compile(
     r"(?i:(https?))://([\w\-]+(?:\.[\w\-]+)*)"
     rf"((?:/{_URL_TAIL_CHAR}?#]*)?)(?:\?({_URL_TAIL_CHAR}#]*))?(?:#{_URL_TAIL_CHAR}]*)?"
 )
+# The start of a _PLAIN_HTTP_URL up to its host: in a printable ASCII URL without spaces, what
+# follows always completes the match (path, then ?query, then #fragment).
+_PLAIN_HTTP_URL_HEAD = re.compile(
+    r"(?i:https?)://[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*(?=[/?#]|\Z)"
+)
 _HAS_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -808,7 +813,7 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a URL, got {_kind(value)}")
     url = value.strip()
-    if _PLAIN_HTTP_URL.fullmatch(url):
+    if _is_plain_http_url(url):
         return url
     if not url:
         raise _Invalid("is empty")
@@ -822,6 +827,13 @@ def _http_url(value: object) -> str:
     if not _HOST_OK.fullmatch(host):
         raise _Invalid(f"{_show(url)} has an invalid host")
     return url
+
+
+def _is_plain_http_url(url: str) -> bool:
+    """Whether _PLAIN_HTTP_URL matches the whole of url; for a printable ASCII URL, faster."""
+    if url.isascii() and url.isprintable() and " " not in url:
+        return _PLAIN_HTTP_URL_HEAD.match(url) is not None
+    return _PLAIN_HTTP_URL.fullmatch(url) is not None
 
 
 def _split_http(url: str) -> SplitResult:
@@ -869,7 +881,8 @@ def _datetime(value: object) -> datetime | None:
 def _excerpt(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    text = value.translate(_EXCERPT_TABLE) if _HAS_CONTROL.search(value) else value
+    has_control = not value.isprintable() and _HAS_CONTROL.search(value)  # controls: not printable
+    text = value.translate(_EXCERPT_TABLE) if has_control else value
     text = text.strip()
     return text or None
 
