@@ -474,11 +474,12 @@ class _NotSimple(Exception):
 
 
 _MISSING: Any = object()
-# Text -> value of plain keys and of values seen before (most recur in every file). No floats:
-# two NaN keys must stay two keys. Cleared when full.
+# Text -> value of the keys and short values seen before (most recur in every file), cleared
+# when full. Values are immutable (PyYAML's .nan too is one object).
 _SIMPLE_KEYS: dict[str, object] = {}
 _SCALAR_VALUES: dict[str, object] = {}
 _CACHE_SIZE = 4096
+_CACHED_VALUE_LENGTH = 100  # so the cache holds kilobytes, whatever the files
 
 
 def _simple_yaml(doc: str) -> object:
@@ -624,17 +625,16 @@ def _simple_key(text: str) -> object:
     ):
         raise _NotSimple
     key = _plain_scalar(text)
-    if key.__class__ is not float:
-        if len(_SIMPLE_KEYS) >= _CACHE_SIZE:
-            _SIMPLE_KEYS.clear()
-        _SIMPLE_KEYS[text] = key
+    if len(_SIMPLE_KEYS) >= _CACHE_SIZE:
+        _SIMPLE_KEYS.clear()
+    _SIMPLE_KEYS[text] = key
     return key
 
 
 def _scalar_value(text: str) -> object:
     """_scalar(text), cached (``text`` as it follows ``key: `` or ``- ``)."""
     value = _scalar(text)
-    if value.__class__ is not float:
+    if len(text) <= _CACHED_VALUE_LENGTH:
         if len(_SCALAR_VALUES) >= _CACHE_SIZE:
             _SCALAR_VALUES.clear()
         _SCALAR_VALUES[text] = value
@@ -881,7 +881,7 @@ def _datetime(value: object) -> datetime | None:
 def _excerpt(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    has_control = not value.isprintable() and _HAS_CONTROL.search(value)  # controls: not printable
+    has_control = not value.isprintable() and _HAS_CONTROL.search(value)  # controls never are
     text = value.translate(_EXCERPT_TABLE) if has_control else value
     text = text.strip()
     return text or None

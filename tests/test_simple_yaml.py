@@ -71,6 +71,7 @@ def assert_fast_path_agrees(doc: str) -> object:
             {"a": True, "b": False, "c": None, "d": None, "e": None},
         ),
         ("true: 1\n1: 2\n~: 3\n", {True: 2, None: 3}),  # 1 == True: one key, as in PyYAML
+        (".nan: 1\n.NaN: 2\n", {float("nan"): 2}),  # PyYAML's one NaN object: one key
         (
             "d: 2020-06-25T21:16:00Z\nx: 2020-02-30\n",
             {"d": datetime(2020, 6, 25, 21, 16, tzinfo=UTC), "x": "2020-02-30"},
