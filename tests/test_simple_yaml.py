@@ -22,10 +22,10 @@ from bot import articles
 from bot.articles import ArticleRejected, _front_matter, _simple_yaml, _values, parse_article
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-LOADERS = [yaml.CSafeLoader, yaml.SafeLoader]
+LOADERS = [articles._Loader, yaml.SafeLoader]  # libyaml's where it is installed, and PyYAML's
 
 
-def event_parser(doc: str, loader_class: Any = yaml.CSafeLoader) -> tuple[bool, object]:
+def event_parser(doc: str, loader_class: Any = articles._Loader) -> tuple[bool, object]:
     """(True, value) as the event parser builds it, or (False, the error's type name)."""
     loader = loader_class(doc)
     try:
