@@ -1,12 +1,15 @@
 """One article file's bytes -> an Article plus warnings, or the reasons it is rejected. Pure.
 
-The rules are DESIGN.md §3. The YAML is read with libyaml's event parser (``yaml.CSafeLoader``,
-or ``yaml.SafeLoader`` where libyaml is missing) and the Python values are built here, in one
-iterative pass over the events: anchors and aliases are refused at the first one (a billion-laughs
-file never expands), nesting deeper than ``MAX_DEPTH`` is refused before libyaml reads further
-(a 20,000-deep ``[[[[`` cannot recurse anywhere), and scalars go through PyYAML's own safe
-resolver and constructors, so values are what ``yaml.safe_load`` would give. This pass is also
-faster than ``yaml.load(..., Loader=CSafeLoader)``, which composes a node tree first.
+The rules are DESIGN.md §3. YAML in the plain block style article files are written in (nested
+``key: value`` and ``- item`` lines of one-line plain or quoted scalars) is read by a line scanner
+here, ``_simple_yaml``; any other document, and every broken one, goes to libyaml's event parser
+(``yaml.CSafeLoader``, or ``yaml.SafeLoader`` where libyaml is missing), whose events are built
+into Python values in one iterative pass: anchors and aliases are refused at the first one (a
+billion-laughs file never expands), nesting deeper than ``MAX_DEPTH`` is refused before libyaml
+reads further (a 20,000-deep ``[[[[`` cannot recurse anywhere), and errors name their line. Both
+resolve scalars with PyYAML's own safe resolver and constructors, so values are what
+``yaml.safe_load`` would give; both are faster than ``yaml.load(..., Loader=CSafeLoader)``,
+which composes a node tree first.
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # PyYAML's implicit typing of plain scalars (YAML 1.1), by first character ("" for empty).
 _IMPLICIT_RESOLVERS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     first: tuple(resolvers)
@@ -125,6 +129,11 @@ _URL_TAIL_CHAR = r"[^\s\x00-\x1f\x7f-\x9f"
 _PLAIN_HTTP_URL = re.compile(
     r"(?i:(https?))://([\w\-]+(?:\.[\w\-]+)*)"
     rf"((?:/{_URL_TAIL_CHAR}?#]*)?)(?:\?({_URL_TAIL_CHAR}#]*))?(?:#{_URL_TAIL_CHAR}]*)?"
+)
+# The start of a _PLAIN_HTTP_URL up to its host: in a printable ASCII URL without spaces, what
+# follows always completes the match (path, then ?query, then #fragment).
+_PLAIN_HTTP_URL_HEAD = re.compile(
+    r"(?i:https?)://[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*(?=[/?#]|\Z)"
 )
 _HAS_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
@@ -152,7 +161,11 @@ def canonical_url(url: str) -> str:
     ``utm_*``, ``fbclid`` and ``gclid`` dropped from the query, the rest sorted by key then value.
     ``http`` and ``https`` stay distinct.
     """
-    fast = _PLAIN_HTTP_URL.fullmatch(url)
+    return _canonical(url, _PLAIN_HTTP_URL.fullmatch(url))
+
+
+def _canonical(url: str, fast: re.Match[str] | None) -> str:
+    """canonical_url(url), given ``_PLAIN_HTTP_URL.fullmatch(url)``."""
     if fast is not None and fast[2].isascii():  # the common shape, without urlsplit
         scheme, host, path, query = fast[1].lower(), fast[2].lower(), fast[3], fast[4]
         port = None
@@ -228,7 +241,7 @@ def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedF
             f"not UTF-8 text: byte 0x{data[exc.start]:02X} at line {line} "
             f"(offset {exc.start}); save the file as UTF-8"
         ) from None
-    if not text.strip():
+    if not text or text.isspace():
         raise ArticleRejected("empty file")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -266,6 +279,9 @@ def _front_matter(text: str) -> tuple[str, int]:
 
 def _load_yaml(doc: str, first_line: int) -> object:
     """safe_load-equivalent values of one YAML document (``first_line``: its line in the file)."""
+    value = _simple_yaml(doc)
+    if value is not None:
+        return value
     loader = None
     try:
         loader = _Loader(doc)  # the pure-Python reader checks characters here already
@@ -304,7 +320,6 @@ def _values(loader: Any, offset: int) -> object:
     root: object = None
     documents = 0
     get_event = loader.get_event
-    implicit_resolvers = _IMPLICIT_RESOLVERS
     scalar_event = _ev.ScalarEvent
     while True:
         event = get_event()
@@ -315,13 +330,8 @@ def _values(loader: Any, offset: int) -> object:
             value = event.value
             tag = event.tag
             if tag is None or tag == "!":
-                if event.implicit[0]:  # a plain scalar: Resolver.resolve, inlined
-                    resolvers = implicit_resolvers.get(value[:1])
-                    if resolvers is not None:
-                        for implicit_tag, regexp in resolvers:
-                            if regexp.match(value):
-                                value = _construct_implicit(implicit_tag, value, event)
-                                break
+                if event.implicit[0]:
+                    value = _plain_scalar(value)
             elif tag != _STR_TAG:
                 value = _construct_tagged(tag, event, offset)
         elif cls is _ev.MappingStartEvent or cls is _ev.SequenceStartEvent:
@@ -391,7 +401,25 @@ def _refuse_anchor(event: Any, offset: int) -> None:
     raise ArticleRejected(f"YAML anchors and aliases are not allowed (line {_line(event, offset)})")
 
 
-def _construct_implicit(tag: str, value: str, event: Any) -> object:
+def _plain_scalar(value: str) -> object:
+    """The value of a plain scalar: PyYAML's implicit resolvers (Resolver.resolve), then
+    its safe constructors."""
+    if len(value) == 20 and value[11:13] < "24" and _UTC_SECONDS.fullmatch(value) is not None:
+        # "2020-06-25T21:16:00Z", the usual date-time: PyYAML's timestamp resolver is the one
+        # that matches it, and its constructor builds what fromisoformat does (both tested)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:  # 2020-02-30...: left to PyYAML below
+            pass
+    resolvers = _IMPLICIT_RESOLVERS.get(value[:1])
+    if resolvers is not None:
+        for tag, regexp in resolvers:
+            if regexp.match(value):
+                return _construct_implicit(tag, value)
+    return value
+
+
+def _construct_implicit(tag: str, value: str) -> object:
     """A plain scalar PyYAML resolves to a non-string type; the text itself when it cannot
     be built (``2020-02-30``, a 5,000-digit int, ``=``), where safe_load would raise."""
     if tag == _INT_TAG and (value.isdecimal() or (value[1:].isdecimal() and value[0] in "+-")):
@@ -408,9 +436,8 @@ def _construct_implicit(tag: str, value: str, event: Any) -> object:
     construct = _SCALAR_CONSTRUCTORS.get(tag)
     if construct is None:
         return value
-    node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
-    try:
-        return construct(_SCALARS, node)
+    try:  # the constructors read only the node's value
+        return construct(_SCALARS, ScalarNode(tag, value))
     except (ValueError, TypeError, OverflowError, AttributeError, yaml.YAMLError):
         return value
 
@@ -427,6 +454,253 @@ def _construct_tagged(tag: str, event: Any, offset: int) -> object:
         return construct(_SCALARS, node)
     except (ValueError, TypeError, OverflowError, AttributeError, yaml.YAMLError):
         return event.value
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path: the block YAML article files are written in, read without libyaml
+
+# What YAML reads as text, less tab, CR, NEL, LS, PS and BOM, whose rules this path leaves
+# to libyaml (a character outside this set makes the event parser read the document).
+_NOT_SIMPLE_CHAR = re.compile(
+    r"[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_PRINTABLE_ASCII_AND_LF = bytes([0x0A, *range(0x20, 0x7F)])
+_DOUBLE_QUOTED = re.compile(
+    r'"((?:[^"\\]++|\\(?:[0abtnvfre "/\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*+)"'
+)
+_ESCAPE = re.compile(r"\\(?:([^xuU])|x(..)|u(....)|U(........))")
+_ESCAPED = dict(
+    zip('0abtnvfre "/\\N_LP', '\0\a\b\t\n\v\f\r\x1b "/\\\x85\xa0\u2028\u2029', strict=True)
+)
+_MAX_SIMPLE_KEY = 128  # libyaml drops a simple key after 1024 characters; article keys are short
+
+
+class _NotSimple(Exception):
+    """The document is outside what _simple_yaml reads."""
+
+
+_MISSING: Any = object()
+# Text -> value of the keys and short values seen before (most recur in every file), cleared
+# when full. Values are immutable (PyYAML's .nan too is one object).
+_SIMPLE_KEYS: dict[str, object] = {}
+_SCALAR_VALUES: dict[str, object] = {}
+_CACHE_SIZE = 4096
+_CACHED_VALUE_LENGTH = 100  # so the cache holds kilobytes, whatever the files
+
+
+def _simple_yaml(doc: str) -> object:
+    """The value of a document in plain block style (nested ``key: value`` mappings and ``- ``
+    sequences of one-line plain or quoted scalars), equal to what ``_values`` builds from
+    libyaml's events; None for anything else, which the event parser then reads (and rejects
+    with its message where it must). Never raises."""
+    try:
+        return _read_simple(doc)
+    except Exception:  # _NotSimple, or anything unforeseen: the event parser decides
+        return None
+
+
+def _read_simple(doc: str) -> object:
+    # the characters other than printable ASCII and line feeds, found in C, then judged
+    rest = doc.encode().translate(None, _PRINTABLE_ASCII_AND_LF)
+    if rest and _NOT_SIMPLE_CHAR.search(rest.decode()) is not None:
+        raise _NotSimple
+    keys = _SIMPLE_KEYS
+    scalars = _SCALAR_VALUES
+    top: list[Any] = [None]  # holds the root collection, as a pending item at column -1
+    cols = [-1]  # the column of each open collection (a sequence's "-", a mapping's keys)
+    opened: list[Any] = [top]  # the open collections, innermost last
+    cur: Any = top  # opened[-1]
+    cur_col = -1  # cols[-1]
+    pending: Any = top  # the collection whose last entry may still become a nested block
+    pending_key: Any = None  # that entry's key, when pending is a mapping
+    for line in doc.split("\n"):
+        text = line.lstrip(" ")
+        if not text:
+            continue
+        first = text[0]
+        if first == "#":
+            continue
+        col = len(line) - len(text)
+        if col != cur_col or pending is not None or first in "-." or cur.__class__ is not dict:
+            # not simply the next key of the open mapping
+            entry = first == "-" and (len(text) == 1 or text[1] == " ")
+            if col == cur_col and pending is None and entry and cur.__class__ is list:
+                pass  # the next item of the open sequence
+            elif pending is not None and (
+                col > cur_col or (entry and col == cur_col and pending.__class__ is dict)
+            ):
+                # a nested block: deeper, or a sequence at its key's own column ("topics:\n- AI")
+                if len(cols) > MAX_DEPTH:
+                    raise _NotSimple
+                cur = [] if entry else {}
+                if pending.__class__ is dict:
+                    pending[pending_key] = cur
+                else:
+                    pending[-1] = cur
+                cols.append(col)
+                opened.append(cur)
+            else:
+                if col == 0 and first in "-." and text[:3] in ("---", "..."):
+                    raise _NotSimple  # a document marker, or text libyaml may take for one
+                while cols[-1] > col:
+                    cols.pop()
+                    opened.pop()
+                if cols[-1] != col:
+                    raise _NotSimple  # an indentation no open collection has
+                cur = opened[-1]
+                if not entry and cur.__class__ is list and cols[-2] == col:
+                    cols.pop()  # a key at the column of a sequence with no key of its own ends it
+                    opened.pop()
+                    cur = opened[-1]
+            cur_col = col
+            pending = None
+            if entry:
+                if cur.__class__ is not list:
+                    raise _NotSimple
+                text = text[1:].lstrip(" ")
+                if not text or text[0] == "#":
+                    cur.append(None)
+                    pending = cur
+                    continue
+                split = text.find(": ")
+                if split == -1 and text[-1] == ":":
+                    split = len(text) - 1
+                if split == -1 or text[0] in "\"'" or " #" in text[:split]:
+                    # not "- key: value", or the ": " is in a comment
+                    value = scalars.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = _scalar_value(text)
+                    cur.append(value)
+                    continue
+                # "- key: value" opens a mapping whose further keys align with this one
+                if len(cols) > MAX_DEPTH:
+                    raise _NotSimple
+                mapping: dict[Any, Any] = {}
+                cur.append(mapping)
+                cur = mapping
+                cur_col = len(line) - len(text)
+                cols.append(cur_col)
+                opened.append(cur)
+            elif cur.__class__ is not dict:
+                raise _NotSimple
+        key_text, colon, value_text = text.partition(": ")
+        if not colon:
+            if text[-1] != ":":
+                raise _NotSimple
+            key_text = text[:-1]
+        key = keys.get(key_text, _MISSING)
+        if key is _MISSING:
+            key = _simple_key(key_text)
+        if not value_text:
+            cur[key] = None
+            pending = cur
+            pending_key = key
+            continue
+        first = value_text[0]
+        if first == '"':
+            inner = value_text[1:-1]
+            closed = value_text[-1] == '"' and value_text != '"'
+            if closed and '"' not in inner and "\\" not in inner:
+                cur[key] = inner  # the usual "text": no escapes, nothing after it
+                continue
+        elif first not in " #":
+            value = scalars.get(value_text, _MISSING)
+            if value is _MISSING:
+                value = _scalar_value(value_text)
+            cur[key] = value
+            continue
+        value_text = value_text.lstrip(" ")
+        if not value_text or value_text[0] == "#":
+            cur[key] = None
+            pending = cur
+            pending_key = key
+        else:
+            cur[key] = _scalar(value_text)
+    return top[0]
+
+
+def _simple_key(text: str) -> object:
+    """The value of a plain mapping key (cached); _NotSimple for a key this path leaves alone."""
+    first = text[:1]
+    if (
+        not first
+        or (first in _INDICATORS and (first != "-" or text[1:2] in ("", " ")))
+        or len(text) > _MAX_SIMPLE_KEY
+        or text[-1] in " :"
+        or " #" in text
+    ):
+        raise _NotSimple
+    key = _plain_scalar(text)
+    if len(_SIMPLE_KEYS) >= _CACHE_SIZE:
+        _SIMPLE_KEYS.clear()
+    _SIMPLE_KEYS[text] = key
+    return key
+
+
+def _scalar_value(text: str) -> object:
+    """_scalar(text), cached (``text`` as it follows ``key: `` or ``- ``)."""
+    value = _scalar(text)
+    if len(text) <= _CACHED_VALUE_LENGTH:
+        if len(_SCALAR_VALUES) >= _CACHE_SIZE:
+            _SCALAR_VALUES.clear()
+        _SCALAR_VALUES[text] = value
+    return value
+
+
+def _scalar(text: str) -> object:
+    """The value of a one-line scalar that ends its line (``text`` starts at the scalar)."""
+    first = text[0]
+    if first in "\"'":
+        return _quoted(text)
+    if first in _INDICATORS and (first != "-" or text[1:2] in ("", " ")):
+        raise _NotSimple
+    return _plain(text)
+
+
+def _plain(text: str) -> object:
+    comment = text.find(" #")
+    if comment != -1:
+        text = text[:comment]
+    if ": " in text or text[-1] == ":":
+        raise _NotSimple  # a mapping value where libyaml allows none
+    return _plain_scalar(text.rstrip(" "))
+
+
+def _quoted(text: str) -> str:
+    """A one-line single- or double-quoted scalar followed only by spaces or a comment."""
+    if text[0] == "'":
+        end = text.find("'", 1)
+        while end != -1 and text[end + 1 : end + 2] == "'":
+            end = text.find("'", end + 2)
+        if end == -1:
+            raise _NotSimple
+        value = text[1:end].replace("''", "'")
+    else:
+        end = text.find('"', 1)
+        if end == -1:
+            raise _NotSimple
+        if text.find("\\", 1, end) == -1:
+            value = text[1:end]
+        else:
+            match = _DOUBLE_QUOTED.match(text)
+            if match is None:
+                raise _NotSimple
+            end = match.end() - 1
+            value = _ESCAPE.sub(_unescape, match[1])
+    rest = text[end + 1 :]
+    if rest and (rest[0] != " " or rest.lstrip(" ")[:1] not in ("", "#")):
+        raise _NotSimple
+    return value
+
+
+def _unescape(match: re.Match[str]) -> str:
+    if match[1] is not None:
+        return _ESCAPED[match[1]]
+    code = int(match[2] or match[3] or match[4], 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise _NotSimple  # libyaml refuses these; the pure-Python reader does not
+    return chr(code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,19 +748,21 @@ def _build(doc: dict[Any, Any]) -> ParsedFile:
 def _optional_fields(
     doc: dict[Any, Any], prefix: str, warnings: list[FieldWarning]
 ) -> dict[str, Any]:
-    """The optional fields an article and a related stub share, as Article keyword args."""
-    return {
-        "excerpt": _optional(doc, "excerpt", _excerpt, prefix, warnings),
-        "quality": _optional(doc, "quality", _quality, prefix, warnings),
-        "heat": _optional(doc, "heat", _heat, prefix, warnings),
-        "provider": _provider(doc.get("provider"), prefix + "provider", warnings),
-        "image_url": _optional(doc, "images", _images, prefix, warnings),
-        "category": _optional(doc, "category", _label, prefix, warnings),
-        "type": _optional(doc, "type", _label, prefix, warnings),
-        "original_url": _optional(doc, "originalUrl", _http_url, prefix, warnings),
-        "amp_url": _optional(doc, "ampWebUrl", _http_url, prefix, warnings),
-        "cdn_amp_url": _optional(doc, "cdnAmpWebUrl", _http_url, prefix, warnings),
-    }
+    """The optional fields an article and a related stub share, as Article keyword args
+    (absent ones left to their default, None)."""
+    fields: dict[str, Any] = {}
+    for name, arg, check in _OPTIONAL_FIELDS:
+        value = doc.get(name)
+        if value is None:
+            continue
+        if check is None:
+            fields[arg] = _provider(value, prefix + name, warnings)
+            continue
+        try:
+            fields[arg] = check(value)
+        except _Invalid as exc:
+            warnings.append(FieldWarning(prefix + name, str(exc)))
+    return fields
 
 
 def _optional(
@@ -512,20 +788,29 @@ def _title(value: object) -> str:
         raise _Invalid("missing (required)")
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    title = " ".join(_no_controls(value).split())
+    title = _collapsed(value)
     if not title:
         raise _Invalid("is empty")
     return title
 
 
-def _no_controls(text: str) -> str:
-    """Control characters as spaces (callers collapse whitespace)."""
-    return text.translate(_CONTROL_TO_SPACE) if _HAS_CONTROL.search(text) else text
+def _collapsed(text: str) -> str:
+    """Control characters as spaces, whitespace runs as one space, stripped."""
+    if text and text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text  # already so: the only whitespace isprintable() lets through is " "
+    if _HAS_CONTROL.search(text):
+        text = text.translate(_CONTROL_TO_SPACE)
+    return " ".join(text.split())
 
 
 def _web_url(value: object) -> tuple[str, str]:
     if value is None:
         raise _Invalid("missing (required)")
+    if isinstance(value, str):  # the usual shape matched once for both checks
+        url = value.strip()
+        fast = _PLAIN_HTTP_URL.fullmatch(url)
+        if fast is not None:
+            return url, _canonical(url, fast)
     url = _http_url(value)
     return url, canonical_url(url)
 
@@ -535,7 +820,7 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a URL, got {_kind(value)}")
     url = value.strip()
-    if _PLAIN_HTTP_URL.fullmatch(url):
+    if _is_plain_http_url(url):
         return url
     if not url:
         raise _Invalid("is empty")
@@ -549,6 +834,13 @@ def _http_url(value: object) -> str:
     if not _HOST_OK.fullmatch(host):
         raise _Invalid(f"{_show(url)} has an invalid host")
     return url
+
+
+def _is_plain_http_url(url: str) -> bool:
+    """Whether _PLAIN_HTTP_URL matches the whole of url; for a printable ASCII URL, faster."""
+    if url.isascii() and url.isprintable() and " " not in url:
+        return _PLAIN_HTTP_URL_HEAD.match(url) is not None
+    return _PLAIN_HTTP_URL.fullmatch(url) is not None
 
 
 def _split_http(url: str) -> SplitResult:
@@ -596,7 +888,8 @@ def _datetime(value: object) -> datetime | None:
 def _excerpt(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    text = value.translate(_EXCERPT_TABLE) if _HAS_CONTROL.search(value) else value
+    has_control = not value.isprintable() and _HAS_CONTROL.search(value)  # controls never are
+    text = value.translate(_EXCERPT_TABLE) if has_control else value
     text = text.strip()
     return text or None
 
@@ -604,7 +897,7 @@ def _excerpt(value: object) -> str | None:
 def _label(value: object) -> str | None:
     if not isinstance(value, str):
         raise _Invalid(f"must be text, got {_kind(value)}")
-    return " ".join(_no_controls(value).split()) or None
+    return _collapsed(value) or None
 
 
 def _whole_number(value: object) -> int:
@@ -656,7 +949,7 @@ def _topics(value: object, where: str, warnings: list[FieldWarning]) -> tuple[st
         if not isinstance(item, str):
             warnings.append(FieldWarning(here, f"{_show(item)} is not a topic name"))
             continue
-        name = " ".join(_no_controls(item).split())
+        name = _collapsed(item)
         if not name:
             warnings.append(FieldWarning(here, "is empty"))
             continue
@@ -716,6 +1009,22 @@ def _images(value: object) -> str | None:
     if first_problem is not None:
         raise _Invalid(f"no usable http(s) image: {first_problem}")
     return None
+
+
+# (key in the file, Article field, check) in the order their warnings are given; provider's
+# check (None) is _provider, which warns for its own sub-fields
+_OPTIONAL_FIELDS: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
+    ("excerpt", "excerpt", _excerpt),
+    ("quality", "quality", _quality),
+    ("heat", "heat", _heat),
+    ("provider", "provider", None),
+    ("images", "image_url", _images),
+    ("category", "category", _label),
+    ("type", "type", _label),
+    ("originalUrl", "original_url", _http_url),
+    ("ampWebUrl", "amp_url", _http_url),
+    ("cdnAmpWebUrl", "cdn_amp_url", _http_url),
+)
 
 
 def _related(

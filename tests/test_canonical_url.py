@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import canonical_url
+from bot.articles import _PLAIN_HTTP_URL, _is_plain_http_url, canonical_url
 
 
 def test_scheme_and_host_are_lowercased_path_is_not() -> None:
@@ -174,3 +174,43 @@ def test_canonical_url_is_idempotent_and_the_same_whatever_way_it_is_read(
     assert canonical_url(f"{scheme}://someone@{host}{tail}") == canonical
     assert "utm_" not in canonical.lower() and "fbclid" not in canonical
     assert "#" not in canonical
+
+
+url_like = st.lists(
+    st.sampled_from(
+        [
+            "http",
+            "HTTPS",
+            "://",
+            "www.",
+            "a",
+            "é",
+            "-",
+            "_",
+            ".",
+            ":80",
+            "@",
+            "/",
+            "?",
+            "#",
+            "=",
+            "&",
+            " ",
+            "\t",
+            "\x7f",
+            "\x85",
+            "\xa0",
+            "%20",
+            "[::1]",
+            "x" * 20,
+        ]
+    )
+    | st.characters(),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(url_like | st.builds("{}://{}{}".format, st.sampled_from(["http", "https"]), hosts, paths))
+def test_the_quick_plain_url_check_agrees_with_the_plain_url_pattern(url: str) -> None:
+    assert _is_plain_http_url(url) == (_PLAIN_HTTP_URL.fullmatch(url) is not None)
