@@ -205,9 +205,12 @@ def story_key(title: str) -> str:
     ("Let’s" and "Lets" match); every other run of punctuation or space becomes one space.
     A title with no letters or digits at all keys on its case-folded text instead of "".
     """
-    # before NFKC too: it turns "´" into a space and a combining accent, "″" into two "′"
-    text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
-    text = text.translate(_PLAIN_PUNCT).casefold()
+    if title.isascii():  # NFKC and the quote table change nothing in ASCII but "`"
+        text = title.replace("`", "'").lower()
+    else:
+        # before NFKC too: it turns "´" into a space and a combining accent, "″" into two "′"
+        text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
+        text = text.translate(_PLAIN_PUNCT).casefold()
     key = _NON_ALNUM_RUN.sub(" ", text.replace("'", "")).strip()
     return key or " ".join(text.split())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,3 +97,14 @@ def test_topic_key_collapses_whitespace() -> None:
 def test_topic_key_keeps_punctuation() -> None:
     assert topic_key("C++") != topic_key("C")
     assert topic_key("Ethics & Policy") == "ethics & policy"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_titles_key_as_the_full_normalisation_would(title: str) -> None:
+    """story_key skips NFKC and the quote table for ASCII titles: they would change nothing."""
+    from bot.articles import _NON_ALNUM_RUN, _PLAIN_PUNCT
+
+    text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
+    text = text.translate(_PLAIN_PUNCT).casefold()
+    full = _NON_ALNUM_RUN.sub(" ", text.replace("'", "")).strip() or " ".join(text.split())
+    assert story_key(title) == full
