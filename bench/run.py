@@ -237,13 +237,29 @@ def write_markdown(
 NOTES_FILE = Path(__file__).with_name("NOTES.md")
 
 
+def render(out: Path) -> int:
+    """Rewrite a BENCHMARKS.md from the raw results it holds, with the current NOTES.md."""
+    text = out.read_text(encoding="utf-8")
+    raw = text.split("```json\n", 1)[1].rsplit("```", 1)[0]
+    results = json.loads(raw)
+    notes = NOTES_FILE.read_text(encoding="utf-8") if NOTES_FILE.exists() else ""
+    write_markdown(out, results["meta"], results, notes)
+    print(f"rewrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--only", nargs="*", help="ingest queries interactions digests")
     ap.add_argument("--seed", type=int, help="generate other data with this seed")
+    ap.add_argument(
+        "--render", action="store_true", help="only rewrite --out from its raw results and NOTES.md"
+    )
     args = ap.parse_args(argv)
+    if args.render:
+        return render(args.out)
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     load = os.getloadavg()
