@@ -326,6 +326,15 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return pool
 
 
+def _encodable(path: str) -> bool:
+    """False for a name the OS gave as undecodable bytes (surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _started() -> int:
     return os.getpid()
 
@@ -550,6 +559,11 @@ class Ingestor:
         hashes = await self.store.file_hashes([p[0] for p in parsed if p[0] in known])
         for path, size, mtime_ns, digest, error, warnings, prepared in parsed:
             shown = shown_by_path.get(path, path)
+            if not path.isascii() and not _encodable(path):
+                # Its name cannot be stored (nor printed): reported on every run, never loaded.
+                shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
+                report.rejected.append((shown, "the file name is not valid UTF-8; rename it"))
+                continue
             if digest and hashes.get(path) == digest:
                 # Same bytes under a new mtime: nothing to parse into the store.
                 touched.append((path, size, mtime_ns))

@@ -39,6 +39,11 @@ def write_tree(root: Path, count: int, per_dir: int = 500) -> None:
         (folder / f"{n:06d}.md").write_text(article_text(n), encoding="utf-8")
 
 
+def write_bytes(path: bytes, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
 @pytest.fixture
 async def store(tmp_path: Path):
     s = await Store.open(tmp_path / "db.sqlite3")
@@ -209,3 +214,21 @@ async def test_cached_file_states_follow_another_writer(tmp_path: Path, store: S
     assert (again.added, again.updated, again.unchanged) == (0, 1, 2)
     [entry] = [e for e in await store.topic_entries("AI") if e.article.url.endswith("/1")]
     assert entry.article.title == "Article number 1"
+
+
+async def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(
+    store: Store, tmp_path: Path
+):
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "good.md").write_text(article_text(1), encoding="utf-8")
+    bad = os.path.join(os.fsencode(root), b"caf\xe9.md")  # Latin-1 bytes: not UTF-8
+    write_bytes(bad, article_text(2).encode())
+    ingestor = Ingestor(store, max_file_bytes=1 << 20)
+    for _ in range(2):  # still reported on the next run, and still not a crash
+        report = await ingestor.run([root])
+        assert report.added + report.unchanged == 1
+        [(shown, reason)] = report.rejected
+        assert shown.endswith("caf\\udce9.md") and "not valid UTF-8" in reason
+        shown.encode("utf-8")  # printable as it is
+    assert (await store.status()).articles == 1
