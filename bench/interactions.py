@@ -28,35 +28,21 @@ TITLE_PREFIXES = ["a", "op", "robot", "new chip", "quantum pro", "nvidia unveils
 SEARCHES = ["robot", "openai model", "quantum", "the", "medical scans"]
 
 
-async def _topic(stub: Any, topic: str) -> float:
-    reply = await stub.invoke("news topic", {"topic": topic})
+async def _command(stub: Any, name: str, options: dict[str, str]) -> float:
+    """A slash command; the moment the bot sent the embeds."""
+    reply = await stub.invoke(name, options)
     await reply.wait_for(lambda r: bool(r.embeds) or bool(r.rejected), 30)
     if reply.rejected:
-        raise RuntimeError(f"/news topic rejected: {reply.rejected}")
+        raise RuntimeError(f"/{name} rejected: {reply.rejected}")
     return max(e.at for e in reply.events)
 
 
-async def _autocomplete(stub: Any, prefix: str) -> float:
-    reply = await stub.dispatch_autocomplete("news topic", {"topic": prefix}, focused="topic")
+async def _choices(stub: Any, name: str, option: str, typed: str) -> float:
+    """An autocomplete; the moment the bot sent the choices."""
+    reply = await stub.dispatch_autocomplete(name, {option: typed}, focused=option)
     await reply.wait_for(lambda r: r.acknowledged or bool(r.rejected), 30)
     if reply.rejected:
-        raise RuntimeError(f"autocomplete rejected: {reply.rejected}")
-    return reply.events[0].at
-
-
-async def _search(stub: Any, query: str) -> float:
-    reply = await stub.invoke("news search", {"query": query})
-    await reply.wait_for(lambda r: bool(r.embeds) or bool(r.rejected), 30)
-    if reply.rejected:
-        raise RuntimeError(f"/news search rejected: {reply.rejected}")
-    return max(e.at for e in reply.events)
-
-
-async def _title_autocomplete(stub: Any, prefix: str) -> float:
-    reply = await stub.dispatch_autocomplete("news related", {"article": prefix}, focused="article")
-    await reply.wait_for(lambda r: r.acknowledged or bool(r.rejected), 30)
-    if reply.rejected:
-        raise RuntimeError(f"title autocomplete rejected: {reply.rejected}")
+        raise RuntimeError(f"{name} {option} autocomplete rejected: {reply.rejected}")
     return reply.events[0].at
 
 
@@ -64,12 +50,14 @@ KINDS = ("topic", "autocomplete", "search", "title_autocomplete")
 
 
 async def _round(stub: Any, i: int, seconds: dict[str, list[float]]) -> None:
-    seconds["topic"].append(await _topic(stub, TOPICS[i % len(TOPICS)] if i % 3 else "AI"))
-    seconds["autocomplete"].append(await _autocomplete(stub, PREFIXES[i % len(PREFIXES)]))
-    seconds["search"].append(await _search(stub, SEARCHES[i % len(SEARCHES)]))
-    seconds["title_autocomplete"].append(
-        await _title_autocomplete(stub, TITLE_PREFIXES[i % len(TITLE_PREFIXES)])
-    )
+    topic = TOPICS[i % len(TOPICS)] if i % 3 else "AI"
+    seconds["topic"].append(await _command(stub, "news topic", {"topic": topic}))
+    prefix = PREFIXES[i % len(PREFIXES)]
+    seconds["autocomplete"].append(await _choices(stub, "news topic", "topic", prefix))
+    query = SEARCHES[i % len(SEARCHES)]
+    seconds["search"].append(await _command(stub, "news search", {"query": query}))
+    title = TITLE_PREFIXES[i % len(TITLE_PREFIXES)]
+    seconds["title_autocomplete"].append(await _choices(stub, "news related", "article", title))
 
 
 def _ingest_lines(log: str) -> int:

@@ -124,7 +124,7 @@ class Scan:
 
 
 _new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk
-_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_OPEN_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def scan_roots(
