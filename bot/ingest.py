@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -317,7 +318,9 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     count = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_lower_priority)
+    pool = ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+    )
     # Start every worker now (the caller runs this on a thread): submit() starts a worker when
     # none is idle and waits for the forkserver, which first imports the bot (~1 s); done from
     # the event loop, that stalled interactions and gateway heartbeats.
@@ -339,11 +342,25 @@ def _started() -> int:
     return os.getpid()
 
 
-def _lower_priority() -> None:
-    """Parse workers yield the CPU to the bot's process: its event loop answers commands, and
-    its single writer is the pace of an ingest (the workers parse ahead of it anyway)."""
+def _start_worker(owner: int) -> None:
+    """Parse workers yield the CPU to the bot's process (its event loop answers commands, and
+    its single writer is the pace of an ingest), and end when it ends."""
     with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
         os.nice(10)
+    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
+
+
+def _exit_with(owner: int) -> None:
+    """A killed bot would leave its workers forever: CPython hands every forkserver child the
+    forkserver's alive pipe and the task queue's write end, so neither ever reports EOF."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, under another user: not ours to judge
+            pass
 
 
 @dataclass(frozen=True, slots=True)

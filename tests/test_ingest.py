@@ -232,3 +232,35 @@ async def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(
         assert shown.endswith("caf\\udce9.md") and "not valid UTF-8" in reason
         shown.encode("utf-8")  # printable as it is
     assert (await store.status()).articles == 1
+
+
+def test_parse_workers_end_when_their_bot_is_killed():
+    """Forkserver children never see their owner's pipes close: without the owner watch a
+    SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
+    script = (
+        "import sys, time\n"
+        "from bot.ingest import _started, make_pool\n"
+        "pool = make_pool(2)\n"
+        "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    workers = [int(pid) for pid in proc.stdout.readline().split()]
+    assert workers and proc.pid not in workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
