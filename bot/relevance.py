@@ -17,6 +17,13 @@ _K1 = 1.2  # BM25's saturation: the second "robot" in a title counts less than t
 _B = 0.75  # BM25's length normalisation
 _AVERAGE_WORDS = {TITLE_WEIGHT: 10.0, EXCERPT_WEIGHT: 30.0, PROVIDER_WEIGHT: 2.0}
 _WORD = re.compile(r"[^\W_]+")
+# Dropped from a search that has other words: nearly every article holds them, so they only
+# slow FTS5's merge of the words' lists (and rank nothing).
+STOP_WORDS = frozenset(
+    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
+     "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "what",
+     "when", "where", "which", "who", "why", "will", "with")
+)  # fmt: skip
 
 
 def words(text: str | None) -> list[str]:

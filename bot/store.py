@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.articles import Article, Provider, StoryEntry, story_key, topic_key
-from bot.relevance import Relevance, words
+from bot.relevance import STOP_WORDS, Relevance, words
 
 STORY_WINDOW_S = 3 * 24 * 3600
 SEARCH_CANDIDATES = 500  # search ranks the newest this many matches (all, when fewer)
@@ -117,13 +117,21 @@ class StoreStatus:
         }
 
 
-def fts_query(text: str) -> str | None:
-    """User text -> an FTS5 query of quoted terms, so nothing typed is FTS syntax."""
+def search_terms(text: str) -> list[str]:
+    """The whitespace-separated terms a search matches: stop-words dropped when other terms
+    are left ("the robot" is "robot"; "the" alone stays), at most 16."""
     printable = "".join(ch if ch.isprintable() else " " for ch in text)
     terms = [t for t in printable.split() if t]
+    content = [t for t in terms if not set(words(t)) <= STOP_WORDS]
+    return (content or terms)[:16]
+
+
+def fts_query(text: str) -> str | None:
+    """User text -> an FTS5 query of quoted terms, so nothing typed is FTS syntax."""
+    terms = search_terms(text)
     if not terms:
         return None
-    return " ".join('"' + t.replace('"', '""') + '"' for t in terms[:16])
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
 def fts_prefix_query(text: str) -> str | None:
@@ -492,7 +500,7 @@ class Store:
         query = fts_query(text)
         if query is None:
             return []
-        relevance = Relevance(words(text))
+        relevance = Relevance([w for term in search_terms(text) for w in words(term)])
 
         # Ranked here among the newest SEARCH_CANDIDATES matches (see bot/relevance.py): FTS5's
         # bm25() reads every match of each word first, ~20 ms for "the" at 1M articles.

@@ -189,7 +189,9 @@ async def test_search_finds_title_excerpt_provider(store: Store):
 
 
 def test_fts_query_quotes_every_term():
-    assert fts_query('a "b" OR') == '"a" """b""" "OR"'
+    assert fts_query('x "b" NEAR') == '"x" """b""" "NEAR"'
+    assert fts_query("the robot of a kitchen") == '"robot" "kitchen"'  # stop-words dropped
+    assert fts_query("The a") == '"The" "a"'  # unless nothing else is left
     assert fts_query("   ") is None
     assert fts_prefix_query("robo") == '"robo"*'
     assert fts_prefix_query('Self-dr "x') == '"self" "dr" "x"*'
@@ -227,8 +229,10 @@ async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
         "Robot arms in the kitchen",
         "Kitchen news",
     ]
+    # "the" is a stop-word: "the robot" finds what "robot" finds, in the same order
     assert [e.article.title for e in await store.search("the robot")] == [
-        "Robot arms in the kitchen"
+        "Robot arms in the kitchen",
+        "Kitchen news",
     ]
 
 
