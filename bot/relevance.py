@@ -15,7 +15,7 @@ from collections.abc import Sequence
 TITLE_WEIGHT, EXCERPT_WEIGHT, PROVIDER_WEIGHT = 10.0, 2.0, 1.0
 _K1 = 1.2  # BM25's saturation: the second "robot" in a title counts less than the first
 _B = 0.75  # BM25's length normalisation
-_AVERAGE_WORDS = {TITLE_WEIGHT: 10.0, EXCERPT_WEIGHT: 30.0, PROVIDER_WEIGHT: 2.0}
+_AVERAGE_WORDS = (10.0, 30.0, 2.0)  # title, excerpt, provider: for length normalisation
 _WORD = re.compile(r"[^\W_]+")
 # Dropped from a search that has other words: nearly every article holds them, so they only
 # slow FTS5's merge of the words' lists (and rank nothing).
@@ -56,10 +56,11 @@ class Relevance:
         if self._pattern is None:
             return 0.0
         total = 0.0
-        for weight, text in (
-            (TITLE_WEIGHT, title),
-            (EXCERPT_WEIGHT, excerpt),
-            (PROVIDER_WEIGHT, provider),
+        for weight, average, text in zip(
+            (TITLE_WEIGHT, EXCERPT_WEIGHT, PROVIDER_WEIGHT),
+            _AVERAGE_WORDS,
+            (title, excerpt, provider),
+            strict=True,
         ):
             if not text:
                 continue
@@ -68,7 +69,7 @@ class Relevance:
             if not found:
                 continue
             # words counted by spaces: close enough for length normalisation, and cheap
-            norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / _AVERAGE_WORDS[weight])
+            norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / average)
             counts: dict[str, int] = {}
             for word in found:
                 counts[word] = counts.get(word, 0) + 1

@@ -90,12 +90,6 @@ FILES_GENERATION = "files_generation"  # meta key: bumped by every write to the 
 
 
 @dataclass(frozen=True, slots=True)
-class RejectedFile:
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class StoreStatus:
     articles: int
     stories: int
@@ -128,10 +122,11 @@ def search_terms(text: str) -> list[str]:
 
 def fts_query(text: str) -> str | None:
     """User text -> an FTS5 query of quoted terms, so nothing typed is FTS syntax."""
-    terms = search_terms(text)
-    if not terms:
-        return None
-    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return _quoted_terms(search_terms(text))
+
+
+def _quoted_terms(terms: Sequence[str]) -> str | None:
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms) if terms else None
 
 
 def fts_prefix_query(text: str) -> str | None:
@@ -395,12 +390,6 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
-    async def rejected_files(self) -> list[RejectedFile]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT path, error FROM files WHERE status = 'rejected' ORDER BY path"
-        )
-        return [RejectedFile(r[0], r[1] or "") for r in rows]
-
     async def apply_aliases(self, canonical_topic: Callable[[str], str]) -> int:
         """Merge topics that the alias table now maps onto another topic; returns merges."""
 
@@ -497,10 +486,11 @@ class Store:
 
     async def search(self, text: str, *, limit: int = 10) -> list[StoryEntry]:
         """Full-text search over title, excerpt and provider; best match first."""
-        query = fts_query(text)
+        terms = search_terms(text)
+        query = _quoted_terms(terms)
         if query is None:
             return []
-        relevance = Relevance([w for term in search_terms(text) for w in words(term)])
+        relevance = Relevance([w for term in terms for w in words(term)])
 
         # Ranked here among the newest SEARCH_CANDIDATES matches (see bot/relevance.py): FTS5's
         # bm25() reads every match of each word first, ~20 ms for "the" at 1M articles.

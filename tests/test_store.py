@@ -200,8 +200,8 @@ def test_fts_query_quotes_every_term():
 
 async def test_rejected_files_recorded(store: Store):
     await store.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
-    [rejected] = await store.rejected_files()
-    assert (rejected.path, rejected.reason) == ("/bad", "empty file")
+    _, states = await store.file_states()
+    assert states == {"/bad": ("/bad", 10, 1, "empty file")}
     status = await store.status()
     assert (status.files, status.rejected_files, status.articles) == (1, 1, 0)
 
