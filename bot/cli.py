@@ -10,12 +10,19 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli_errors import UsageError
 from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
 
+if TYPE_CHECKING:
+    from bot.render import Payload
+    from bot.store import Store
+
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line; `newsbot` exits 2 with the message."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,7 +224,6 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
 
 
 async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int:
-    from bot.preview import preview_payloads
     from bot.render import to_terminal
 
     store = await _open_store(config)
@@ -259,3 +265,33 @@ class _ProgressBar:
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()
+
+
+async def preview_payloads(config: Config, store: Store, args: argparse.Namespace) -> list[Payload]:
+    from bot.errors import UserError
+    from bot.news.service import NewsService
+
+    news = NewsService(
+        store,
+        canonical_topic=config.topics.canonical,
+        latest_min_quality=lambda: config.digest.min_quality,
+    )
+    try:
+        if args.what == "topic":
+            return await news.topic(
+                " ".join(args.name), min_quality=args.min_quality, count=args.count
+            )
+        if args.what == "related":
+            return await news.related(" ".join(args.url))
+        if args.what == "search":
+            return await news.search(" ".join(args.text))
+        if args.what == "latest":
+            return await news.latest(" ".join(args.topic) or None)
+        if args.what == "digest":
+            from bot.digests.service import preview_digest
+
+            # On a terminal, say what was left out and why; --json is exactly what would be sent.
+            return await preview_digest(config, store, args.channel, explain=not args.json)
+    except UserError as exc:
+        raise UsageError(str(exc)) from None
+    raise UsageError(f"unknown preview {args.what!r}")

@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,80 +21,25 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Config, ConfigError, load_config, resolve_config_path
-from bot.delivery import Delivery, DiscordSender
-from bot.digest import DigestService
+from bot.digests.delivery import Delivery, DiscordSender
+from bot.digests.jobs import Scheduler
+from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.ingest import Ingestor, IngestReport
-from bot.news import NewsService
-from bot.scheduler import Scheduler
+from bot.news.service import NewsService
 from bot.store import Store
-from bot.views import RelatedButton
+from bot.tree import NewsTree, log_command
+from bot.ui.messages import RelatedButton
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.news", "cogs.digest", "cogs.admin")
+EXTENSIONS = ("bot.news.cog", "bot.digests.cog", "bot.admin.cog")
 NO_TOKEN = """\
 newsbot: no Discord token.
   Set DISCORD_TOKEN (or [discord] token in config.toml). To get one: open
   https://discord.com/developers/applications, create an application, open Bot, press
   Reset Token, and copy it. See README.md, "Run it on Discord".
   To try the bot without Discord, run `make demo` (ingest and previews in the terminal)."""
-
-
-class NewsTree(app_commands.CommandTree):
-    """The one error path of every app command: user errors become ephemeral replies."""
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        interaction.extras["started"] = time.perf_counter()
-        return True
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
-    ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, UserError):
-            message = str(cause)
-        elif isinstance(cause, app_commands.CheckFailure):
-            message = str(cause) or "You cannot use this command here."
-        elif isinstance(cause, app_commands.TransformerError):
-            message = f"{cause}; check the option and try again."
-        else:
-            log.error("command %s failed", _command_name(interaction), exc_info=cause)
-            message = "Something went wrong on our side; it has been logged. Try again shortly."
-        refused = isinstance(cause, UserError | app_commands.CheckFailure)
-        _log_command(interaction, f"refused: {message}" if refused else "error")
-        await reply_error(interaction, message)
-
-
-async def reply_error(interaction: discord.Interaction, message: str) -> None:
-    """An ephemeral reply, as a response or a followup, whichever is still possible."""
-    text = message[:2000]
-    mentions = discord.AllowedMentions.none()
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
-    except discord.HTTPException:
-        log.warning("could not deliver an error reply for %s", _command_name(interaction))
-
-
-def _command_name(interaction: discord.Interaction) -> str:
-    command = interaction.command
-    return f"/{command.qualified_name}" if command else f"interaction {interaction.type.name}"
-
-
-def _log_command(interaction: discord.Interaction, outcome: str) -> None:
-    started = interaction.extras.get("started")
-    took = f"{(time.perf_counter() - started) * 1000:.0f} ms" if started else "?"
-    log.info(
-        "%s by %s in guild %s: %s (%s)",
-        _command_name(interaction),
-        interaction.user.id,
-        interaction.guild_id,
-        outcome,
-        took,
-    )
 
 
 class NewsBot(commands.Bot):
@@ -171,7 +115,7 @@ class NewsBot(commands.Bot):
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
     ) -> None:
-        _log_command(interaction, "ok")
+        log_command(interaction, "ok")
 
     def command_payload(self) -> list[dict[str, Any]]:
         return [c.to_dict(self.tree) for c in self.tree.get_commands()]

@@ -116,7 +116,7 @@ async def test_newsbot_owner_tools(bot: NewsBot):
 
 
 async def test_related_button_is_a_registered_dynamic_item(bot: NewsBot):
-    from bot.views import RelatedButton
+    from bot.ui.messages import RelatedButton
 
     bot.add_dynamic_items(RelatedButton)
     button = RelatedButton(42, "0a1b2c3d")
@@ -189,7 +189,7 @@ async def test_command_payload_is_deterministic(tmp_path: Path, bot: NewsBot):
 
 async def test_pager_buttons_name_a_live_pager_until_it_times_out():
     from bot import render
-    from bot.views import Pager
+    from bot.ui.messages import Pager
 
     live: set[str] = set()
     pages = [render.notice("one"), render.notice("two")]

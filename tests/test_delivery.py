@@ -10,7 +10,7 @@ import pytest
 
 from bot.articles import Article, canonical_url
 from bot.config import Config
-from bot.delivery import (
+from bot.digests.delivery import (
     PAUSE_AFTER,
     ChannelUnavailable,
     Delivery,
@@ -18,7 +18,7 @@ from bot.delivery import (
     payload_fingerprint,
     run_nonce,
 )
-from bot.digest import DigestService
+from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.render import LIMITS, Payload, embed_length
 from bot.store import FileRecord, Store, SubscriptionSpec

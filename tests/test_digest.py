@@ -10,7 +10,7 @@ import pytest
 
 from bot.articles import Article, Provider, canonical_url
 from bot.config import ChannelConfig, Config, DigestSettings, TopicsConfig
-from bot.digest import (
+from bot.digests.service import (
     ARRIVAL_SLACK_S,
     build_spec,
     left_out,

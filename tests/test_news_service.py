@@ -12,7 +12,7 @@ import pytest
 from bot.config import TopicsConfig
 from bot.errors import UserError
 from bot.ingest import Ingestor
-from bot.news import NewsService
+from bot.news.service import NewsService
 from bot.render import LIMITS, Payload, related_check
 from bot.store import Store
 from tests.fixtures.articles import article_file

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.relevance import Relevance, words
+from bot.store.relevance import Relevance, words
 
 
 def relevance(query_words: list[str], title: str, excerpt: str | None, provider: str | None):

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.scheduler import Scheduler
-from bot.schedules import ScheduleError
+from bot.digests.jobs import Scheduler
+from bot.digests.schedules import ScheduleError
 
 
 @pytest.fixture

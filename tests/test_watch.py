@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import bot.watch
+import bot.ingest.watch
 from bot.ingest import Ingestor, IngestReport
 from bot.store import Store
 from tests.fixtures.articles import article_file
@@ -191,7 +191,7 @@ async def test_each_change_is_picked_up_by_the_next_run(
 )
 def untrusted_filesystem(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every folder reports this statfs f_type."""
-    monkeypatch.setattr(bot.watch, "filesystem_type", lambda fd, libc: request.param)
+    monkeypatch.setattr(bot.ingest.watch, "filesystem_type", lambda fd, libc: request.param)
 
 
 @pytest.mark.usefixtures("untrusted_filesystem")
@@ -201,7 +201,7 @@ async def test_untrusted_filesystem_always_walks(
     tree = make_tree(tmp_path)
     ingestor = watching(store)
     try:
-        with caplog.at_level(logging.INFO, logger="bot.watch"):
+        with caplog.at_level(logging.INFO, logger="bot.ingest.watch"):
             for _ in range(3):
                 assert (await ingestor.run([tree])).files_seen == 7
         assert walks[id(ingestor)] == 3
@@ -221,10 +221,10 @@ async def test_a_folder_on_an_untrusted_filesystem_inside_a_local_tree_walks(
         article_file(mounted, "remote", "Title remote")
         os.symlink(mounted, tree / "remote")
         assert os.stat(mounted).st_dev != os.stat(tree).st_dev
-        real = bot.watch.filesystem_type
+        real = bot.ingest.watch.filesystem_type
         remote_dev = os.stat(mounted).st_dev
         monkeypatch.setattr(
-            bot.watch,
+            bot.ingest.watch,
             "filesystem_type",
             lambda fd, libc: 0x6969 if os.fstat(fd).st_dev == remote_dev else real(fd, libc),
         )
@@ -242,7 +242,7 @@ async def test_a_folder_on_an_untrusted_filesystem_inside_a_local_tree_walks(
 async def test_no_inotify_always_walks(
     tmp_path: Path, store: Store, walks: dict[int, int], monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(bot.watch, "_load_libc", lambda: None)  # as on macOS
+    monkeypatch.setattr(bot.ingest.watch, "_load_libc", lambda: None)  # as on macOS
     tree = make_tree(tmp_path)
     ingestor = watching(store)
     try:
@@ -271,7 +271,7 @@ async def test_watch_limit_reached_walks_and_warns_once(
 
     libc.inotify_add_watch = no_more_watches
     try:
-        with caplog.at_level(logging.INFO, logger="bot.watch"):
+        with caplog.at_level(logging.INFO, logger="bot.ingest.watch"):
             for _ in range(3):
                 await ingestor.run([tree])
         assert walks[id(ingestor)] == 3
@@ -309,11 +309,11 @@ def _max_queued_events() -> int:
 
 def test_an_overflow_event_is_named():
     header = (-1).to_bytes(4, sys.byteorder, signed=True)
-    event = header + bot.watch.IN_Q_OVERFLOW.to_bytes(4, sys.byteorder) + bytes(8)
-    assert bot.watch._describe_events(event) == "inotify queue overflowed"
-    modify = (1).to_bytes(4, sys.byteorder) + bot.watch.IN_MODIFY.to_bytes(4, sys.byteorder)
+    event = header + bot.ingest.watch.IN_Q_OVERFLOW.to_bytes(4, sys.byteorder) + bytes(8)
+    assert bot.ingest.watch._describe_events(event) == "inotify queue overflowed"
+    modify = (1).to_bytes(4, sys.byteorder) + bot.ingest.watch.IN_MODIFY.to_bytes(4, sys.byteorder)
     named = modify + bytes(4) + (16).to_bytes(4, sys.byteorder) + b"one.md".ljust(16, b"\0")
-    assert bot.watch._describe_events(named + named) == "2 inotify events"
+    assert bot.ingest.watch._describe_events(named + named) == "2 inotify events"
 
 
 async def test_other_roots_or_a_missing_root_walk(
@@ -379,7 +379,7 @@ async def test_a_walk_at_least_every_max_trust_s(
         await ingestor.run([tree])
         await ingestor.run([tree])
         assert walks[id(ingestor)] == 1
-        monkeypatch.setattr(bot.watch, "MAX_TRUST_S", 0.0)
+        monkeypatch.setattr(bot.ingest.watch, "MAX_TRUST_S", 0.0)
         await ingestor.run([tree])
         assert walks[id(ingestor)] == 2
     finally:

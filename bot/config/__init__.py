@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.schedules import ScheduleError, parse_schedule, parse_timezone
+from bot.digests.schedules import ScheduleError, parse_schedule, parse_timezone
 
 __all__ = [
     "ChannelConfig",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bot.articles import ArticleRejected, parse_article
+from bot.ingest.watch import TreeWatch
 from bot.store import (
     BatchCounts,
     FileRecord,
@@ -27,7 +28,6 @@ from bot.store import (
     Store,
     prepare_article,
 )
-from bot.watch import TreeWatch
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def scan_roots(
 
     Only the changed files are collected: an unchanged tree costs a stat per file and a dict
     look-up, nothing kept. With ``watch`` (armed by its caller), each folder is watched before it
-    is listed, and each root, symlinked folder and linked file is pinned (bot.watch).
+    is listed, and each root, symlinked folder and linked file is pinned (bot.ingest.watch).
     """
     return _Walker(list(roots), known, watch).walk()
 
@@ -379,7 +379,7 @@ class Ingestor:
     Between runs it keeps the store's file states in memory while the store's files generation
     says nobody wrote them. With ``watch`` (a long-running owner such as the bot), it also keeps
     inotify watches on the folders it walked and skips the walk of a run when nothing there can
-    have changed (bot.watch); the owner calls ``close()``.
+    have changed (bot.ingest.watch); the owner calls ``close()``.
     """
 
     def __init__(

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Protocol
 import aiohttp
 import discord
 
-from bot import digest
 from bot.config import Config
+from bot.digests import service as digest
 from bot.render import Payload
 from bot.store import DigestRunRecord, Store
-from bot.views import message_kwargs
+from bot.ui.messages import message_kwargs
 
 if TYPE_CHECKING:
     from discord.abc import Messageable

@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.articles import Article, Provider, StoryEntry, story_key, topic_key
-from bot.relevance import STOP_WORDS, Relevance, words
+from bot.store.relevance import STOP_WORDS, Relevance, words
 
 STORY_WINDOW_S = 3 * 24 * 3600
 SEARCH_CANDIDATES = 500  # search ranks the newest this many matches (all, when fewer)
@@ -1003,7 +1003,7 @@ async def _configure(conn: aiosqlite.Connection) -> None:
 
 def _migrations() -> list[tuple[int, str]]:
     found = []
-    for entry in importlib.resources.files("bot.migrations").iterdir():
+    for entry in importlib.resources.files("bot.store.migrations").iterdir():
         match = re.match(r"(\d+)_.*\.sql$", entry.name)
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))

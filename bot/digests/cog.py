@@ -10,10 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.delivery import channel_problem
+from bot.digests.delivery import channel_problem
+from bot.digests.schedules import timezone_names
 from bot.errors import UserError
-from bot.schedules import timezone_names
-from bot.views import app_choices, send_payloads
+from bot.ui.messages import app_choices, send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot

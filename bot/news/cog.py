@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.views import answer_expired_pager, app_choices, send_payloads
+from bot.ui.messages import answer_expired_pager, app_choices, send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.views import send_payloads
+from bot.ui.messages import send_payloads
 
 if TYPE_CHECKING:
     from bot.client import NewsBot

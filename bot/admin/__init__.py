@@ -1,0 +1,1 @@
+"""/newsbot: the owner's commands."""

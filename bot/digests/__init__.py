@@ -1,0 +1,1 @@
+"""Digests: subscriptions, schedules, selection, delivery, the /digest cog."""

@@ -1,0 +1,1 @@
+"""/news: the service that answers it, its cog."""

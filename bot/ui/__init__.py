@@ -1,0 +1,1 @@
+"""Payloads as discord.py messages: kwargs, the persistent Related button, the pager."""
