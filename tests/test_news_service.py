@@ -13,7 +13,7 @@ from bot.config import TopicsConfig
 from bot.errors import UserError
 from bot.ingest import Ingestor
 from bot.news.service import NewsService
-from bot.render import LIMITS, Payload, related_check
+from bot.render import LIMITS, Embed, Payload, related_check
 from bot.store import Store
 from tests.fixtures.articles import article_file
 
@@ -35,7 +35,7 @@ def titles(payloads: list[Payload]) -> list[str]:
     return [e["title"] for p in payloads for e in p["embeds"]]
 
 
-def embed(payloads: list[Payload], title: str) -> dict:
+def embed(payloads: list[Payload], title: str) -> Embed:
     [found] = [e for p in payloads for e in p["embeds"] if e["title"] == title]
     return found
 

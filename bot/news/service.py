@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Callable
 
 from bot import render
@@ -16,7 +15,6 @@ from bot.store import Store
 MAX_COUNT = 25
 SUGGESTIONS = 3
 _WORD = re.compile(r"\w")
-_MARKDOWN = re.compile(r"([\\*_~|\[\]])")
 
 
 class NewsService:
@@ -74,10 +72,10 @@ class NewsService:
         entries = await self.store.search(text, limit=count)
         if not entries:
             raise UserError(
-                f"No articles match {_quote(text)}; try fewer or other words,"
+                f"No articles match {render.quote(text)}; try fewer or other words,"
                 " or `/news topics` for what there is."
             )
-        return render.list_pages(entries, heading=f"Search: {_quote(text)}")
+        return render.list_pages(entries, heading=f"Search: {render.quote(text)}")
 
     async def latest(self, topic: str | None = None, *, count: int = 10) -> list[Payload]:
         min_quality = self._latest_min_quality()
@@ -107,7 +105,7 @@ class NewsService:
             hint = f"; did you mean {_or_list([_name(c) for c in close])}?"
         else:
             hint = "; see `/news topics`."
-        raise UserError(f"No articles on topic {_quote(name.strip())}{hint}")
+        raise UserError(f"No articles on topic {render.quote(name.strip())}{hint}")
 
     async def find_article(self, reference: str) -> StoryEntry:
         """An autocomplete value (article id), a URL, or a title typed by hand."""
@@ -126,7 +124,7 @@ class NewsService:
                 entry = await self.store.entry(choices[0][0])
         if entry is None:
             raise UserError(
-                f"No article matches {_quote(text)}; pick one from the list as you type."
+                f"No article matches {render.quote(text)}; pick one from the list as you type."
             )
         return entry
 
@@ -160,12 +158,3 @@ def _or_list(names: list[str]) -> str:
 def _name(topic: str) -> str:
     """A topic name from the files, in a reply: it cannot even look like a mention."""
     return render.neutralise_mentions(topic)
-
-
-def _quote(text: str) -> str:
-    """Quote user text for a reply: short, one line, no markdown or mention tricks."""
-    # Format characters (bidi overrides, zero-width) would reorder or hide the reply around it.
-    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    cleaned = " ".join(visible.split())[:80].replace("`", "'")
-    cleaned = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b").replace("<", "<\u200b")
-    return f"'{cleaned}'"

@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.render import Payload
+from bot.render import RELATED_TEMPLATE, AllowedMentions, Payload, related_custom_id
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
 
-# The check is optional: buttons sent before it existed carry only the id.
-_RELATED_TEMPLATE = r"newsbot:related:(?P<id>[0-9]{1,19})(?::(?P<check>[0-9a-f]{8}))?"
 _PAGER_TEMPLATE = r"newsbot:pager:(?P<key>[0-9a-f]{16}):(?P<action>[a-z]+)"
 EXPIRED_PAGES = (
     "These pages have expired (the bot restarted or they timed out);"
@@ -26,11 +24,11 @@ EXPIRED_PAGES = (
 PAGER_TIMEOUT_S = 600
 
 
-class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=_RELATED_TEMPLATE):
+class RelatedButton(discord.ui.DynamicItem[discord.ui.Button], template=RELATED_TEMPLATE):
     """Works on any message that carries it, also one sent before a restart."""
 
     def __init__(self, article_id: int, check: str | None, label: str = "Related") -> None:
-        custom_id = f"newsbot:related:{article_id}" + (f":{check}" if check else "")
+        custom_id = related_custom_id(article_id, check)
         super().__init__(
             discord.ui.Button(
                 label=label[:80] or "Related",
@@ -68,7 +66,7 @@ def app_choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
 
 def message_kwargs(payload: Payload, view: discord.ui.View | None = None) -> dict[str, Any]:
     """The keyword arguments for send/edit that carry one rendered payload."""
-    mentions = payload.get("allowed_mentions") or {"parse": []}
+    mentions = payload["allowed_mentions"]
     kwargs: dict[str, Any] = {
         "content": payload.get("content") or None,
         "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
@@ -80,7 +78,7 @@ def message_kwargs(payload: Payload, view: discord.ui.View | None = None) -> dic
     return kwargs
 
 
-def _allowed_mentions(data: dict[str, Any]) -> discord.AllowedMentions:
+def _allowed_mentions(data: AllowedMentions) -> discord.AllowedMentions:
     roles = [discord.Object(int(r)) for r in data.get("roles", [])]
     return discord.AllowedMentions(
         everyone=False, users=False, roles=roles or False, replied_user=False
@@ -102,7 +100,7 @@ def view_for(payload: Payload) -> discord.ui.View | None:
 def _related_buttons(payload: Payload):
     for row_index, row in enumerate(payload.get("components", [])):
         for component in row.get("components", []):
-            match = re.fullmatch(_RELATED_TEMPLATE, str(component.get("custom_id", "")))
+            match = re.fullmatch(RELATED_TEMPLATE, str(component.get("custom_id", "")))
             if match:
                 label = component.get("label", "Related")
                 yield row_index, RelatedButton(int(match["id"]), match["check"], label)
