@@ -75,6 +75,11 @@ class ParsedFile:
 class ArticleRejected(Exception):
     """The file cannot become an article; str(exc) is the reason shown to the operator."""
 
+    @classmethod
+    def too_large(cls, size: int, max_bytes: int) -> ArticleRejected:
+        """A file over ``[ingest] max_file_bytes``."""
+        return cls(f"file is {size} bytes; the limit is {max_bytes} ([ingest] max_file_bytes)")
+
 
 @dataclass(frozen=True, slots=True)
 class StoryEntry:
@@ -229,9 +234,7 @@ def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedF
     """Read one article file. Raises ArticleRejected with the reason shown to the operator."""
     size = len(data)
     if size > max_bytes:
-        raise ArticleRejected(
-            f"file is {size} bytes; the limit is {max_bytes} ([ingest] max_file_bytes)"
-        )
+        raise ArticleRejected.too_large(size, max_bytes)
     if data.startswith(_BOM):
         data = data[3:]
     if b"\x00" in data:

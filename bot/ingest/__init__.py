@@ -292,9 +292,7 @@ def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
     size = max(found.size, len(data))
     try:
         if len(data) > max_bytes:
-            raise ArticleRejected(
-                f"file is {size} bytes; the limit is {max_bytes} ([ingest] max_file_bytes)"
-            )
+            raise ArticleRejected.too_large(size, max_bytes)
         parsed = parse_article(data, max_bytes=max_bytes)
         prepared = prepare_article(parsed.article)
     except ArticleRejected as exc:
