@@ -401,6 +401,16 @@ def test_mention_bait_in_headings_and_notices_is_neutralised() -> None:
         assert "hi" in content_of(payload)
 
 
+def test_quote_shows_user_text_as_typed_on_one_line() -> None:
+    quoted = render.quote("**bold** [x](https://e.test) `code`  \u2028 @everyone\n<@123> #h")
+    assert quoted == (
+        "'\\*\\*bold\\*\\* \\[x\\]\\(https://e.test\\) 'code'"
+        " @\u200beveryone\\<\u200b@\u200b123\\> \\#h'"
+    )
+    assert not PING.search(quoted)
+    assert render.quote("\u202e" + "w" * 200) == "'" + "w" * 80 + "'"
+
+
 def test_notice_is_cut_and_never_empty() -> None:
     long = notice("@here " * 1000)
     check_payload(long)
