@@ -11,8 +11,8 @@ from discord.ext import commands
 
 from bot import render
 from bot.digests.delivery import channel_problem
-from bot.digests.schedules import timezone_names
 from bot.errors import UserError
+from bot.schedules import timezone_names
 from bot.ui.messages import app_choices, send_payloads
 
 if TYPE_CHECKING:
