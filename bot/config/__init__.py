@@ -13,6 +13,7 @@ render_config() output.
 """
 
 from bot.config.dump import render_config
+from bot.config.live import LiveConfig
 from bot.config.load import load_config, parse_config, resolve_config_path
 from bot.config.model import (
     CHANNEL_KEYS,
@@ -38,6 +39,7 @@ __all__ = [
     "DigestSettings",
     "DiscordConfig",
     "IngestConfig",
+    "LiveConfig",
     "LoggingConfig",
     "TopicsConfig",
     "load_config",
