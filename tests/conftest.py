@@ -9,13 +9,13 @@ subprocess (`newsbot`). Keep this file limited to those.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
 
 from tests.discord_stub import DiscordStub, GuildSpec
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import BOT_TOKEN, OWNER, default_guild
 
 
@@ -38,8 +38,6 @@ async def newsbot(
     """A factory for the bot process: `await newsbot.start(config_overrides=..., articles_dir=...)`,
     `.stop()`, `.kill()`, `.restart()`, `.log`. Stopped after the test; its log is attached to
     the report of a failing test."""
-    if not (ROOT / "bot" / "client.py").exists():
-        pytest.skip("bot/client.py does not exist yet")
     proc = NewsbotProcess(discord_stub, tmp_path)
     request.node.stash[_NEWSBOT_KEY] = proc
     try:
@@ -52,7 +50,9 @@ _NEWSBOT_KEY = pytest.StashKey[NewsbotProcess]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     proc = item.stash.get(_NEWSBOT_KEY, None)
     if proc is not None and report.failed and proc.log:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.digests.jobs import Scheduler
-from bot.digests.schedules import ScheduleError
+from bot.schedules import ScheduleError
 
 
 @pytest.fixture

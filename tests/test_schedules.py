@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digests.schedules import (
+from bot.schedules import (
     ScheduleError,
     describe_schedule,
     parse_schedule,

@@ -3,7 +3,7 @@ DigestService -> reply. Manage Server is checked at run time, not only by defaul
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 import discord
 from discord import app_commands
@@ -11,12 +11,11 @@ from discord.ext import commands
 
 from bot import render
 from bot.digests.delivery import channel_problem
-from bot.digests.schedules import timezone_names
+from bot.digests.service import DigestService
 from bot.errors import UserError
-from bot.ui.messages import app_choices, send_payloads
-
-if TYPE_CHECKING:
-    from bot.client import NewsBot
+from bot.schedules import timezone_names
+from bot.ui.messages import app_choices
+from bot.ui.reply import send_payloads
 
 _POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
 
@@ -50,10 +49,11 @@ class Digest(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: NewsBot):
+    def __init__(self, bot: commands.Bot, service: DigestService):
         self.bot = bot
+        self.service = service
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
             raise app_commands.CheckFailure("Use /digest in a server, not in direct messages.")
         if not interaction.permissions.manage_guild:
@@ -107,7 +107,7 @@ class Digest(commands.Cog):
         max_items: app_commands.Range[int, 1, 25] | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
-        payloads = await self.bot.digests.subscribe(
+        payloads = await self.service.subscribe(
             interaction.guild_id or 0,
             channel_id,
             schedule=schedule,
@@ -128,7 +128,7 @@ class Digest(commands.Cog):
     async def topics_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return app_choices(await self.bot.digests.topic_choices(current))
+        return app_choices(await self.service.topic_choices(current))
 
     @digest.command(name="unsubscribe", description="Stop a channel's digest")
     @app_commands.describe(channel="The channel whose digest stops")
@@ -136,21 +136,21 @@ class Digest(commands.Cog):
         self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
-        payloads = await self.bot.digests.unsubscribe(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.unsubscribe(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="pause", description="Pause a channel's digest")
     @app_commands.describe(channel="The channel whose digest pauses")
     async def pause(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
-        payloads = await self.bot.digests.pause(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.pause(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="resume", description="Resume a paused digest")
     @app_commands.describe(channel="The channel whose digest resumes")
     async def resume(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
-        payloads = await self.bot.digests.resume(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.resume(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="list", description="This server's digests: schedule, runs, errors")
@@ -161,7 +161,7 @@ class Digest(commands.Cog):
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        payloads = await self.bot.digests.list(guild_id, in_guild)
+        payloads = await self.service.list(guild_id, in_guild)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")
@@ -169,7 +169,7 @@ class Digest(commands.Cog):
     async def preview(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        payloads = await self.bot.digests.preview(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.preview(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="now", description="Post the digest now (recorded like a scheduled one)")
@@ -177,9 +177,19 @@ class Digest(commands.Cog):
     async def now(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        payloads = await self.bot.digests.now(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.now(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
 
-async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(Digest(bot))
+@runtime_checkable
+class DigestHost(Protocol):
+    """A bot that holds the digest service (bot.client.NewsBot)."""
+
+    @property
+    def digests(self) -> DigestService: ...
+
+
+async def setup(bot: commands.Bot) -> None:
+    if not isinstance(bot, DigestHost):
+        raise TypeError("bot.digests.cog needs a bot that holds the digest service")
+    await bot.add_cog(Digest(bot, bot.digests))

@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digests.schedules import parse_schedule
+from bot.schedules import parse_schedule
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Protocol
 from bot import render
 from bot.articles import StoryEntry, topic_key
 from bot.config import Config, DigestSettings
-from bot.digests.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
 from bot.errors import UserError
 from bot.render import Payload
+from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
 from bot.store import DigestCandidate, Store, Subscription, SubscriptionSpec
 
 if TYPE_CHECKING:

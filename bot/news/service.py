@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 
 from bot import render
 from bot.articles import StoryEntry, canonical_url
+from bot.config import LiveConfig
 from bot.errors import UserError
 from bot.render import Payload
 from bot.store import Store
@@ -18,16 +18,9 @@ _WORD = re.compile(r"\w")
 
 
 class NewsService:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        canonical_topic: Callable[[str], str],
-        latest_min_quality: Callable[[], int],
-    ):
+    def __init__(self, store: Store, config: LiveConfig):
         self.store = store
-        self._canonical_topic = canonical_topic
-        self._latest_min_quality = latest_min_quality  # read at call time: reload can change it
+        self._config = config  # read at call time: a reload changes aliases and min_quality
 
     # ------------------------------------------------------------ commands
     async def topic(self, name: str, *, min_quality: int = 0, count: int = 10) -> list[Payload]:
@@ -78,7 +71,7 @@ class NewsService:
         return render.list_pages(entries, heading=f"Search: {render.quote(text)}")
 
     async def latest(self, topic: str | None = None, *, count: int = 10) -> list[Payload]:
-        min_quality = self._latest_min_quality()
+        min_quality = self._config.current().digest.min_quality
         resolved = await self.resolve_topic(topic) if topic else None
         entries = await self.store.latest(min_quality=min_quality, limit=count, topic=resolved)
         if not entries:
@@ -95,7 +88,7 @@ class NewsService:
 
     # ------------------------------------------------------------ lookups
     async def resolve_topic(self, name: str) -> str:
-        wanted = self._canonical_topic(name.strip())
+        wanted = self._config.current().topics.canonical(name.strip())
         found = await self.store.topic_name(wanted)
         if found is not None:
             return found
