@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -140,6 +141,16 @@ class NewsbotProcess:
                     f"no log line matching {pattern!r} within {timeout}s:\n{self.log}"
                 )
             await asyncio.sleep(0.05)
+
+    async def wait_for_ingests(self, count: int = 1, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Until the log holds `count` finished ingests, over all starts (one at each start-up)."""
+        await self.wait_for_log(rf"(?s)(?:ingest: \d+ added.*){{{count}}}", timeout)
+
+    # ----- database -----
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        """Rows of a query on the bot's database, read beside the running bot."""
+        with contextlib.closing(sqlite3.connect(self.db_path)) as conn:
+            return conn.execute(sql, params).fetchall()
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
         with self.log_path.open("a", encoding="utf-8") as fh:
