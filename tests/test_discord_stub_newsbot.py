@@ -37,16 +37,13 @@ async def ask_for_ai_news(stub: DiscordStub) -> None:
 async def test_bot_answers_after_a_restart_and_after_a_kill(
     discord_stub: DiscordStub, newsbot: NewsbotProcess
 ) -> None:
-    await newsbot.start(articles_dir=SEEDS)
-    await newsbot.wait_for_ingests(1)
+    await newsbot.start(articles_dir=SEEDS, ingested=True)
     await ask_for_ai_news(discord_stub)
 
-    await newsbot.restart()  # SIGTERM: a clean shutdown
-    await newsbot.wait_for_ingests(2)
+    await newsbot.restart(ingested=True)  # after SIGTERM: a clean shutdown
     await ask_for_ai_news(discord_stub)
 
-    await newsbot.restart(kill=True)  # SIGKILL: a crash
-    await newsbot.wait_for_ingests(3)
+    await newsbot.restart(kill=True, ingested=True)  # after SIGKILL: a crash
     await ask_for_ai_news(discord_stub)
 
     # each process logged in with a session of its own, and no answer was sent twice

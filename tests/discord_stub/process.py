@@ -18,6 +18,7 @@ from typing import Any
 from .server import DiscordStub
 
 ROOT = Path(__file__).resolve().parents[2]
+INGEST_DONE = r"ingest: \d+ added"  # the summary line the bot logs after every ingest
 
 
 def _toml_value(value: Any) -> str:
@@ -142,9 +143,13 @@ class NewsbotProcess:
                 )
             await asyncio.sleep(0.05)
 
-    async def wait_for_ingests(self, count: int = 1, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        """Until the log holds `count` finished ingests, over all starts (one at each start-up)."""
-        await self.wait_for_log(rf"(?s)(?:ingest: \d+ added.*){{{count}}}", timeout)
+    def ingests(self) -> int:
+        """How many ingests the bot finished, over all starts (one at each start-up)."""
+        return len(re.findall(INGEST_DONE, self.log))
+
+    async def wait_for_ingests(self, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Until the log holds `count` finished ingests, over all starts."""
+        await self.wait_for_log(rf"(?s)(?:{INGEST_DONE}.*){{{count}}}", timeout)
 
     # ----- database -----
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -179,8 +184,11 @@ class NewsbotProcess:
         *,
         timeout: float = 30.0,  # noqa: ASYNC109
         wait: bool = True,
+        ingested: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> NewsbotProcess:
+        """With `wait`, returns once connected; with `ingested` too, once the start-up ingest
+        is done."""
         if self.running:
             raise RuntimeError("newsbot is already running")
         if config_overrides is not None:
@@ -190,6 +198,7 @@ class NewsbotProcess:
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.write_config(self._overrides)
         ready_before = self.stub.gateway.ready_count
+        ingests_before = self.ingests()
         env = self.env()
         env.update(extra_env or {})
         self._lines.append(f"----- newsbot start #{self.starts + 1} -----\n")
@@ -211,6 +220,8 @@ class NewsbotProcess:
         self._reader = asyncio.create_task(self._read(self.proc.stdout))
         if wait:
             await self.wait_connected(ready_before, timeout)
+        if ingested:
+            await self.wait_for_ingests(ingests_before + 1, timeout)
         return self
 
     async def wait_connected(self, ready_before: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109

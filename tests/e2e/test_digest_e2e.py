@@ -28,11 +28,6 @@ from tests.fixtures.seeds import COINDESK
 POSTS = rf"^/channels/{DIGEST_CHANNEL_ID}/messages$"
 
 
-async def start(newsbot: NewsbotProcess, articles: Path) -> None:
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_ingests()
-
-
 async def cmd(stub: DiscordStub, name: str, user: UserSpec = ADMIN, **options: Any) -> Reply:
     reply = await stub.invoke(f"digest {name}", options, guild_id=GUILD_ID, user=user)
     return await reply.wait(timeout=30)
@@ -51,7 +46,7 @@ def subscriptions(newsbot: NewsbotProcess) -> list[tuple[Any, ...]]:
 async def test_subscribe_now_list_preview_pause_resume(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="0 9 * * *")
     assert reply.ephemeral and "Subscribed" in reply.content, reply.content
 
@@ -90,7 +85,7 @@ async def test_subscribe_now_list_preview_pause_resume(
 async def test_refusals_store_nothing(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     member = await cmd(discord_stub, "subscribe", user=MEMBER, channel=DIGEST_CHANNEL_ID)
     assert member.ephemeral and "Manage Server" in member.content
     no_send = await cmd(discord_stub, "subscribe", channel=NO_SEND_CHANNEL_ID)
@@ -110,7 +105,7 @@ async def test_scheduled_run_with_faults_and_gateway_drop(
 ):
     """Cron every minute fires by itself; a 429 and a 503 on the channel, and a gateway drop
     while it runs, still end with the due article posted exactly once."""
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="* * * * *")
     discord_stub.fail("POST", POSTS, 429, retry_after=0.5)
     discord_stub.fail("POST", POSTS, 503)
@@ -125,7 +120,7 @@ async def test_scheduled_run_with_faults_and_gateway_drop(
 async def test_kill_between_accept_and_record_then_restart(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     for n in range(12):  # two messages' worth
         article_file(articles, f"extra{n}", f"Extra story {n}", quality=90)
     ingest = await discord_stub.invoke("newsbot ingest", {}, guild_id=GUILD_ID, user=OWNER)

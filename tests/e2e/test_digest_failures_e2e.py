@@ -57,8 +57,7 @@ async def test_channel_of_another_guild_is_refused(
 async def test_deleted_channel_marks_a_scheduled_run_failing(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_ingests()
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="* * * * *")
     assert "Subscribed" in reply.content, reply.content
     await discord_stub.delete_channel(DIGEST_CHANNEL_ID)
@@ -81,8 +80,7 @@ async def test_deleted_channel_marks_a_scheduled_run_failing(
 async def test_lost_permission_is_named_and_delivery_works_once_granted(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_ingests()
+    await newsbot.start(articles_dir=articles, ingested=True)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID)
     await discord_stub.set_overwrites(
         DIGEST_CHANNEL_ID, [OverwriteSpec(id=GUILD_ID, type=0, deny=P.EMBED_LINKS)]

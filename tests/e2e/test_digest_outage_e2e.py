@@ -27,8 +27,7 @@ def stub_options() -> dict[str, Any]:
 async def test_resume_after_nonce_expiry_posts_nothing_twice(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ) -> None:
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_ingests()
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await discord_stub.invoke(
         "digest subscribe", {"channel": DIGEST_CHANNEL_ID}, guild_id=GUILD_ID, user=ADMIN
     )

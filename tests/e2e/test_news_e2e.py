@@ -54,11 +54,6 @@ def articles(articles: Path) -> Path:
     return articles
 
 
-async def start(newsbot: NewsbotProcess, articles: Path) -> None:
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_ingests()
-
-
 async def run(stub: DiscordStub, name: str, user: UserSpec = MEMBER, **options: Any) -> Reply:
     reply = await stub.invoke(
         f"news {name}", options, guild_id=GUILD_ID, channel_id=NEWS_CHANNEL_ID, user=user
@@ -134,7 +129,7 @@ async def test_news_registered_and_topic_ai_answers_each_story_once(
 ):
     for n in range(30):  # more topics matching "a" than one autocomplete answer may hold
         article_file(articles, f"area{n}", f"Area report {n}", topics=(f"Area {n}",))
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
 
     news = discord_stub.command("news", GUILD_ID) or discord_stub.command("news")
     assert news is not None
@@ -179,7 +174,7 @@ async def test_news_registered_and_topic_ai_answers_each_story_once(
 async def test_related_both_directions_with_the_other_providers(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     choices = await discord_stub.autocomplete(
         "news related", {"article": "digital mas"}, focused="article"
     )
@@ -223,7 +218,7 @@ async def test_related_both_directions_with_the_other_providers(
 async def test_typo_suggests_and_search_latest_topics_answer(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     typo = await run(discord_stub, "topic", topic="Robotcs")
     answered_in_time(typo)
     assert typo.ephemeral and typo.embeds == []
@@ -283,7 +278,7 @@ async def test_pages_turn_for_their_owner_only(
 ):
     for n in range(12):  # 5 + 1 + 12 = 18 AI stories: three pages of 5 for count 15
         article_file(articles, f"page{n:02}", f"Paged story {n:02}", when=f"2024-05-{n + 1:02}")
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await run(discord_stub, "topic", topic="AI", count=15)
     answered_in_time(reply)
     first = reply.final
@@ -334,7 +329,7 @@ async def test_pages_turn_for_their_owner_only(
 async def test_related_button_works_after_a_restart(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path, tmp_path: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await run(discord_stub, "topic", topic="AI")
     message = reply.final
     [coindesk_button] = [b for b in buttons(message) if COINDESK[:30] in b["label"]]
@@ -355,8 +350,7 @@ async def test_related_button_works_after_a_restart(
     fewer.mkdir()
     article_file(fewer, "robots", ROBOTICS, topics=("Robotics",))
     fresh = {"database": {"path": str(tmp_path / "rebuilt.sqlite3")}}
-    await newsbot.restart(config_overrides=fresh, articles_dir=fewer)
-    await newsbot.wait_for_ingests(3)
+    await newsbot.restart(config_overrides=fresh, articles_dir=fewer, ingested=True)
     gone = await discord_stub.click(message, coindesk_button["custom_id"])
     await gone.wait(timeout=15)
     answered_in_time(gone)
@@ -384,7 +378,7 @@ HOSTILE_QUERIES = [
 async def test_hostile_queries_get_answers_not_errors(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     for query in HOSTILE_QUERIES:
         reply = await run(discord_stub, "search", query=query)
         answered_in_time(reply)
@@ -441,7 +435,7 @@ async def test_hostile_articles_are_cut_and_ping_no_one(
         topics=("Bait",),
         provider="\u200b",
     )
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
 
     topic = await run(discord_stub, "topic", topic="Bait")
     answered_in_time(topic)
