@@ -117,7 +117,7 @@ async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
             ]
             accepted = [r for r in posts if 200 <= r.status < 300]
             per_channel = Counter(int(r.path.split("/")[2]) for r in accepted)
-            stored = Counter()
+            stored: Counter[int] = Counter()
             for channel_id in wanted:
                 stored[channel_id] = len(stub.messages(channel_id))
         state = _db_state(db)
