@@ -21,8 +21,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Config, ConfigError, load_config, resolve_config_path
-from bot.digests.delivery import Delivery, DiscordSender
+from bot.digests.delivery import Delivery
 from bot.digests.jobs import Scheduler
+from bot.digests.sender import DiscordSender
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.ingest import Ingestor, IngestReport
@@ -70,21 +71,11 @@ class NewsBot(commands.Bot):
             latest_min_quality=lambda: self.config.digest.min_quality,
         )
         self.scheduler = Scheduler()
-        # Digests: runs and the ledger (delivery), the /digest commands and jobs (digests).
-        sender = DiscordSender(self)
-        self.delivery = Delivery(
-            store,
-            sender,
-            config=lambda: self.config,
-            guild_of=sender.guild_of,
-            schedule_retry=lambda channel_id, delay: self.scheduler.schedule_retry(
-                channel_id, delay, self.delivery.retry
-            ),
-        )
+        # Digests: runs and the ledger (delivery); the /digest commands, jobs and retries (digests).
+        delivery = Delivery(store, DiscordSender(self), config=lambda: self.config)
         self.digests = DigestService(
-            store, config=lambda: self.config, runner=self.delivery, jobs=self.scheduler
+            store, config=lambda: self.config, delivery=delivery, jobs=self.scheduler
         )
-        self.delivery.on_paused = self.digests.refresh_job
         self._digest_resume: asyncio.Task[None] | None = None
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (views.py)
         self.ready_once = asyncio.Event()
@@ -148,7 +139,7 @@ class NewsBot(commands.Bot):
 
     async def _resume_digests(self) -> None:
         try:
-            for outcome in await self.delivery.resume_pending():
+            for outcome in await self.digests.resume_pending():
                 log.info("resumed digest for channel %s: %s", outcome.channel_id, outcome.status)
         except Exception:
             log.exception("resuming interrupted digests failed")

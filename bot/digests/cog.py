@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.digests.delivery import channel_problem
 from bot.digests.schedules import timezone_names
+from bot.digests.sender import channel_problem
 from bot.errors import UserError
 from bot.ui.messages import app_choices, send_payloads
 
@@ -53,7 +53,7 @@ class Digest(commands.Cog):
     def __init__(self, bot: NewsBot):
         self.bot = bot
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
             raise app_commands.CheckFailure("Use /digest in a server, not in direct messages.")
         if not interaction.permissions.manage_guild:
@@ -154,14 +154,14 @@ class Digest(commands.Cog):
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="list", description="This server's digests: schedule, runs, errors")
-    async def list(self, interaction: discord.Interaction) -> None:
+    async def list_digests(self, interaction: discord.Interaction) -> None:
         guild_id = interaction.guild_id or 0
 
         def in_guild(channel_id: int) -> bool:
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        payloads = await self.bot.digests.list(guild_id, in_guild)
+        payloads = await self.bot.digests.list_subscriptions(guild_id, in_guild)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")
