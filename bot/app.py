@@ -22,9 +22,8 @@ from bot.news.service import NewsService
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.digests.delivery import Delivery, DiscordSender
-    from bot.digests.jobs import Scheduler
-    from bot.digests.service import DigestService
+    from bot.digests.delivery import Sender
+    from bot.digests.service import DigestJobs, DigestService
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,28 +68,11 @@ async def open_app(
         yield App(config=live, store=store, ingestor=ingestor, news=NewsService(store, live))
 
 
-@dataclass(frozen=True, slots=True)
-class Digests:
-    """The digest pieces of one bot: they post through its Discord sender and its scheduler."""
-
-    delivery: Delivery
-    service: DigestService
-
-
-def build_digests(app: App, sender: DiscordSender, jobs: Scheduler) -> Digests:
-    # Imported here: the one-shot commands never post, so they do not load discord.py.
+def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:
+    """The digest service of one bot: it posts through its sender and schedules on its jobs."""
+    # Imported here: the one-shot commands never post, so they do not load what posting needs.
     from bot.digests.delivery import Delivery
     from bot.digests.service import DigestService
 
-    delivery = Delivery(
-        app.store,
-        sender,
-        config=app.config.current,
-        guild_of=sender.guild_of,
-        schedule_retry=lambda channel_id, delay: jobs.schedule_retry(
-            channel_id, delay, delivery.retry
-        ),
-    )
-    service = DigestService(app.store, config=app.config.current, runner=delivery, jobs=jobs)
-    delivery.on_paused = service.refresh_job
-    return Digests(delivery=delivery, service=service)
+    delivery = Delivery(app.store, sender, config=app.config.current)
+    return DigestService(app.store, config=app.config.current, delivery=delivery, jobs=jobs)

@@ -19,8 +19,8 @@ from discord.ext import commands
 
 from bot.app import App, build_digests, open_app
 from bot.config import Config, ConfigError
-from bot.digests.delivery import DiscordSender
 from bot.digests.jobs import Scheduler
+from bot.digests.sender import DiscordSender
 from bot.errors import UserError
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
@@ -53,9 +53,7 @@ class NewsBot(commands.Bot):
         self.app = app
         self.scheduler = Scheduler()
         # Digests: runs and the ledger (delivery), the /digest commands and jobs (service).
-        digests = build_digests(app, DiscordSender(self), self.scheduler)
-        self.delivery = digests.delivery
-        self.digests = digests.service
+        self.digests = build_digests(app, DiscordSender(self), self.scheduler)
         self._digest_resume: asyncio.Task[None] | None = None
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
 
@@ -130,7 +128,7 @@ class NewsBot(commands.Bot):
     # ------------------------------------------------------------ work
     async def _resume_digests(self) -> None:
         try:
-            for outcome in await self.delivery.resume_pending():
+            for outcome in await self.digests.resume_pending():
                 log.info("resumed digest for channel %s: %s", outcome.channel_id, outcome.status)
         except Exception:
             log.exception("resuming interrupted digests failed")

@@ -17,7 +17,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def next_fire(text: str, tz: str, now: datetime) -> datetime:
-    fire = parse_schedule(text, tz).get_next_fire_time(None, now)
+    fire: datetime | None = parse_schedule(text, tz).get_next_fire_time(None, now)
     assert fire is not None
     return fire
 

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.digests.delivery import channel_problem
+from bot.digests.sender import channel_problem
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.schedules import timezone_names
@@ -154,14 +154,14 @@ class Digest(commands.Cog):
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="list", description="This server's digests: schedule, runs, errors")
-    async def list(self, interaction: discord.Interaction) -> None:
+    async def list_digests(self, interaction: discord.Interaction) -> None:
         guild_id = interaction.guild_id or 0
 
         def in_guild(channel_id: int) -> bool:
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        payloads = await self.service.list(guild_id, in_guild)
+        payloads = await self.service.list_subscriptions(guild_id, in_guild)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")

@@ -28,10 +28,6 @@ class Scheduler:
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
-    @property
-    def running(self) -> bool:
-        return self._scheduler.running
-
     def start(self) -> None:
         if not self._scheduler.running:
             self._scheduler.start()

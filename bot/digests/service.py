@@ -1,56 +1,48 @@
-"""Digest selection, pure over the store, and the /digest commands as a service.
+"""The /digest commands as a service, the digest jobs, and what a run does with its outcome.
 
-Selection (DESIGN §4): an article is eligible for a subscription when a file about it arrived
-after the cursor, it is published (when ``only_published``), its quality is at or above
-``min_quality``, it has one of the subscription's topics (none: all), and no article of its story
-has reached the channel. Ranked by quality, then heat, then newest; a story once (its best
-article, the other providers named); at most ``max_items``, the rest counted as "and N more".
-
-The cursor is compared with a small slack (``ARRIVAL_SLACK_S``): ingest stamps a batch's
-arrival time just before it commits, so a run could otherwise select in between and move its
-cursor past articles it never saw. The ledger keeps the overlap from posting anything twice.
+``DigestService`` runs every digest through ``Delivery`` and reacts to how it ended: a pending
+run gets a one-off retry job after the outcome's ``retry_in``; a paused subscription loses its
+job. Subscription specs are built and checked here; previews explain what a run would post.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot import render
-from bot.articles import StoryEntry, topic_key
+from bot.articles import topic_key
 from bot.config import Config, DigestSettings
+from bot.digests.model import RunOutcome, Trigger
+from bot.digests.selection import ARRIVAL_SLACK_S, explanation, left_out, plan_run
 from bot.errors import UserError
 from bot.render import Payload
 from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
-from bot.store import DigestCandidate, Store, Subscription, SubscriptionSpec
-
-if TYPE_CHECKING:
-    from bot.digests.delivery import RunOutcome
+from bot.store import Store, Subscription, SubscriptionSpec
 
 __all__ = [
-    "ARRIVAL_SLACK_S",
-    "DigestPlan",
+    "DigestJobs",
+    "DigestRunner",
     "DigestService",
-    "LeftOut",
-    "Selection",
     "build_spec",
-    "left_out",
-    "plan_run",
+    "digest_settings",
+    "parse_topics",
     "preview_digest",
-    "select",
     "spec_from_settings",
 ]
 
-ARRIVAL_SLACK_S = 60.0
-LEFT_OUT_SHOWN = 5
 MAX_TOPICS = 25
 
 
 # --------------------------------------------------------------------------- settings
+
+
+def digest_settings(config: Config, channel_id: int) -> DigestSettings:
+    """The channel's ``[[digest.channels]]`` settings when the file manages it, else [digest]."""
+    channel = config.channel(channel_id)
+    return channel.settings if channel is not None else config.digest
 
 
 def spec_from_settings(settings: DigestSettings) -> SubscriptionSpec:
@@ -111,168 +103,17 @@ def build_spec(
     )
 
 
-# --------------------------------------------------------------------------- selection
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    entries: tuple[StoryEntry, ...]
-    more: int  # eligible stories beyond max_items
-    selected_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    entry: StoryEntry
-    reasons: tuple[str, ...]
-
-
-def _topic_keys(spec: SubscriptionSpec, canonical: Callable[[str], str]) -> list[str]:
-    return sorted({topic_key(canonical(t)) for t in spec.topics})
-
-
-async def select(
-    store: Store,
-    channel_id: int,
-    spec: SubscriptionSpec,
-    *,
-    cursor: float,
-    now: float,
-    canonical_topic: Callable[[str], str],
-) -> Selection:
-    """The stories a run at ``now`` would post, best first, and how many were left over."""
-    candidates, stories = await store.digest_candidates(
-        channel_id,
-        arrived_after=cursor - ARRIVAL_SLACK_S,
-        arrived_until=now,
-        only_published=spec.only_published,
-        min_quality=spec.min_quality,
-        topic_keys=_topic_keys(spec, canonical_topic),
-        limit=spec.max_items,
-    )
-    entries = tuple(c.entry for c in candidates[: spec.max_items])
-    return Selection(entries, max(0, stories - len(entries)), now)
-
-
-def _reasons(
-    candidate: DigestCandidate,
-    spec: SubscriptionSpec,
-    keys: Sequence[str],
-    cursor: float,
-) -> list[str]:
-    article = candidate.entry.article
-    reasons = []
-    if candidate.delivered:
-        reasons.append("already delivered to this channel")
-    if candidate.arrived_at <= cursor - ARRIVAL_SLACK_S:
-        reasons.append("arrived before the cursor (covered by an earlier run)")
-    if spec.only_published and not article.published:
-        reasons.append("not published")
-    quality = article.quality
-    if (quality or 0) < spec.min_quality:
-        shown = "unknown" if quality is None else str(quality)
-        reasons.append(f"quality {shown} is below min_quality {spec.min_quality}")
-    if keys and not {topic_key(t) for t in article.topics} & set(keys):
-        reasons.append("not on the subscription's topics")
-    return reasons
-
-
-async def left_out(
-    store: Store,
-    channel_id: int,
-    spec: SubscriptionSpec,
-    selection: Selection,
-    *,
-    cursor: float,
-    since: float,
-    canonical_topic: Callable[[str], str],
-    limit: int = LEFT_OUT_SHOWN,
-) -> list[LeftOut]:
-    """The best stories that arrived after ``since`` and are not in the selection, and why."""
-    pool = await store.digest_pool(channel_id, arrived_after=since, limit=limit * 4)
-    chosen = {e.article_id for e in selection.entries}
-    keys = _topic_keys(spec, canonical_topic)
-    result: list[LeftOut] = []
-    for candidate in pool:
-        if candidate.entry.article_id in chosen:
-            continue
-        reasons = _reasons(candidate, spec, keys, cursor) or [
-            f'beyond max_items ({spec.max_items}): counted in "and N more"'
-        ]
-        result.append(LeftOut(candidate.entry, tuple(reasons)))
-        if len(result) >= limit:
-            break
-    return result
-
-
-# --------------------------------------------------------------------------- messages
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    selection: Selection
-    payloads: tuple[Payload, ...]
-    items: tuple[tuple[int, int, bool], ...]  # (article id, chunk, shown) for every story article
-
-
-def _heading(spec: SubscriptionSpec) -> str:
-    heading = "**News digest**"
-    if spec.topics:
-        heading += " · " + ", ".join(spec.topics)
-    return heading
-
-
-def digest_messages(selection: Selection, spec: SubscriptionSpec) -> list[Payload]:
-    return render.digest_payloads(
-        selection.entries,
-        more=selection.more,
-        heading=_heading(spec),
-        mention_role_id=spec.role_id,
-    )
-
-
-async def plan_run(
-    store: Store,
-    sub: Subscription,
-    *,
-    now: float,
-    canonical_topic: Callable[[str], str],
-) -> DigestPlan:
-    """What a run at ``now`` posts, message by message, and every article it delivers."""
-    selection = await select(
-        store,
-        sub.channel_id,
-        sub.spec,
-        cursor=sub.cursor,
-        now=now,
-        canonical_topic=canonical_topic,
-    )
-    if not selection.entries:  # nothing new: no message, not even "and N more"
-        return DigestPlan(selection, (), ())
-    payloads = digest_messages(selection, sub.spec)
-    members = await store.story_article_ids([e.article_id for e in selection.entries])
-    items: list[tuple[int, int, bool]] = []
-    position = 0
-    for chunk, payload in enumerate(payloads):
-        for _ in payload["embeds"]:
-            entry = selection.entries[position]
-            position += 1
-            items.extend((aid, chunk, aid == entry.article_id) for aid in members[entry.article_id])
-    return DigestPlan(selection, tuple(payloads), tuple(items))
-
-
 # --------------------------------------------------------------------------- preview
 
 
 def _default_subscription(channel_id: int, config: Config, now: float) -> Subscription:
     """What a new subscription with the [digest] defaults (or the file's entry) would be."""
-    channel = config.channel(channel_id)
-    settings = channel.settings if channel is not None else config.digest
+    settings = digest_settings(config, channel_id)
     return Subscription(
         channel_id=channel_id,
         guild_id=None,
         spec=spec_from_settings(settings),
-        managed_by="file" if channel is not None else "command",
+        managed_by="file" if config.channel(channel_id) is not None else "command",
         paused=False,
         paused_reason=None,
         cursor=now - settings.backfill_hours * 3600,
@@ -283,16 +124,6 @@ def _default_subscription(channel_id: int, config: Config, now: float) -> Subscr
         created_at=now,
         updated_at=now,
     )
-
-
-def _left_out_lines(items: Sequence[LeftOut]) -> list[str]:
-    lines = []
-    for item in items:
-        title = render.cut(" ".join(item.entry.article.title.split()), 90)
-        quality = item.entry.article.quality
-        lines.append(f"- {title} (quality {quality if quality is not None else '?'}):")
-        lines[-1] += " " + "; ".join(item.reasons)
-    return lines
 
 
 async def preview_digest(
@@ -321,8 +152,7 @@ async def preview_digest(
     payloads = list(plan.payloads)
     if not explain:
         return payloads
-    settings = config.channel(sub.channel_id)
-    backfill = (settings.settings if settings else config.digest).backfill_hours * 3600
+    backfill = digest_settings(config, sub.channel_id).backfill_hours * 3600
     missing = await left_out(
         store,
         sub.channel_id,
@@ -332,28 +162,21 @@ async def preview_digest(
         since=min(sub.cursor - ARRIVAL_SLACK_S, now - backfill),
         canonical_topic=config.topics.canonical,
     )
-    head = (
-        f"This digest would post {_stories(len(plan.selection.entries))} now."
-        if payloads
-        else "Nothing new would be posted now."
-    )
-    lines = [head]
-    if missing:
-        lines.append("Best candidates left out:")
-        lines += _left_out_lines(missing)
-    else:
-        lines.append("No other articles arrived recently.")
-    return [*payloads, render.notice("\n".join(lines))]
+    return [*payloads, explanation(plan, missing)]
 
 
 # --------------------------------------------------------------------------- the commands
 
 
 class DigestRunner(Protocol):
-    async def run(self, channel_id: int, *, trigger: str = "schedule") -> RunOutcome: ...
+    """Runs one digest and says how it ended (``Delivery``)."""
+
+    async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome: ...
 
 
 class DigestJobs(Protocol):
+    """The scheduler's digest jobs (``Scheduler``)."""
+
     def set_digest_job(
         self,
         channel_id: int,
@@ -368,6 +191,10 @@ class DigestJobs(Protocol):
     def remove_digest_job(self, channel_id: int) -> None: ...
 
     def next_digest_run(self, channel_id: int) -> datetime | None: ...
+
+    def schedule_retry(
+        self, channel_id: int, delay_seconds: float, run: Callable[[int], Awaitable[object]]
+    ) -> None: ...
 
 
 def _when(moment: float | datetime | None) -> str:
@@ -386,25 +213,39 @@ class DigestService:
         store: Store,
         *,
         config: Callable[[], Config],
-        runner: DigestRunner,
+        delivery: DigestRunner,
         jobs: DigestJobs,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self._config = config  # read at call time: reload can change it
-        self.runner = runner
+        self.delivery = delivery
         self.jobs = jobs
         self.clock = clock
 
+    # ------------------------------------------------------------ runs
+    async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome:
+        """One digest run through delivery, then what its outcome asks of the jobs."""
+        outcome = await self.delivery.run(channel_id, trigger=trigger)
+        await self._react(outcome)
+        return outcome
+
+    async def _react(self, outcome: RunOutcome) -> None:
+        if outcome.status == "pending" and outcome.retry_in is not None:
+            self.jobs.schedule_retry(outcome.channel_id, outcome.retry_in, self.retry)
+        elif outcome.status == "paused":
+            await self.refresh_job(outcome.channel_id)
+
+    async def retry(self, channel_id: int) -> RunOutcome:
+        """The one-off job after a server error: send the unsent run, select nothing new."""
+        return await self.run(channel_id, trigger="retry")
+
+    async def resume_pending(self) -> list[RunOutcome]:
+        """Start-up: resend the unconfirmed messages of runs a crash interrupted."""
+        channels = {r.channel_id for r in await self.store.digest_runs(pending=True)}
+        return [await self.run(channel_id, trigger="resume") for channel_id in sorted(channels)]
+
     # ------------------------------------------------------------ jobs
-    def _settings(self, channel_id: int) -> DigestSettings:
-        config = self._config()
-        channel = config.channel(channel_id)
-        return channel.settings if channel is not None else config.digest
-
-    async def _scheduled(self, channel_id: int) -> RunOutcome:
-        return await self.runner.run(channel_id, trigger="schedule")
-
     async def refresh_job(self, channel_id: int) -> None:
         """Make the channel's job what the database says (none when paused or gone)."""
         sub = await self.store.subscription(channel_id)
@@ -416,8 +257,8 @@ class DigestService:
             channel_id,
             sub.spec.schedule,
             sub.spec.timezone,
-            grace_seconds=self._settings(channel_id).misfire_grace_minutes * 60,
-            run=self._scheduled,
+            grace_seconds=digest_settings(self._config(), channel_id).misfire_grace_minutes * 60,
+            run=self.run,
             last_run=datetime.fromtimestamp(last, UTC),
         )
 
@@ -533,7 +374,7 @@ class DigestService:
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
 
-    async def list(
+    async def list_subscriptions(
         self, guild_id: int, in_guild: Callable[[int], bool] = lambda _: False
     ) -> list[Payload]:
         """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet."""
@@ -567,7 +408,7 @@ class DigestService:
 
     async def now(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change=None)
-        outcome = await self.runner.run(channel_id, trigger="now")
+        outcome = await self.run(channel_id, trigger="now")
         return [render.notice(outcome.summary())]
 
     async def topic_choices(self, current: str) -> list[dict[str, str]]:
@@ -581,11 +422,3 @@ class DigestService:
             for name, _count in found
             if topic_key(name) not in chosen
         )
-
-
-def payload_json(payload: Payload) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
-
-
-def _stories(count: int) -> str:
-    return f"{count} stor{'y' if count == 1 else 'ies'}"
