@@ -94,7 +94,7 @@ class NewsBot(commands.Bot):
 
     # ------------------------------------------------------------ start-up
     async def setup_hook(self) -> None:
-        await self.store.apply_aliases(self.config.topics.canonical)
+        await self.store.articles.apply_aliases(self.config.topics.canonical)
         self.add_dynamic_items(RelatedButton)
         self.scheduler.add_ingest_job(self.ingest, self.config.ingest.interval_minutes)
         # Digests: the file's subscriptions into the store, jobs from the store.
@@ -176,7 +176,7 @@ class NewsBot(commands.Bot):
             log.warning("reload: [database] path changes only take effect after a restart")
             fresh = replace(fresh, database=self.config.database)
         self.config = fresh
-        await self.store.apply_aliases(fresh.topics.canonical)
+        await self.store.articles.apply_aliases(fresh.topics.canonical)
         self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
         self.ingestor.canonical_topic = fresh.topics.canonical
         self.scheduler.add_ingest_job(self.ingest, fresh.ingest.interval_minutes, run_now=False)

@@ -47,7 +47,9 @@ async def store(tmp_path: Path):
 
 
 async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
-    await store.apply_batch([rec(a) for a in articles], now=at, canonical_topic=lambda n: n)
+    await store.articles.apply_batch(
+        [rec(a) for a in articles], now=at, canonical_topic=lambda n: n
+    )
 
 
 async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, cursor: float = NOW - 3600, **kw):
@@ -134,12 +136,12 @@ async def test_cursor_and_stubs(store: Store):
 
 async def test_delivered_story_never_again(store: Store):
     await ingest(store, art("https://a.com/x", "Story"), at=NOW - 500)
-    await store.save_subscription(
+    await store.digests.save_subscription(
         CH, SPEC, guild_id=1, managed_by="command", cursor=NOW - 3600, now=NOW - 3600
     )
-    sub = await store.subscription(CH)
+    sub = await store.digests.subscription(CH)
     plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
-    run = await store.record_run(
+    run = await store.digests.record_run(
         CH,
         trigger="now",
         selected_at=NOW,
@@ -150,12 +152,12 @@ async def test_delivered_story_never_again(store: Store):
     )
     # while the run is unsent its story is claimed already
     assert titles(await pick(store, cursor=0)) == []
-    await store.confirm_message(run.id, 0, 555, NOW)
+    await store.digests.confirm_message(run.id, 0, 555, NOW)
     # another URL of the same story arrives later: still not posted again
     await ingest(store, art("https://b.com/x", "story"), at=NOW - 10)
     assert titles(await pick(store, cursor=0)) == []
     assert titles(await pick(store, cursor=0)) == []
-    assert len(await store.delivered_article_ids(CH)) == 1
+    assert len(await store.digests.delivered_article_ids(CH)) == 1
     # another channel is another ledger
     other = await select(store, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n)
     assert len(other.entries) == 1
@@ -168,10 +170,10 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
         art("https://b.com/x", "Story", quality=10, published=False),
         *(art(f"https://c.com/{i}", f"other {i}") for i in range(12)),
     )
-    await store.save_subscription(
+    await store.digests.save_subscription(
         CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", cursor=0, now=0
     )
-    sub = await store.subscription(CH)
+    sub = await store.digests.subscription(CH)
     plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
     assert len(plan.payloads) == 2  # 13 embeds: 10 + 3
     assert [len(p["embeds"]) for p in plan.payloads] == [10, 3]
@@ -227,8 +229,8 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
     assert [e["title"] for e in payloads[0]["embeds"]] == ["fresh"]
     explained = await preview_digest(config, store, None, explain=True, now=NOW)
     assert "draft" in explained[-1]["content"] and "not published" in explained[-1]["content"]
-    assert await store.digest_runs() == []
-    assert await store.subscriptions() == []
+    assert await store.digests.runs() == []
+    assert await store.digests.subscriptions() == []
     with pytest.raises(UserError):
         await preview_digest(config, store, 999, now=NOW)
     # a channel the file manages previews with its own settings

@@ -297,7 +297,7 @@ class Delivery:
                 raise
 
     async def _run(self, channel_id: int, trigger: str) -> RunOutcome:
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None:
             return RunOutcome(channel_id, "skipped", error="no subscription")
         if sub.paused and trigger != "now":
@@ -305,9 +305,9 @@ class Delivery:
         if self.guild_of is not None and sub.guild_id is None:
             guild_id = self.guild_of(channel_id)
             if guild_id is not None:
-                await self.store.set_subscription_guild(channel_id, guild_id)
+                await self.store.digests.set_subscription_guild(channel_id, guild_id)
         outcome: RunOutcome | None = None
-        for pending in await self.store.digest_runs(channel_id=channel_id, pending=True):
+        for pending in await self.store.digests.runs(channel_id=channel_id, pending=True):
             outcome = await self._deliver(pending, interrupted=True)
             if outcome.status != "delivered":
                 return outcome
@@ -322,7 +322,7 @@ class Delivery:
         def nonce(run_id: int, chunk: int) -> str:
             return run_nonce(channel_id, run_id, chunk, now)
 
-        run = await self.store.record_run(
+        run = await self.store.digests.record_run(
             channel_id,
             trigger=trigger,
             selected_at=now,
@@ -354,14 +354,16 @@ class Delivery:
                 return await self._transient(run, str(exc))
             except ChannelUnavailable as exc:
                 return await self._unavailable(run, str(exc))
-            await self.store.confirm_message(run.id, message.chunk, message_id, self.clock())
-        await self.store.finish_run(run.id, self.clock())
+            await self.store.digests.confirm_message(
+                run.id, message.chunk, message_id, self.clock()
+            )
+        await self.store.digests.finish_run(run.id, self.clock())
         titles = _titles(run)
         log.info("digest for channel %s: run %s posted %d stories", channel_id, run.id, len(titles))
         return RunOutcome(channel_id, "delivered", titles, run.more, run_id=run.id)
 
     async def _transient(self, run: DigestRunRecord, error: str) -> RunOutcome:
-        await self.store.fail_run(
+        await self.store.digests.fail_run(
             run.id, error, self.clock(), counts=False, pause_after=PAUSE_AFTER
         )
         delay = RETRY_DELAYS_S[min(run.attempts, len(RETRY_DELAYS_S) - 1)]
@@ -377,7 +379,7 @@ class Delivery:
         return RunOutcome(run.channel_id, "pending", error=error, run_id=run.id)
 
     async def _unavailable(self, run: DigestRunRecord, error: str) -> RunOutcome:
-        sub = await self.store.fail_run(
+        sub = await self.store.digests.fail_run(
             run.id, error, self.clock(), counts=True, pause_after=PAUSE_AFTER
         )
         paused = sub is not None and sub.paused
@@ -400,7 +402,7 @@ class Delivery:
 
     async def resume_pending(self) -> list[RunOutcome]:
         """Start-up: resend the unconfirmed messages of runs a crash interrupted."""
-        channels = {r.channel_id for r in await self.store.digest_runs(pending=True)}
+        channels = {r.channel_id for r in await self.store.digests.runs(pending=True)}
         outcomes = []
         for channel_id in sorted(channels):
             outcomes.append(await self.run(channel_id, trigger="resume"))

@@ -141,7 +141,7 @@ async def select(
     canonical_topic: Callable[[str], str],
 ) -> Selection:
     """The stories a run at ``now`` would post, best first, and how many were left over."""
-    candidates, stories = await store.digest_candidates(
+    candidates, stories = await store.digests.candidates(
         channel_id,
         arrived_after=cursor - ARRIVAL_SLACK_S,
         arrived_until=now,
@@ -189,7 +189,7 @@ async def left_out(
     limit: int = LEFT_OUT_SHOWN,
 ) -> list[LeftOut]:
     """The best stories that arrived after ``since`` and are not in the selection, and why."""
-    pool = await store.digest_pool(channel_id, arrived_after=since, limit=limit * 4)
+    pool = await store.digests.pool(channel_id, arrived_after=since, limit=limit * 4)
     chosen = {e.article_id for e in selection.entries}
     keys = _topic_keys(spec, canonical_topic)
     result: list[LeftOut] = []
@@ -250,7 +250,7 @@ async def plan_run(
     if not selection.entries:  # nothing new: no message, not even "and N more"
         return DigestPlan(selection, (), ())
     payloads = digest_messages(selection, sub.spec)
-    members = await store.story_article_ids([e.article_id for e in selection.entries])
+    members = await store.digests.story_article_ids([e.article_id for e in selection.entries])
     items: list[tuple[int, int, bool]] = []
     position = 0
     for chunk, payload in enumerate(payloads):
@@ -309,7 +309,7 @@ async def preview_digest(
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
-        sub = await store.subscription(channel_id)
+        sub = await store.digests.subscription(channel_id)
         if sub is None and config.channel(channel_id) is None:
             raise UserError(
                 f"channel {channel_id} has no digest subscription; leave out --channel for the"
@@ -407,7 +407,7 @@ class DigestService:
 
     async def refresh_job(self, channel_id: int) -> None:
         """Make the channel's job what the database says (none when paused or gone)."""
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None or sub.paused:
             self.jobs.remove_digest_job(channel_id)
             return
@@ -424,7 +424,7 @@ class DigestService:
     async def rebuild_jobs(self) -> int:
         """One job per active subscription, from the database (start-up)."""
         count = 0
-        for sub in await self.store.subscriptions():
+        for sub in await self.store.digests.subscriptions():
             await self.refresh_job(sub.channel_id)
             count += not sub.paused
         return count
@@ -434,7 +434,9 @@ class DigestService:
         now = self.clock()
         specs = [(c.channel_id, spec_from_settings(c.settings)) for c in config.channels]
         backfill = config.digest.backfill_hours * 3600
-        changed = await self.store.sync_file_subscriptions(specs, cursor=now - backfill, now=now)
+        changed = await self.store.digests.sync_file_subscriptions(
+            specs, cursor=now - backfill, now=now
+        )
         # misfire grace can change without the subscription changing
         for channel in config.channels:
             if channel.channel_id not in changed:
@@ -445,13 +447,13 @@ class DigestService:
 
     # ------------------------------------------------------------ commands
     async def _own(self, guild_id: int, channel_id: int, *, change: str | None) -> Subscription:
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None:
             raise UserError(
                 f"<#{channel_id}> has no digest; `/digest subscribe channel:` creates one."
             )
         if sub.guild_id is None:
-            await self.store.set_subscription_guild(channel_id, guild_id)
+            await self.store.digests.set_subscription_guild(channel_id, guild_id)
         if change is not None and sub.managed_by == "file":
             raise UserError(
                 f"The digest of <#{channel_id}> is managed by the config file, so {change} is"
@@ -471,7 +473,7 @@ class DigestService:
         min_quality: int | None = None,
         max_items: int | None = None,
     ) -> list[Payload]:
-        existing = await self.store.subscription(channel_id)
+        existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
             await self._own(guild_id, channel_id, change="changing it")
         base = existing.spec if existing else spec_from_settings(self._config().digest)
@@ -485,7 +487,7 @@ class DigestService:
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
-        sub = await self.store.save_subscription(
+        sub = await self.store.digests.save_subscription(
             channel_id,
             spec,
             guild_id=guild_id,
@@ -499,7 +501,7 @@ class DigestService:
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change="unsubscribing")
-        await self.store.delete_subscription(channel_id, self.clock())
+        await self.store.digests.delete_subscription(channel_id, self.clock())
         self.jobs.remove_digest_job(channel_id)
         return [render.notice(f"<#{channel_id}> no longer gets a digest.")]
 
@@ -507,7 +509,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change="pausing it")
         if sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is already paused.")]
-        await self.store.set_subscription_paused(
+        await self.store.digests.set_subscription_paused(
             channel_id, True, "paused by an admin", self.clock()
         )
         await self.refresh_job(channel_id)
@@ -519,7 +521,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change=None)
         if not sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is not paused.")]
-        await self.store.set_subscription_paused(channel_id, False, None, self.clock())
+        await self.store.digests.set_subscription_paused(channel_id, False, None, self.clock())
         await self.refresh_job(channel_id)
         nxt = self.jobs.next_digest_run(channel_id)
         return [render.notice(f"Resumed the digest of <#{channel_id}>; next run {_when(nxt)}.")]
@@ -539,7 +541,7 @@ class DigestService:
         """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet."""
         subs = [
             s
-            for s in await self.store.subscriptions(guild_id)
+            for s in await self.store.digests.subscriptions(guild_id)
             if s.guild_id == guild_id or in_guild(s.channel_id)
         ]
         if not subs:
@@ -575,7 +577,7 @@ class DigestService:
         done, _, last = current.rpartition(",")
         chosen = {topic_key(t) for t in done.split(",") if t.strip()}
         prefix = (done + ", ") if done.strip() else ""
-        found = await self.store.topics(last.strip(), limit=25 + len(chosen))
+        found = await self.store.reads.topics(last.strip(), limit=25 + len(chosen))
         return render.choices(
             ((prefix + name), prefix + name)
             for name, _count in found
