@@ -276,7 +276,7 @@ def _upsert_file_article(
     new_fingerprint = fingerprint(text, topics)
     before = state.known.get(canonical)
     known_id, known_fingerprint, known_from_file = _UNKNOWN if before is None else before
-    got: tuple[int] | None  # the id the upsert returned: None when it kept the row as it was
+    got: tuple[int] | None  # the id of the row the upsert wrote
     if known_from_file == 1 and known_fingerprint == new_fingerprint:
         got = None  # the upsert's WHERE would keep the row as it is
     else:
