@@ -104,7 +104,7 @@ async def build_store(path: Path, n: int, *, seed: int = 2, chunk: int = 5000) -
             items = await loop.run_in_executor(None, next, gen, None)
             if items is None:
                 break
-            got = await store.bulk_load(items, time.time(), batch=len(items) + 1)
+            got = await store.articles.bulk_load(items, time.time(), batch=len(items) + 1)
             if counts is None:
                 counts = got
             else:

@@ -39,7 +39,7 @@ async def _subscribe(db: Path, channels: list[int], guild_id: int) -> None:
     store = await Store.open(db)
     try:
         for channel_id in channels:
-            await store.save_subscription(
+            await store.digests.save_subscription(
                 channel_id, spec, guild_id=guild_id, managed_by="command",
                 cursor=now - 3600, now=now - 150,
             )  # fmt: skip

@@ -37,7 +37,7 @@ class App:
         """Re-read the config file and apply it to the store and the ingestor; ConfigError when
         it does not validate, and then nothing changes."""
         fresh = self.config.reload(os.environ, Path.cwd())
-        await self.store.apply_aliases(fresh.topics.canonical)
+        await self.store.articles.apply_aliases(fresh.topics.canonical)
         # Plain attributes, not a config read per file: the ingest hot path stays as it is.
         self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
         self.ingestor.canonical_topic = fresh.topics.canonical

@@ -73,7 +73,7 @@ class NewsBot(commands.Bot):
     # ------------------------------------------------------------ start-up
     async def setup_hook(self) -> None:
         config = self.config
-        await self.store.apply_aliases(config.topics.canonical)
+        await self.store.articles.apply_aliases(config.topics.canonical)
         self.scheduler.add_ingest_job(self.ingest, config.ingest.interval_minutes)
         # Digests: the file's subscriptions into the store, jobs from the store.
         await self.digests.sync_config(config)

@@ -143,7 +143,7 @@ async def world(tmp_path: Path):
 
 async def add(store: Store, clock: Clock, *articles: Article) -> None:
     records = [FileRecord(f"/f/{a.url}", 1, 1, a.url, article=a) for a in articles]
-    await store.apply_batch(records, now=clock.now - 1)
+    await store.articles.apply_batch(records, now=clock.now - 1)
 
 
 async def test_run_posts_once_and_moves_cursor(world):
@@ -153,12 +153,12 @@ async def test_run_posts_once_and_moves_cursor(world):
     assert outcome.status == "delivered"
     best_first = ["Story number 2", "Story number 1"]  # ranked by quality
     assert fake.titles() == best_first and list(outcome.titles) == best_first
-    sub = await store.subscription(CH)
+    sub = await store.digests.subscription(CH)
     assert sub.cursor == clock.now and sub.items_delivered == 2 and sub.last_run_at == clock.now
     clock.now += 60
     again = await delivery.run(CH)
     assert again.status == "empty" and len(fake.messages) == 1
-    assert (await store.subscription(CH)).cursor == clock.now  # moved even with nothing new
+    assert (await store.digests.subscription(CH)).cursor == clock.now  # moved even with nothing new
 
 
 async def test_chunks_respect_discord_limits(world):
@@ -181,15 +181,15 @@ async def test_crash_after_send_resumes_with_same_nonce(world):
     with pytest.raises(Crash):
         await delivery.run(CH)
     assert len(fake.messages) == 1
-    [run] = await store.digest_runs(pending=True)
+    [run] = await store.digests.runs(pending=True)
     assert all(m.message_id is None for m in run.messages)
-    assert await store.delivered_article_ids(CH) == []
+    assert await store.digests.delivered_article_ids(CH) == []
     # restart: the same run is resent with the same nonces, Discord drops the repeat
     outcomes = await service.resume_pending()
     assert [o.status for o in outcomes] == ["delivered"]
     assert [n for _, _, n in fake.messages] == [m.nonce for m in run.messages]
     assert sorted(fake.titles()) == sorted(f"Story number {n}" for n in range(15))
-    assert len(await store.delivered_article_ids(CH)) == 15
+    assert len(await store.digests.delivered_article_ids(CH)) == 15
     assert (await delivery.run(CH)).status == "empty"
 
 
@@ -208,7 +208,7 @@ async def test_crash_then_long_outage_finds_the_sent_message_in_history(world, h
         assert sorted(titles) == sorted(f"Story number {n}" for n in range(15))
     else:  # without Read Message History only the nonce guards, and it has expired
         assert len(titles) > 15
-    assert len(await store.delivered_article_ids(CH)) == 15
+    assert len(await store.digests.delivered_article_ids(CH)) == 15
 
 
 async def test_server_error_leaves_run_pending_and_retries(world):
@@ -218,7 +218,7 @@ async def test_server_error_leaves_run_pending_and_retries(world):
     outcome = await service.run(CH)
     assert outcome.status == "pending" and outcome.retry_in == 30.0
     assert jobs.retries == [(CH, 30.0)]
-    sub = await store.subscription(CH)
+    sub = await store.digests.subscription(CH)
     assert sub.last_error == "Discord server error 503" and sub.consecutive_failures == 0
     fake.fail = [TransientError("Discord server error 502")]
     assert await jobs.fire_retry(CH) == RunOutcome(
@@ -231,7 +231,7 @@ async def test_server_error_leaves_run_pending_and_retries(world):
     assert isinstance(delivered, RunOutcome) and delivered.status == "delivered"
     assert fake.titles() == ["Story number 1"]
     assert len(jobs.retries) == 2  # delivered: no further retry
-    assert (await store.subscription(CH)).last_error is None
+    assert (await store.digests.subscription(CH)).last_error is None
     clock.now += 60
     assert (await service.run(CH)).status == "delivered"
     assert fake.titles() == ["Story number 1", "Story number 2"]
@@ -244,7 +244,7 @@ async def test_missing_channel_fails_then_pauses(world):
     for attempt in range(1, PAUSE_AFTER + 1):
         fake.fail = [ChannelUnavailable("the bot is missing the Send Messages permission")]
         outcome = await service.run(CH)
-        sub = await store.subscription(CH)
+        sub = await store.digests.subscription(CH)
         assert sub.consecutive_failures == attempt
         assert outcome.status == ("paused" if attempt == PAUSE_AFTER else "failing")
     assert sub.paused and "3 failed runs in a row" in sub.paused_reason
@@ -256,7 +256,7 @@ async def test_missing_channel_fails_then_pauses(world):
     # fixed and resumed: the run that never went out is delivered, nothing lost
     await service.resume(1, CH)
     assert CH in jobs.jobs
-    assert (await store.subscription(CH)).consecutive_failures == 0
+    assert (await store.digests.subscription(CH)).consecutive_failures == 0
     assert (await delivery.run(CH)).status == "delivered"
     assert fake.titles() == ["Story number 1"]
 
@@ -275,30 +275,30 @@ async def test_commands_and_file_managed(world):
         await service.subscribe(1, 77, schedule="every day")
     with pytest.raises(UserError, match="time zone"):
         await service.subscribe(1, 77, timezone="Nowhere/City")
-    assert await store.subscription(77) is None
+    assert await store.digests.subscription(77) is None
     await service.subscribe(1, 77, schedule="daily 07:00", timezone="Europe/Berlin", topics="AI")
-    sub = await store.subscription(77)
+    sub = await store.digests.subscription(77)
     assert sub.spec.timezone == "Europe/Berlin" and sub.spec.topics == ("AI",)
     assert jobs.jobs[77] == "daily 07:00"
     await service.pause(1, 77)
     assert 77 not in jobs.jobs
     await service.unsubscribe(1, 77)
-    assert await store.subscription(77) is None
+    assert await store.digests.subscription(77) is None
     # the file's channels: synced in, shown as such, not changeable by commands
     from bot.config import ChannelConfig, DigestSettings
 
     config = replace(Config(), channels=(ChannelConfig(88, DigestSettings(max_items=3)),))
     assert 88 in await service.sync_config(config)
-    assert (await store.subscription(88)).managed_by == "file"
+    assert (await store.digests.subscription(88)).managed_by == "file"
     for call in (service.unsubscribe, service.pause):
         with pytest.raises(UserError, match="managed by the config file"):
             await call(1, 88)
     with pytest.raises(UserError, match="managed by the config file"):
         await service.subscribe(1, 88, max_items=5)
-    assert (await store.subscription(88)).spec.max_items == 3
+    assert (await store.digests.subscription(88)).spec.max_items == 3
     assert "config file" in (await service.list_subscriptions(1))[0]["content"]
     await service.sync_config(Config())
-    assert await store.subscription(88) is None and 88 not in jobs.jobs
+    assert await store.digests.subscription(88) is None and 88 not in jobs.jobs
 
 
 def test_nonce_is_deterministic_and_short():
@@ -349,7 +349,7 @@ async def test_service_drops_the_job_of_a_subscription_the_run_paused(scripted):
     store, clock, delivery, service, jobs = scripted
     assert CH in jobs.jobs
     # what the third failed run leaves in the store; only the outcome tells the service
-    await store.set_subscription_paused(CH, True, "3 failed runs in a row", clock())
+    await store.digests.set_subscription_paused(CH, True, "3 failed runs in a row", clock())
     delivery.outcomes = [RunOutcome(CH, "paused", error="channel 42 not found (deleted?)")]
     await service.run(CH)
     assert CH not in jobs.jobs and jobs.retries == []

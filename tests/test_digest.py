@@ -41,12 +41,14 @@ async def store(tmp_path: Path):
 
 
 async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
-    await store.apply_batch([rec(a) for a in articles], now=at, canonical_topic=lambda n: n)
+    await store.articles.apply_batch(
+        [rec(a) for a in articles], now=at, canonical_topic=lambda n: n
+    )
 
 
 async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, cursor: float = NOW - 3600, **kw):
     return await select(
-        store, CH, spec, cursor=cursor, now=NOW, canonical_topic=kw.get("canon", lambda n: n)
+        store.digests, CH, spec, cursor=cursor, now=NOW, canonical_topic=kw.get("canon", lambda n: n)
     )
 
 
@@ -60,7 +62,7 @@ def content_of(payload: Payload) -> str:
 
 
 async def subscription(store: Store, channel_id: int = CH) -> Subscription:
-    sub = await store.subscription(channel_id)
+    sub = await store.digests.subscription(channel_id)
     assert sub is not None
     return sub
 
@@ -139,12 +141,12 @@ async def test_cursor_and_stubs(store: Store):
 
 async def test_delivered_story_never_again(store: Store):
     await ingest(store, art("https://a.com/x", "Story"), at=NOW - 500)
-    await store.save_subscription(
+    await store.digests.save_subscription(
         CH, SPEC, guild_id=1, managed_by="command", cursor=NOW - 3600, now=NOW - 3600
     )
     sub = await subscription(store)
-    plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
-    run = await store.record_run(
+    plan = await plan_run(store.digests, sub, now=NOW, canonical_topic=lambda n: n)
+    run = await store.digests.record_run(
         CH,
         trigger="now",
         selected_at=NOW,
@@ -155,19 +157,19 @@ async def test_delivered_story_never_again(store: Store):
     )
     # while the run is unsent its story is claimed already
     assert titles(await pick(store, cursor=0)) == []
-    await store.confirm_message(run.id, 0, 555, NOW)
+    await store.digests.confirm_message(run.id, 0, 555, NOW)
     # another URL of the same story arrives later: still not posted again
     await ingest(store, art("https://b.com/x", "story"), at=NOW - 10)
     selection = await pick(store, cursor=0)
     assert titles(selection) == []
     # and it is the ledger that keeps it out: it is eligible on every other count
     [late] = await left_out(
-        store, CH, SPEC, selection, cursor=0, since=0, canonical_topic=lambda n: n
+        store.digests, CH, SPEC, selection, cursor=0, since=0, canonical_topic=lambda n: n
     )
     assert late.reasons == ("already delivered to this channel",)
-    assert len(await store.delivered_article_ids(CH)) == 1
+    assert len(await store.digests.delivered_article_ids(CH)) == 1
     # another channel is another ledger
-    other = await select(store, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n)
+    other = await select(store.digests, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n)
     assert len(other.entries) == 1
 
 
@@ -178,11 +180,11 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
         art("https://b.com/x", "Story", quality=10, published=False),
         *(art(f"https://c.com/{i}", f"other {i}") for i in range(12)),
     )
-    await store.save_subscription(
+    await store.digests.save_subscription(
         CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", cursor=0, now=0
     )
     sub = await subscription(store)
-    plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
+    plan = await plan_run(store.digests, sub, now=NOW, canonical_topic=lambda n: n)
     assert len(plan.payloads) == 2  # 13 embeds: 10 + 3
     assert [len(p["embeds"]) for p in plan.payloads] == [10, 3]
     shown = [(aid, chunk) for aid, chunk, is_shown in plan.items if is_shown]
@@ -207,7 +209,7 @@ async def test_left_out_reasons(store: Store):
     reasons = {
         item.entry.article.title: item.reasons
         for item in await left_out(
-            store,
+            store.digests,
             CH,
             spec,
             selection,
@@ -237,8 +239,8 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
     assert [e["title"] for e in payloads[0]["embeds"]] == ["fresh"]
     explained = await preview_digest(config, store, None, explain=True, now=NOW)
     assert "draft" in content_of(explained[-1]) and "not published" in content_of(explained[-1])
-    assert await store.digest_runs() == []
-    assert await store.subscriptions() == []
+    assert await store.digests.runs() == []
+    assert await store.digests.subscriptions() == []
     with pytest.raises(UserError):
         await preview_digest(config, store, 999, now=NOW)
     # a channel the file manages previews with its own settings

@@ -76,7 +76,7 @@ async def test_changed_file_updates_same_bytes_new_mtime_is_unchanged(tmp_path: 
     f.write_text(article_text(1, title="A better title"), encoding="utf-8")
     changed = await ingestor.run([folder])
     assert (changed.added, changed.updated) == (0, 1)
-    [entry] = await store.topic_entries("AI")
+    [entry] = await store.reads.topic_entries("AI")
     assert entry.article.title == "A better title"
 
 
@@ -212,7 +212,7 @@ async def test_cached_file_states_follow_another_writer(tmp_path: Path, store: S
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
     again = await ingestor.run([folder])
     assert (again.added, again.updated, again.unchanged) == (0, 1, 2)
-    [entry] = [e for e in await store.topic_entries("AI") if e.article.url.endswith("/1")]
+    [entry] = [e for e in await store.reads.topic_entries("AI") if e.article.url.endswith("/1")]
     assert entry.article.title == "Article number 1"
 
 

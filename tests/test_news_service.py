@@ -177,7 +177,7 @@ async def test_related_reverse_direction_and_also_told_by(news: NewsService, sto
 
 
 async def test_related_by_id_and_by_title(news: NewsService, store: Store):
-    coindesk = await store.entry_by_url(
+    coindesk = await store.reads.entry_by_url(
         "https://coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition"
     )
     assert coindesk is not None
@@ -357,7 +357,7 @@ async def test_topic_choices(news: NewsService):
 async def test_article_choices_values_are_ids(news: NewsService, store: Store):
     choices = await news.article_choices("digital mas")  # the last word as a prefix
     assert choices and choices[0]["name"] == COINDESK
-    entry = await store.entry(int(choices[0]["value"]))
+    entry = await store.reads.entry(int(choices[0]["value"]))
     assert entry is not None and entry.article.title == COINDESK
     for typed in ("NEAR(", '" OR title:*', "'; DROP TABLE articles; --"):
         assert await news.article_choices(typed) == []  # syntax is no crash, and no match

@@ -426,7 +426,7 @@ async def test_a_run_cut_short_is_not_trusted(
         await ingestor.run([tree])
         edit_same_size(tree / "a" / "one.md")
         with monkeypatch.context() as patch:
-            patch.setattr(store, "apply_batch", broken)
+            patch.setattr(store.articles, "apply_batch", broken)
             with pytest.raises(RuntimeError):
                 await ingestor.run([tree])  # walks (the event), then fails writing
         # That walk armed fresh watches, but its changes never reached the store.

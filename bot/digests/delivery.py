@@ -101,7 +101,7 @@ class Delivery:
                 raise
 
     async def _run(self, channel_id: int, trigger: Trigger) -> RunOutcome:
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None:
             return RunOutcome(channel_id, "skipped", error="no subscription")
         if sub.paused and trigger != "now":
@@ -109,9 +109,9 @@ class Delivery:
         if sub.guild_id is None:
             guild_id = self.sender.guild_of(channel_id)
             if guild_id is not None:
-                await self.store.set_subscription_guild(channel_id, guild_id)
+                await self.store.digests.set_subscription_guild(channel_id, guild_id)
         outcome: RunOutcome | None = None
-        for pending in await self.store.digest_runs(channel_id=channel_id, pending=True):
+        for pending in await self.store.digests.runs(channel_id=channel_id, pending=True):
             outcome = await self._deliver(pending, interrupted=True)
             if outcome.status != "delivered":
                 return outcome
@@ -119,13 +119,13 @@ class Delivery:
             return outcome or RunOutcome(channel_id, "empty")
         now = self.clock()
         plan = await plan_run(
-            self.store, sub, now=now, canonical_topic=self._config().topics.canonical
+            self.store.digests, sub, now=now, canonical_topic=self._config().topics.canonical
         )
 
         def nonce(run_id: int, chunk: int) -> str:
             return run_nonce(channel_id, run_id, chunk, now)
 
-        run = await self.store.record_run(
+        run = await self.store.digests.record_run(
             channel_id,
             trigger=trigger,
             selected_at=now,
@@ -157,14 +157,16 @@ class Delivery:
                 return await self._transient(run, str(exc))
             except ChannelUnavailable as exc:
                 return await self._unavailable(run, str(exc))
-            await self.store.confirm_message(run.id, message.chunk, message_id, self.clock())
-        await self.store.finish_run(run.id, self.clock())
+            await self.store.digests.confirm_message(
+                run.id, message.chunk, message_id, self.clock()
+            )
+        await self.store.digests.finish_run(run.id, self.clock())
         titles = _titles(run)
         log.info("digest for channel %s: run %s posted %d stories", channel_id, run.id, len(titles))
         return RunOutcome(channel_id, "delivered", titles, run.more, run_id=run.id)
 
     async def _transient(self, run: DigestRunRecord, error: str) -> RunOutcome:
-        await self.store.fail_run(
+        await self.store.digests.fail_run(
             run.id, error, self.clock(), counts=False, pause_after=PAUSE_AFTER
         )
         delay = RETRY_DELAYS_S[min(run.attempts, len(RETRY_DELAYS_S) - 1)]
@@ -178,7 +180,7 @@ class Delivery:
         return RunOutcome(run.channel_id, "pending", error=error, run_id=run.id, retry_in=delay)
 
     async def _unavailable(self, run: DigestRunRecord, error: str) -> RunOutcome:
-        sub = await self.store.fail_run(
+        sub = await self.store.digests.fail_run(
             run.id, error, self.clock(), counts=True, pause_after=PAUSE_AFTER
         )
         paused = sub is not None and sub.paused

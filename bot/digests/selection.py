@@ -39,9 +39,9 @@ LEFT_OUT_SHOWN = 5
 
 
 class DigestReads(Protocol):
-    """The store's reads that selection needs."""
+    """The store's digest reads that selection needs (``store.digests``)."""
 
-    async def digest_candidates(
+    async def candidates(
         self,
         channel_id: int,
         *,
@@ -53,7 +53,7 @@ class DigestReads(Protocol):
         limit: int,
     ) -> tuple[list[DigestCandidate], int]: ...
 
-    async def digest_pool(
+    async def pool(
         self, channel_id: int, *, arrived_after: float, limit: int
     ) -> list[DigestCandidate]: ...
 
@@ -74,7 +74,7 @@ async def select(
     canonical_topic: Callable[[str], str],
 ) -> Selection:
     """The stories a run at ``now`` would post, best first, and how many were left over."""
-    candidates, stories = await store.digest_candidates(
+    candidates, stories = await store.candidates(
         channel_id,
         arrived_after=cursor - ARRIVAL_SLACK_S,
         arrived_until=now,
@@ -122,7 +122,7 @@ async def left_out(
     limit: int = LEFT_OUT_SHOWN,
 ) -> list[LeftOut]:
     """The best stories that arrived after ``since`` and are not in the selection, and why."""
-    pool = await store.digest_pool(channel_id, arrived_after=since, limit=limit * 4)
+    pool = await store.pool(channel_id, arrived_after=since, limit=limit * 4)
     chosen = {e.article_id for e in selection.entries}
     keys = _topic_keys(spec, canonical_topic)
     result: list[LeftOut] = []

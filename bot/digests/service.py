@@ -140,7 +140,7 @@ async def preview_digest(
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
-        sub = await store.subscription(channel_id)
+        sub = await store.digests.subscription(channel_id)
         if sub is None and config.channel(channel_id) is None:
             raise UserError(
                 f"channel {channel_id} has no digest subscription; leave out --channel for the"
@@ -148,13 +148,13 @@ async def preview_digest(
             )
     if sub is None:
         sub = _default_subscription(channel_id or 0, config, now)
-    plan = await plan_run(store, sub, now=now, canonical_topic=config.topics.canonical)
+    plan = await plan_run(store.digests, sub, now=now, canonical_topic=config.topics.canonical)
     payloads = list(plan.payloads)
     if not explain:
         return payloads
     backfill = digest_settings(config, sub.channel_id).backfill_hours * 3600
     missing = await left_out(
-        store,
+        store.digests,
         sub.channel_id,
         sub.spec,
         plan.selection,
@@ -242,13 +242,13 @@ class DigestService:
 
     async def resume_pending(self) -> list[RunOutcome]:
         """Start-up: resend the unconfirmed messages of runs a crash interrupted."""
-        channels = {r.channel_id for r in await self.store.digest_runs(pending=True)}
+        channels = {r.channel_id for r in await self.store.digests.runs(pending=True)}
         return [await self.run(channel_id, trigger="resume") for channel_id in sorted(channels)]
 
     # ------------------------------------------------------------ jobs
     async def refresh_job(self, channel_id: int) -> None:
         """Make the channel's job what the database says (none when paused or gone)."""
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None or sub.paused:
             self.jobs.remove_digest_job(channel_id)
             return
@@ -265,7 +265,7 @@ class DigestService:
     async def rebuild_jobs(self) -> int:
         """One job per active subscription, from the database (start-up)."""
         count = 0
-        for sub in await self.store.subscriptions():
+        for sub in await self.store.digests.subscriptions():
             await self.refresh_job(sub.channel_id)
             count += not sub.paused
         return count
@@ -275,7 +275,9 @@ class DigestService:
         now = self.clock()
         specs = [(c.channel_id, spec_from_settings(c.settings)) for c in config.channels]
         backfill = config.digest.backfill_hours * 3600
-        changed = await self.store.sync_file_subscriptions(specs, cursor=now - backfill, now=now)
+        changed = await self.store.digests.sync_file_subscriptions(
+            specs, cursor=now - backfill, now=now
+        )
         # misfire grace can change without the subscription changing
         for channel in config.channels:
             if channel.channel_id not in changed:
@@ -286,13 +288,13 @@ class DigestService:
 
     # ------------------------------------------------------------ commands
     async def _own(self, guild_id: int, channel_id: int, *, change: str | None) -> Subscription:
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None:
             raise UserError(
                 f"<#{channel_id}> has no digest; `/digest subscribe channel:` creates one."
             )
         if sub.guild_id is None:
-            await self.store.set_subscription_guild(channel_id, guild_id)
+            await self.store.digests.set_subscription_guild(channel_id, guild_id)
         if change is not None and sub.managed_by == "file":
             raise UserError(
                 f"The digest of <#{channel_id}> is managed by the config file, so {change} is"
@@ -312,7 +314,7 @@ class DigestService:
         min_quality: int | None = None,
         max_items: int | None = None,
     ) -> list[Payload]:
-        existing = await self.store.subscription(channel_id)
+        existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
             await self._own(guild_id, channel_id, change="changing it")
         base = existing.spec if existing else spec_from_settings(self._config().digest)
@@ -326,7 +328,7 @@ class DigestService:
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
-        sub = await self.store.save_subscription(
+        sub = await self.store.digests.save_subscription(
             channel_id,
             spec,
             guild_id=guild_id,
@@ -340,7 +342,7 @@ class DigestService:
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change="unsubscribing")
-        await self.store.delete_subscription(channel_id, self.clock())
+        await self.store.digests.delete_subscription(channel_id, self.clock())
         self.jobs.remove_digest_job(channel_id)
         return [render.notice(f"<#{channel_id}> no longer gets a digest.")]
 
@@ -348,7 +350,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change="pausing it")
         if sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is already paused.")]
-        await self.store.set_subscription_paused(
+        await self.store.digests.set_subscription_paused(
             channel_id, True, "paused by an admin", self.clock()
         )
         await self.refresh_job(channel_id)
@@ -360,7 +362,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change=None)
         if not sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is not paused.")]
-        await self.store.set_subscription_paused(channel_id, False, None, self.clock())
+        await self.store.digests.set_subscription_paused(channel_id, False, None, self.clock())
         await self.refresh_job(channel_id)
         nxt = self.jobs.next_digest_run(channel_id)
         return [render.notice(f"Resumed the digest of <#{channel_id}>; next run {_when(nxt)}.")]
@@ -380,7 +382,7 @@ class DigestService:
         """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet."""
         subs = [
             s
-            for s in await self.store.subscriptions(guild_id)
+            for s in await self.store.digests.subscriptions(guild_id)
             if s.guild_id == guild_id or in_guild(s.channel_id)
         ]
         if not subs:
@@ -416,7 +418,7 @@ class DigestService:
         done, _, last = current.rpartition(",")
         chosen = {topic_key(t) for t in done.split(",") if t.strip()}
         prefix = (done + ", ") if done.strip() else ""
-        found = await self.store.topics(last.strip(), limit=25 + len(chosen))
+        found = await self.store.reads.topics(last.strip(), limit=25 + len(chosen))
         return render.choices(
             ((prefix + name), prefix + name)
             for name, _count in found

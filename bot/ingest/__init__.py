@@ -435,7 +435,7 @@ class Ingestor:
         if walked.roots != tuple(map(os.fspath, roots)):
             log.debug("ingest: walking: the folders differ from the watched ones")
             return None
-        if await self.store.files_generation() != walked.generation:
+        if await self.store.files.generation() != walked.generation:
             log.debug("ingest: walking: another writer changed the files table")
             return None
         reason = await asyncio.to_thread(self._watch.stale_reason)
@@ -452,10 +452,10 @@ class Ingestor:
 
     async def _known_states(self) -> tuple[int, dict[str, FileState]]:
         if self._known is not None:
-            generation = await self.store.files_generation()
+            generation = await self.store.files.generation()
             if generation == self._known_generation:
                 return generation, self._known
-        generation, self._known = await self.store.file_states()
+        generation, self._known = await self.store.files.states()
         self._known_generation = generation
         return generation, self._known
 
@@ -510,7 +510,7 @@ class Ingestor:
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
         # Each of our writes bumped the generation once: more means another writer wrote too.
-        after = await self.store.files_generation()
+        after = await self.store.files.generation()
         if after != generation + self._writes:
             self._known = None
             return report
@@ -571,7 +571,7 @@ class Ingestor:
     ) -> None:
         records = []
         touched = []
-        hashes = await self.store.file_hashes([p[0] for p in parsed if p[0] in known])
+        hashes = await self.store.files.hashes([p[0] for p in parsed if p[0] in known])
         for path, size, mtime_ns, digest, error, warnings, prepared in parsed:
             shown = shown_by_path.get(path, path)
             if not path.isascii() and not _encodable(path):
@@ -593,12 +593,14 @@ class Ingestor:
             report.warnings.extend((shown, f, r) for f, r in warnings)
         now = time.time()
         if touched:
-            await self.store.touch_files(touched, now)
+            await self.store.files.touch(touched, now)
             self._writes += 1
             for path, size, mtime_ns in touched:
                 known[path] = (path, size, mtime_ns, known[path][3])
         if records:
-            report.add_counts(await self.store.apply_batch(records, now, self.canonical_topic))
+            report.add_counts(
+                await self.store.articles.apply_batch(records, now, self.canonical_topic)
+            )
             self._writes += 1
             for r in records:
                 # as the store holds it: status 'rejected' when there is no article
