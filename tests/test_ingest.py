@@ -239,7 +239,7 @@ def test_parse_workers_end_when_their_bot_is_killed():
     SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
     script = (
         "import sys, time\n"
-        "from bot.ingest import _started, make_pool\n"
+        "from bot.ingest.workers import _started, make_pool\n"
         "pool = make_pool(2)\n"
         "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
         "time.sleep(60)\n"
