@@ -155,7 +155,7 @@ def test_sigkill_mid_ingest_then_rerun_is_complete(tmp_path: Path):
 def _count(db: Path) -> int:
     try:
         with sqlite3.connect(db, timeout=1) as conn:
-            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
     except sqlite3.Error:
         return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -232,17 +232,19 @@ AFTER_SCALAR_ODD = ["#c", " x", " :", "\t"]
 GAPS = ["", "   ", "# c", "   # c: d"]
 MUTATIONS = [*"-?:,[]{}#&*!|>'\"%@` \n\t\r\\", "\n---\n", "\n...\n", "\ufeff", "\x85"]
 
+T = TypeVar("T")
+
 
 class Writer:
     """Draws the choices of one document; ``clean`` stays True while every choice is one the
     fast path must accept."""
 
-    def __init__(self, draw: Any) -> None:
+    def __init__(self, draw: st.DrawFn) -> None:
         self.draw = draw
         self.clean = True
         self.lines: list[str] = []
 
-    def pick(self, usual: list[Any], odd: list[Any]) -> Any:
+    def pick(self, usual: list[T], odd: list[T]) -> T:
         if odd and self.draw(st.integers(0, 49)) == 0:
             self.clean = False
             return self.draw(st.sampled_from(odd))
@@ -260,8 +262,8 @@ class Writer:
             text = "'" + "".join(pieces) + "'"
         else:
             self.clean = False
-            text = self.draw(st.lists(st.sampled_from([*MUTATIONS, *"ab1 ."]), min_size=1))
-            text = "".join(text)
+            pieces = self.draw(st.lists(st.sampled_from([*MUTATIONS, *"ab1 ."]), min_size=1))
+            text = "".join(pieces)
         return text + self.pick(AFTER_SCALAR, AFTER_SCALAR_ODD)
 
     def line(self, text: str) -> None:
@@ -313,7 +315,7 @@ def trees(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def block_documents(draw: Any) -> tuple[str, bool]:
+def block_documents(draw: st.DrawFn) -> tuple[str, bool]:
     """(a document, whether the fast path must accept it)."""
     node = draw(trees(st.just(("scalar", None))))
     if node[0] == "scalar":

@@ -37,7 +37,7 @@ def test_typographic_single_quotes_are_plain() -> None:
 
 
 def test_typographic_double_quotes_are_plain() -> None:
-    for opening, closing in ["“”", "„“", "«»", "‟”", "″″"]:
+    for opening, closing in [("“", "”"), ("„", "“"), ("«", "»"), ("‟", "”"), ("″", "″")]:
         assert story_key(f"The {opening}AI{closing} bill") == story_key('The "AI" bill')
 
 
