@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import yaml
 from yaml import events as _ev
-from yaml.events import Event, ScalarEvent
 from yaml.nodes import ScalarNode
 
 from bot.articles.describe import kind
@@ -154,17 +153,17 @@ class _NoKey:
 _NO_KEY: Any = _NoKey()
 
 
-def _line(event: Event, offset: int) -> int:
+def _line(event: _ev.Event, offset: int) -> int:
     mark = event.start_mark
     assert mark is not None  # both parsers mark every event
     return mark.line + 1 + offset
 
 
-def _refuse_anchor(event: Event, offset: int) -> None:
+def _refuse_anchor(event: _ev.Event, offset: int) -> None:
     raise ArticleRejected(f"YAML anchors and aliases are not allowed (line {_line(event, offset)})")
 
 
-def _construct_tagged(tag: str, event: ScalarEvent, offset: int) -> object:
+def _construct_tagged(tag: str, event: _ev.ScalarEvent, offset: int) -> object:
     """A scalar with an explicit tag: only PyYAML's safe scalar types are accepted. A value the
     tag cannot build (``!!int abc``, a timestamp with a seconds offset) stays text, so the field
     it belongs to is judged like any other wrong value."""
