@@ -29,6 +29,7 @@ _ESCAPED = dict(
     zip('0abtnvfre "/\\N_LP', '\0\a\b\t\n\v\f\r\x1b "/\\\x85\xa0\u2028\u2029', strict=True)
 )
 _MAX_SIMPLE_KEY = 128  # libyaml drops a simple key after 1024 characters; article keys are short
+_MISSING: Any = object()
 _MEMO_SIZE = 4096
 _MEMO_TEXT_LENGTH = 100  # longer texts are not kept, so a memo holds kilobytes, whatever the files
 
@@ -37,23 +38,25 @@ class _NotSimple(Exception):
     """The document is outside what simple_yaml reads."""
 
 
-class _Memo(dict[str, object]):
+class _Memo:
     """Text -> value of the keys and short values seen before (most recur in every file),
-    cleared when full. ``memo[text]`` builds what it does not hold: a hit costs a dict look-up.
-    The values are immutable (PyYAML's .nan too is one object)."""
+    cleared when full. The scanner looks a text up in ``known`` (a plain dict: a hit is one
+    look-up) and calls ``add`` on a miss. The values are immutable (PyYAML's .nan too is one
+    object)."""
 
-    __slots__ = ("_build",)
+    __slots__ = ("_build", "known")
 
     def __init__(self, build: Callable[[str], object]) -> None:
-        super().__init__()
         self._build = build
+        self.known: dict[str, object] = {}
 
-    def __missing__(self, text: str) -> object:
+    def add(self, text: str) -> object:
+        """The value of ``text``, built, and kept when the text is short."""
         value = self._build(text)  # _NotSimple passes through, and nothing is kept
         if len(text) <= _MEMO_TEXT_LENGTH:
-            if len(self) >= _MEMO_SIZE:
-                self.clear()
-            self[text] = value
+            if len(self.known) >= _MEMO_SIZE:
+                self.known.clear()
+            self.known[text] = value
         return value
 
 
@@ -73,8 +76,8 @@ def _read_simple(doc: str) -> object:
     rest = doc.encode().translate(None, _PRINTABLE_ASCII_AND_LF)
     if rest and _NOT_SIMPLE_CHAR.search(rest.decode()) is not None:
         raise _NotSimple
-    keys = _KEYS
-    scalars = _SCALARS
+    keys = _KEYS.known
+    scalars = _SCALARS.known
     top: list[Any] = [None]  # holds the root collection, as a pending item at column -1
     cols = [-1]  # the column of each open collection (a sequence's "-", a mapping's keys)
     opened: list[Any] = [top]  # the open collections, innermost last
@@ -136,7 +139,9 @@ def _read_simple(doc: str) -> object:
                     split = len(text) - 1
                 if split == -1 or text[0] in "\"'" or " #" in text[:split]:
                     # not "- key: value", or the ": " is in a comment
-                    value = scalars[text]
+                    value = scalars.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = _SCALARS.add(text)
                     cur.append(value)
                     continue
                 # "- key: value" opens a mapping whose further keys align with this one
@@ -155,7 +160,9 @@ def _read_simple(doc: str) -> object:
             if text[-1] != ":":
                 raise _NotSimple
             key_text = text[:-1]
-        key = keys[key_text]
+        key = keys.get(key_text, _MISSING)
+        if key is _MISSING:
+            key = _KEYS.add(key_text)
         if not value_text:
             cur[key] = None
             pending = cur
@@ -169,7 +176,9 @@ def _read_simple(doc: str) -> object:
                 cur[key] = inner  # the usual "text": no escapes, nothing after it
                 continue
         elif first not in " #":
-            value = scalars[value_text]
+            value = scalars.get(value_text, _MISSING)
+            if value is _MISSING:
+                value = _SCALARS.add(value_text)
             cur[key] = value
             continue
         value_text = value_text.lstrip(" ")
