@@ -48,7 +48,12 @@ async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> Non
 
 async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, cursor: float = NOW - 3600, **kw):
     return await select(
-        store.digests, CH, spec, cursor=cursor, now=NOW, canonical_topic=kw.get("canon", lambda n: n)
+        store.digests,
+        CH,
+        spec,
+        cursor=cursor,
+        now=NOW,
+        canonical_topic=kw.get("canon", lambda n: n),
     )
 
 
@@ -169,7 +174,9 @@ async def test_delivered_story_never_again(store: Store):
     assert late.reasons == ("already delivered to this channel",)
     assert len(await store.digests.delivered_article_ids(CH)) == 1
     # another channel is another ledger
-    other = await select(store.digests, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n)
+    other = await select(
+        store.digests, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n
+    )
     assert len(other.entries) == 1
 
 

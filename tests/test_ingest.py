@@ -155,7 +155,7 @@ def test_sigkill_mid_ingest_then_rerun_is_complete(tmp_path: Path):
 def _count(db: Path) -> int:
     try:
         with sqlite3.connect(db, timeout=1) as conn:
-            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
     except sqlite3.Error:
         return 0
 
@@ -239,7 +239,7 @@ def test_parse_workers_end_when_their_bot_is_killed():
     SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
     script = (
         "import sys, time\n"
-        "from bot.ingest import _started, make_pool\n"
+        "from bot.ingest.workers import _started, make_pool\n"
         "pool = make_pool(2)\n"
         "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
         "time.sleep(60)\n"
