@@ -154,11 +154,13 @@ async def test_run_posts_once_and_moves_cursor(world):
     best_first = ["Story number 2", "Story number 1"]  # ranked by quality
     assert fake.titles() == best_first and list(outcome.titles) == best_first
     sub = await store.digests.subscription(CH)
-    assert sub.cursor == clock.now and sub.items_delivered == 2 and sub.last_run_at == clock.now
+    # the cursor is the change sequence value of the batch it selected up to
+    assert sub.cursor == 1 and sub.items_delivered == 2 and sub.last_run_at == clock.now
     clock.now += 60
+    await add(store, clock, art(3, quality=10))  # a change, but not one to post
     again = await delivery.run(CH)
     assert again.status == "empty" and len(fake.messages) == 1
-    assert (await store.digests.subscription(CH)).cursor == clock.now  # moved even with nothing new
+    assert (await store.digests.subscription(CH)).cursor == 2  # moved even with nothing new
 
 
 async def test_chunks_respect_discord_limits(world):
