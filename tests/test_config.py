@@ -570,6 +570,7 @@ def test_token_masked_in_repr_and_render() -> None:
     assert TOKEN[-4:] not in rendered
     assert 'token = "********"' in rendered
     assert "(set)" in rendered
+    assert "max_age_days = 7" in rendered  # check-config shows every [digest] key
 
 
 def test_env_token_masked_in_render() -> None:

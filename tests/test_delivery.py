@@ -298,7 +298,16 @@ async def test_commands_and_file_managed(world):
     with pytest.raises(UserError, match="managed by the config file"):
         await service.subscribe(1, 88, max_items=5)
     assert (await store.digests.subscription(88)).spec.max_items == 3
-    assert "config file" in (await service.list_subscriptions(1))[0]["content"]
+    listing = (await service.list_subscriptions(1))[0]["content"]
+    assert "config file" in listing
+    # the file's channel has the file's age limit; the command's follows [digest]
+    assert "published in the last 7 days ·" in listing
+    assert "published in the last 7 days (default)" in listing
+    await service.subscribe(1, CH, max_age_days=0)
+    assert (await store.digests.subscription(CH)).spec.max_age_days == 0
+    assert "any age ·" in (await service.list_subscriptions(1))[0]["content"]
+    with pytest.raises(UserError, match="max_age_days"):
+        await service.subscribe(1, CH, max_age_days=-1)
     await service.sync_config(Config())
     assert await store.digests.subscription(88) is None and 88 not in jobs.jobs
 
