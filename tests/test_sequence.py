@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import tempfile
 from dataclasses import dataclass, replace
@@ -90,7 +91,7 @@ async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another
     assert await seqs(store) == {"Story number 1": 1, "Story number 2": 1}
     assert await marks(store) == [1]
     # each eligibility field takes the next value, for the changed article only
-    changes = {
+    changes: dict[str, dict[str, object]] = {
         "published": {"published": False},
         "quality": {"quality": 150},
         "topics": {"topics": ("AI", "Robotics")},
@@ -409,9 +410,12 @@ async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: Store):
     assert len(await store.digests.runs(channel_id=CH)) == 1
 
 
-async def test_two_stores_on_one_file_post_every_story_once(tmp_path: Path):
+async def test_two_stores_on_one_file_post_every_story_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
     """Two processes on one SQLite file (two Store objects, two Delivery objects, one
     subscription), runs started together while articles keep arriving."""
+    caplog.set_level(logging.INFO, logger="bot.digests.delivery")
     path = tmp_path / "shared.sqlite3"
     first, second = await Store.open(path), await Store.open(path)
     try:
@@ -425,7 +429,7 @@ async def test_two_stores_on_one_file_post_every_story_once(tmp_path: Path):
         await first.digests.save_subscription(
             CH, SPEC, guild_id=1, managed_by="command", since=0, now=clock.now
         )
-        expected = set()
+        expected: set[str] = set()
         for round_ in range(25):
             new = [art(round_ * 3 + i) for i in range(round_ % 4)]
             expected.update(a.title for a in new)
@@ -440,6 +444,7 @@ async def test_two_stores_on_one_file_post_every_story_once(tmp_path: Path):
             await delivery.run(CH)
         posted = discord.titles()
         assert sorted(posted) == sorted(expected)  # each once, none lost
+        assert "selecting again" in caplog.text  # the runs did race, and one lost
     finally:
         await first.close()
         await second.close()
@@ -522,7 +527,7 @@ steps = st.lists(
 
 
 def slot_article(slot: int, version: Version) -> Article:
-    related = ()
+    related: tuple[Article, ...] = ()
     if version.related is not None and version.related != slot:
         related = (art(version.related, published=False, topics=(), excerpt=None),)
     return art(

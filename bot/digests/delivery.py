@@ -121,17 +121,18 @@ class Delivery:
                 return outcome
         if trigger in ("retry", "resume"):
             return outcome or RunOutcome(channel_id, "empty")
+        run: DigestRunRecord | None = None
         for _attempt in range(CLAIM_ATTEMPTS):
             try:
                 run = await self._record(sub, trigger)
                 break
-            except RunConflict as exc:
+            except RunConflict as exc:  # another process's run recorded first: what is left?
                 log.info("digest for channel %s: %s; selecting again", channel_id, exc)
-            fresh = await self.store.digests.subscription(channel_id)
-            if fresh is None:
+            refreshed = await self.store.digests.subscription(channel_id)
+            if refreshed is None:
                 return RunOutcome(channel_id, "skipped", error="no subscription")
-            sub = fresh
-        else:
+            sub = refreshed
+        if run is None:
             log.warning("digest for channel %s: other runs kept recording first", channel_id)
             return outcome or RunOutcome(channel_id, "empty")
         if not run.messages:
