@@ -20,8 +20,9 @@ demo: $(STAMP)
 	$(BIN)/newsbot preview topic AI
 	@echo; echo '== /news related (the CoinDesk seed)'
 	$(BIN)/newsbot preview related https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition
-	@echo; echo '== the digest a new subscription would get now ([digest] defaults)'
-	$(BIN)/newsbot preview digest
+	@echo; echo '== the digest a new subscription would get now ([digest] defaults, but with'
+	@echo '   max_age_days = 0: the seeds were published in 2020, older than the default 7 days)'
+	$(BIN)/newsbot preview digest --max-age-days 0
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

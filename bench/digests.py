@@ -41,7 +41,7 @@ async def _subscribe(db: Path, channels: list[int], guild_id: int) -> None:
         for channel_id in channels:
             await store.digests.save_subscription(
                 channel_id, spec, guild_id=guild_id, managed_by="command",
-                cursor=now - 3600, now=now - 150,
+                since=now - 3600, now=now - 150,
             )  # fmt: skip
     finally:
         await store.close()

@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         " why; --json prints exactly the messages that would be sent ([] when nothing is new).",
     )
     digest.add_argument("--channel", type=int, metavar="ID", help="a subscribed channel")
+    digest.add_argument(
+        "--max-age-days",
+        type=int,
+        metavar="DAYS",
+        help="preview with this max_age_days instead of the subscription's (0: no limit)",
+    )
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
 
     sub.add_parser(
@@ -270,7 +276,11 @@ async def preview_payloads(app: App, args: argparse.Namespace) -> list[Payload]:
 
             # On a terminal, say what was left out and why; --json is exactly what would be sent.
             return await preview_digest(
-                app.config.current(), app.store, args.channel, explain=not args.json
+                app.config.current(),
+                app.store,
+                args.channel,
+                explain=not args.json,
+                max_age_days=args.max_age_days,
             )
     except UserError as exc:
         raise UsageError(str(exc)) from None

@@ -154,11 +154,13 @@ async def test_run_posts_once_and_moves_cursor(world):
     best_first = ["Story number 2", "Story number 1"]  # ranked by quality
     assert fake.titles() == best_first and list(outcome.titles) == best_first
     sub = await store.digests.subscription(CH)
-    assert sub.cursor == clock.now and sub.items_delivered == 2 and sub.last_run_at == clock.now
+    # the cursor is the change sequence value of the batch it selected up to
+    assert sub.cursor == 1 and sub.items_delivered == 2 and sub.last_run_at == clock.now
     clock.now += 60
+    await add(store, clock, art(3, quality=10))  # a change, but not one to post
     again = await delivery.run(CH)
     assert again.status == "empty" and len(fake.messages) == 1
-    assert (await store.digests.subscription(CH)).cursor == clock.now  # moved even with nothing new
+    assert (await store.digests.subscription(CH)).cursor == 2  # moved even with nothing new
 
 
 async def test_chunks_respect_discord_limits(world):
@@ -296,7 +298,16 @@ async def test_commands_and_file_managed(world):
     with pytest.raises(UserError, match="managed by the config file"):
         await service.subscribe(1, 88, max_items=5)
     assert (await store.digests.subscription(88)).spec.max_items == 3
-    assert "config file" in (await service.list_subscriptions(1))[0]["content"]
+    listing = (await service.list_subscriptions(1))[0]["content"]
+    assert "config file" in listing
+    # the file's channel has the file's age limit; the command's follows [digest]
+    assert "published in the last 7 days ·" in listing
+    assert "published in the last 7 days (default)" in listing
+    await service.subscribe(1, CH, max_age_days=0)
+    assert (await store.digests.subscription(CH)).spec.max_age_days == 0
+    assert "any age ·" in (await service.list_subscriptions(1))[0]["content"]
+    with pytest.raises(UserError, match="max_age_days"):
+        await service.subscribe(1, CH, max_age_days=-1)
     await service.sync_config(Config())
     assert await store.digests.subscription(88) is None and 88 not in jobs.jobs
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.articles import Article, Provider, canonical_url
 from bot.config import ChannelConfig, Config, DigestSettings, TopicsConfig
-from bot.digests.selection import ARRIVAL_SLACK_S, left_out, plan_run, select
+from bot.digests.selection import left_out, plan_run, select
 from bot.digests.service import build_spec, parse_topics, preview_digest
 from bot.errors import UserError
 from bot.render import Payload
@@ -19,6 +19,7 @@ from bot.store import FileRecord, Store, Subscription, SubscriptionSpec
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 NOW = 1_000_000.0
 CH = 42
+MAX_AGE = Config().digest.max_age_days  # NOW is in 1970: T0 (2020) is never too old
 SPEC = SubscriptionSpec(schedule="0 9 * * *", timezone="UTC", min_quality=60, max_items=10)
 
 
@@ -46,13 +47,15 @@ async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> Non
     )
 
 
-async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, cursor: float = NOW - 3600, **kw):
+async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, since: float = NOW - 3600, **kw):
+    """The selection of a subscription whose cursor is the last batch written by ``since``."""
     return await select(
         store.digests,
         CH,
         spec,
-        cursor=cursor,
-        now=NOW,
+        cursor=await store.digests.change_seq_at(since),
+        now=kw.get("now", NOW),
+        default_max_age_days=kw.get("max_age", MAX_AGE),
         canonical_topic=kw.get("canon", lambda n: n),
     )
 
@@ -133,49 +136,68 @@ async def test_cursor_and_stubs(store: Store):
     stub = art("https://stub.com/s", "stub only", quality=99)
     await ingest(store, art("https://a.com/old", "old", related=(stub,)), at=NOW - 7200)
     await ingest(store, art("https://a.com/new", "new"), at=NOW - 60)
-    # the related stub has no arrival: never eligible, even with quality and a wide cursor
-    assert titles(await pick(store, replace(SPEC, only_published=False), cursor=0)) == [
+    # the related stub was never seen from a file: never eligible, even from the first value
+    assert titles(await pick(store, replace(SPEC, only_published=False), since=0)) == [
         "new",
         "old",
     ]
-    assert titles(await pick(store, cursor=NOW - 3600)) == ["new"]
-    # within the slack before the cursor still counts (ingest stamps before it commits)
-    assert titles(await pick(store, cursor=NOW - 60 + ARRIVAL_SLACK_S / 2)) == ["new"]
-    assert titles(await pick(store, cursor=NOW)) == []
+    assert titles(await pick(store, since=NOW - 3600)) == ["new"]
+    # the cursor is the batch, not a moment: no slack, and the batch at the cursor is behind it
+    assert titles(await pick(store, since=NOW - 61)) == ["new"]
+    assert titles(await pick(store, since=NOW - 60)) == []
+    # a run selects up to the value it read: the next batch is after its cursor
+    assert (await pick(store, since=0)).selected_seq == 2
 
 
 async def test_delivered_story_never_again(store: Store):
     await ingest(store, art("https://a.com/x", "Story"), at=NOW - 500)
     await store.digests.save_subscription(
-        CH, SPEC, guild_id=1, managed_by="command", cursor=NOW - 3600, now=NOW - 3600
+        CH, SPEC, guild_id=1, managed_by="command", since=NOW - 3600, now=NOW - 3600
     )
     sub = await subscription(store)
-    plan = await plan_run(store.digests, sub, now=NOW, canonical_topic=lambda n: n)
+    plan = await plan_run(
+        store.digests, sub, now=NOW, default_max_age_days=MAX_AGE, canonical_topic=lambda n: n
+    )
     run = await store.digests.record_run(
         CH,
         trigger="now",
+        cursor=sub.cursor,
         selected_at=NOW,
+        selected_seq=plan.selection.selected_seq,
         more=0,
         items=plan.items,
         payloads=["{}"],
         nonce=lambda r, c: f"n{r}.{c}",
     )
     # while the run is unsent its story is claimed already
-    assert titles(await pick(store, cursor=0)) == []
+    assert titles(await pick(store, since=0)) == []
     await store.digests.confirm_message(run.id, 0, 555, NOW)
     # another URL of the same story arrives later: still not posted again
     await ingest(store, art("https://b.com/x", "story"), at=NOW - 10)
-    selection = await pick(store, cursor=0)
+    selection = await pick(store, since=0)
     assert titles(selection) == []
     # and it is the ledger that keeps it out: it is eligible on every other count
     [late] = await left_out(
-        store.digests, CH, SPEC, selection, cursor=0, since=0, canonical_topic=lambda n: n
+        store.digests,
+        CH,
+        SPEC,
+        selection,
+        cursor=0,
+        since_seq=0,
+        default_max_age_days=MAX_AGE,
+        canonical_topic=lambda n: n,
     )
     assert late.reasons == ("already delivered to this channel",)
     assert len(await store.digests.delivered_article_ids(CH)) == 1
     # another channel is another ledger
     other = await select(
-        store.digests, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n
+        store.digests,
+        CH + 1,
+        SPEC,
+        cursor=0,
+        now=NOW,
+        default_max_age_days=MAX_AGE,
+        canonical_topic=lambda n: n,
     )
     assert len(other.entries) == 1
 
@@ -188,10 +210,12 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
         *(art(f"https://c.com/{i}", f"other {i}") for i in range(12)),
     )
     await store.digests.save_subscription(
-        CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", cursor=0, now=0
+        CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", since=0, now=0
     )
     sub = await subscription(store)
-    plan = await plan_run(store.digests, sub, now=NOW, canonical_topic=lambda n: n)
+    plan = await plan_run(
+        store.digests, sub, now=NOW, default_max_age_days=MAX_AGE, canonical_topic=lambda n: n
+    )
     assert len(plan.payloads) == 2  # 13 embeds: 10 + 3
     assert [len(p["embeds"]) for p in plan.payloads] == [10, 3]
     shown = [(aid, chunk) for aid, chunk, is_shown in plan.items if is_shown]
@@ -201,6 +225,7 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
 
 
 async def test_left_out_reasons(store: Store):
+    await ingest(store, art("https://a.com/7", "ancient", quality=99), at=NOW - 90_000)
     await ingest(
         store,
         art("https://a.com/1", "chosen", quality=95),
@@ -210,7 +235,6 @@ async def test_left_out_reasons(store: Store):
         art("https://a.com/5", "surplus", quality=61),
         art("https://a.com/6", "surplus 2", quality=62),
     )
-    await ingest(store, art("https://a.com/7", "ancient", quality=99), at=NOW - 90_000)
     spec = replace(SPEC, topics=("AI",), max_items=2)
     selection = await pick(store, spec)
     reasons = {
@@ -220,8 +244,9 @@ async def test_left_out_reasons(store: Store):
             CH,
             spec,
             selection,
-            cursor=NOW - 3600,
-            since=0,
+            cursor=await store.digests.change_seq_at(NOW - 3600),
+            since_seq=0,
+            default_max_age_days=MAX_AGE,
             canonical_topic=lambda n: n,
             limit=10,
         )

@@ -128,7 +128,7 @@ async def test_topic_min_quality_and_count(news: NewsService):
         ({"count": 0}, "count"),
         ({"count": 26}, "count"),
         ({"min_quality": -1}, "min_quality"),
-        ({"min_quality": 101}, "min_quality"),
+        ({"min_quality": 1001}, "min_quality"),
     ],
 )
 async def test_topic_out_of_range_is_a_user_error(

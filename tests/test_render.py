@@ -218,6 +218,19 @@ def test_footer_omits_unknown_parts_and_author_falls_back_to_domain() -> None:
     assert no_provider["author"] == {"name": "coindesk.com"}
 
 
+def test_quality_is_shown_as_written() -> None:
+    assert [render.quality_text(q) for q in (150, 187.5, 150.0, 0, 59.25)] == [
+        "150",
+        "187.5",
+        "150",
+        "0",
+        "59.25",
+    ]
+    embed = article_embed(entry(quality=187.5, heat=None, topics=()))
+    assert embed["footer"]["text"] == "quality 187.5"
+    assert embed["color"] == render.GREEN
+
+
 def test_timestamp_is_utc_iso() -> None:
     cest = timezone(timedelta(hours=2))
     embed = article_embed(entry(published_at=datetime(2020, 6, 23, 23, 18, tzinfo=cest)))

@@ -25,6 +25,7 @@ class Article:
     quality: int | None = None  # 0-100
     heat: int | None = None  # None when unknown (-1 in the file)
     published: bool = False
+    published_field: bool = True  # False: the file has no `published` key (so not published)
     topics: tuple[str, ...] = ()
     provider: Provider | None = None
     image_url: str | None = None

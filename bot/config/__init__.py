@@ -17,6 +17,8 @@ from bot.config.live import LiveConfig
 from bot.config.load import load_config, parse_config, resolve_config_path
 from bot.config.model import (
     CHANNEL_KEYS,
+    MAX_AGE_DAYS,
+    MAX_QUALITY_BAR,
     SECTION_KEYS,
     ChannelConfig,
     Config,
@@ -31,6 +33,8 @@ from bot.config.model import (
 
 __all__ = [
     "CHANNEL_KEYS",
+    "MAX_AGE_DAYS",
+    "MAX_QUALITY_BAR",
     "SECTION_KEYS",
     "ChannelConfig",
     "Config",

@@ -23,6 +23,8 @@ from bot.config.model import (
     ENV_TOKEN,
     LOG_LEVELS,
     MASK,
+    MAX_AGE_DAYS,
+    MAX_QUALITY_BAR,
     SECTION_KEYS,
     ChannelConfig,
     Config,
@@ -351,9 +353,15 @@ def _digest_settings(table: Mapping[str, Any], base: DigestSettings, prefix: str
     """``base`` overlaid with the [digest]-style keys in ``table``, each checked."""
     changes: dict[str, Any] = {}
     if "min_quality" in table:
-        changes["min_quality"] = _int(table["min_quality"], prefix + "min_quality", 0, 100)
+        changes["min_quality"] = _int(
+            table["min_quality"], prefix + "min_quality", 0, MAX_QUALITY_BAR
+        )
     if "max_items" in table:
         changes["max_items"] = _int(table["max_items"], prefix + "max_items", 1, 25)
+    if "max_age_days" in table:
+        changes["max_age_days"] = _int(
+            table["max_age_days"], prefix + "max_age_days", 0, MAX_AGE_DAYS
+        )
     if "only_published" in table:
         changes["only_published"] = _bool(table["only_published"], prefix + "only_published")
     if "backfill_hours" in table:

@@ -15,6 +15,8 @@ ENV_CONFIG = "NEWSBOT_CONFIG"
 ENV_TOKEN = "DISCORD_TOKEN"
 ENV_API_BASE = "DISCORD_API_BASE"
 ENV_GATEWAY_URL = "DISCORD_GATEWAY_URL"
+MAX_QUALITY_BAR = 1000  # the highest min_quality: real files rate past 100 (189 seen)
+MAX_AGE_DAYS = 36_500  # the highest max_age_days (a hundred years); 0 is no limit
 
 
 class ConfigError(Exception):
@@ -83,9 +85,10 @@ class TopicsConfig:
 class DigestSettings:
     schedule: str = "0 9 * * *"  # 5-field cron or 'daily HH:MM', validated
     timezone: str = "UTC"  # IANA name, validated
-    min_quality: int = 60  # 0-100
+    min_quality: int = 60  # 0-1000
     max_items: int = 10  # 1-25
     only_published: bool = True
+    max_age_days: int = 7  # a story published longer ago is not posted; 0: no limit
     backfill_hours: float = 24.0  # a new subscription's cursor starts this far back
     misfire_grace_minutes: float = 60.0  # APScheduler misfire_grace_time
     topics: tuple[str, ...] = ()  # empty: all topics; names as written (see TopicsConfig)

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR
 from bot.digests.sender import channel_problem
 from bot.digests.service import DigestService
 from bot.errors import UserError
@@ -93,8 +94,9 @@ class Digest(commands.Cog):
         schedule="When: a 5-field cron like '0 9 * * *' or 'daily 09:00'",
         timezone="IANA time zone of the schedule, e.g. Europe/Berlin",
         topics="Comma-separated topics (leave out for all topics)",
-        min_quality="Only articles at or above this quality (0-100)",
+        min_quality="Only articles at or above this quality (0-1000)",
         max_items="At most this many stories per digest (1-25)",
+        max_age_days="Leave out stories published more days ago than this (0: no limit)",
     )
     async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
         self,
@@ -103,8 +105,9 @@ class Digest(commands.Cog):
         schedule: app_commands.Range[str, 1, 100] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
         topics: app_commands.Range[str, 1, 500] | None = None,
-        min_quality: app_commands.Range[int, 0, 100] | None = None,
+        min_quality: app_commands.Range[int, 0, MAX_QUALITY_BAR] | None = None,
         max_items: app_commands.Range[int, 1, 25] | None = None,
+        max_age_days: app_commands.Range[int, 0, MAX_AGE_DAYS] | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         payloads = await self.service.subscribe(
@@ -115,6 +118,7 @@ class Digest(commands.Cog):
             topics=topics,
             min_quality=min_quality,
             max_items=max_items,
+            max_age_days=max_age_days,
         )
         await send_payloads(interaction, payloads, ephemeral=True)
 

@@ -4,7 +4,10 @@ A run is written (items, messages, nonces) before anything is sent; each message
 a nonce derived from (run, chunk), so a resend after a crash is dropped by Discord; the ledger
 is marked for a message's stories when Discord confirms it. Server errors leave the run pending
 with a retry delay on the outcome; a missing channel or permission counts as a failed run, and
-``PAUSE_AFTER`` of those in a row pause the subscription. One run per channel at a time.
+``PAUSE_AFTER`` of those in a row pause the subscription. One run per channel at a time in a
+process; across processes (two Delivery objects on one database), selecting is optimistic: the
+store records a run only when its cursor is still where the selection started and no other run
+holds its stories (RunConflict otherwise), and the run that lost selects again.
 
 This is the state machine only: it sends through a ``Sender`` and reports a ``RunOutcome``;
 the digest service reacts to it (schedules the retry, re-jobs a paused subscription).
@@ -24,12 +27,13 @@ from bot.config import Config
 from bot.digests.model import ChannelUnavailable, RunOutcome, TransientError, Trigger
 from bot.digests.selection import plan_run
 from bot.render import Payload
-from bot.store import DigestRunRecord, Store
+from bot.store import DigestRunRecord, RunConflict, Store, Subscription
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PAUSE_AFTER", "RETRY_DELAYS_S", "Delivery", "Sender", "run_nonce"]
+__all__ = ["CLAIM_ATTEMPTS", "PAUSE_AFTER", "RETRY_DELAYS_S", "Delivery", "Sender", "run_nonce"]
 
+CLAIM_ATTEMPTS = 5  # selections a run makes when other runs of its channel keep recording first
 PAUSE_AFTER = 3
 RETRY_DELAYS_S = (30.0, 120.0, 600.0, 1800.0, 3600.0)
 NONCE_MAX = 25
@@ -117,27 +121,51 @@ class Delivery:
                 return outcome
         if trigger in ("retry", "resume"):
             return outcome or RunOutcome(channel_id, "empty")
+        run: DigestRunRecord | None = None
+        for _attempt in range(CLAIM_ATTEMPTS):
+            try:
+                run = await self._record(sub, trigger)
+                break
+            except RunConflict as exc:  # another process's run recorded first: what is left?
+                log.info("digest for channel %s: %s; selecting again", channel_id, exc)
+            refreshed = await self.store.digests.subscription(channel_id)
+            if refreshed is None:
+                return RunOutcome(channel_id, "skipped", error="no subscription")
+            sub = refreshed
+        if run is None:
+            log.warning("digest for channel %s: other runs kept recording first", channel_id)
+            return outcome or RunOutcome(channel_id, "empty")
+        if not run.messages:
+            log.info("digest for channel %s: nothing new", channel_id)
+            return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
+        return await self._deliver(run)
+
+    async def _record(self, sub: Subscription, trigger: Trigger) -> DigestRunRecord:
+        """Select and claim a run (RunConflict when another run recorded first)."""
         now = self.clock()
+        config = self._config()
         plan = await plan_run(
-            self.store.digests, sub, now=now, canonical_topic=self._config().topics.canonical
+            self.store.digests,
+            sub,
+            now=now,
+            default_max_age_days=config.digest.max_age_days,
+            canonical_topic=config.topics.canonical,
         )
 
         def nonce(run_id: int, chunk: int) -> str:
-            return run_nonce(channel_id, run_id, chunk, now)
+            return run_nonce(sub.channel_id, run_id, chunk, now)
 
-        run = await self.store.digests.record_run(
-            channel_id,
+        return await self.store.digests.record_run(
+            sub.channel_id,
             trigger=trigger,
+            cursor=sub.cursor,
             selected_at=now,
+            selected_seq=plan.selection.selected_seq,
             more=plan.selection.more,
             items=plan.items,
             payloads=[_payload_json(p) for p in plan.payloads],
             nonce=nonce,
         )
-        if not run.messages:
-            log.info("digest for channel %s: nothing new", channel_id)
-            return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
-        return await self._deliver(run)
 
     async def _deliver(self, run: DigestRunRecord, *, interrupted: bool = False) -> RunOutcome:
         """Send the run's unconfirmed messages. For a run that was interrupted, a message may

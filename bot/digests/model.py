@@ -42,6 +42,7 @@ class Selection:
     entries: tuple[StoryEntry, ...]
     more: int  # eligible stories beyond max_items
     selected_at: float
+    selected_seq: int  # the change sequence value it selected up to: the next cursor
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,13 @@
 """Digest selection: which stories a run posts, in which messages, and what was left out and why.
 
-Selection (DESIGN §4): an article is eligible for a subscription when a file about it arrived
-after the cursor, it is published (when ``only_published``), its quality is at or above
-``min_quality``, it has one of the subscription's topics (none: all), and no article of its story
-has reached the channel. Ranked by quality, then heat, then newest; a story once (its best
-article, the other providers named); at most ``max_items``, the rest counted as "and N more".
-
-The cursor is compared with a small slack (``ARRIVAL_SLACK_S``): ingest stamps a batch's
-arrival time just before it commits, so a run could otherwise select in between and move its
-cursor past articles it never saw. The ledger keeps the overlap from posting anything twice.
+Selection (DESIGN §4): an article is due for a subscription when it is eligible now (published
+when ``only_published``, quality at or above ``min_quality``, one of the subscription's topics
+(none: all), ``publishedDateTime`` within ``max_age_days`` (0: no limit), not gone), it changed
+after the subscription's cursor (a change sequence value), and no article of its story reached
+the channel or waits in another run. Ranked by quality, then heat, then newest; a story once
+(its best article, the other providers named); at most ``max_items``, the rest counted as
+"and N more". The run selects up to the sequence value current when it read, and that value
+becomes the cursor: exact, with no clock and no slack.
 
 The rules are pure; the candidates come from the reads named by ``DigestReads``.
 """
@@ -16,17 +15,18 @@ The rules are pure; the candidates come from the reads named by ``DigestReads``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import Protocol
 
 from bot import render
 from bot.articles import topic_key
 from bot.digests.model import DigestPlan, LeftOut, PlanItem, Selection
 from bot.render import Payload
-from bot.store import DigestCandidate, Subscription, SubscriptionSpec
+from bot.store import DigestCandidate, DigestCandidates, Subscription, SubscriptionSpec
 
 __all__ = [
-    "ARRIVAL_SLACK_S",
     "DigestReads",
+    "age_limit_days",
     "digest_messages",
     "explanation",
     "left_out",
@@ -34,8 +34,8 @@ __all__ = [
     "select",
 ]
 
-ARRIVAL_SLACK_S = 60.0
 LEFT_OUT_SHOWN = 5
+DAY_S = 86_400
 
 
 class DigestReads(Protocol):
@@ -45,16 +45,16 @@ class DigestReads(Protocol):
         self,
         channel_id: int,
         *,
-        arrived_after: float,
-        arrived_until: float,
+        after_seq: int,
         only_published: bool,
-        min_quality: int,
+        min_quality: float,
+        published_after: float | None,
         topic_keys: Sequence[str],
         limit: int,
-    ) -> tuple[list[DigestCandidate], int]: ...
+    ) -> DigestCandidates: ...
 
     async def pool(
-        self, channel_id: int, *, arrived_after: float, limit: int
+        self, channel_id: int, *, after_seq: int, limit: int
     ) -> list[DigestCandidate]: ...
 
     async def story_article_ids(self, article_ids: Sequence[int]) -> dict[int, list[int]]: ...
@@ -64,47 +64,72 @@ def _topic_keys(spec: SubscriptionSpec, canonical: Callable[[str], str]) -> list
     return sorted({topic_key(canonical(t)) for t in spec.topics})
 
 
+def age_limit_days(spec: SubscriptionSpec, default_days: int) -> int:
+    """The subscription's own max_age_days, else the configured default; 0: no limit."""
+    return default_days if spec.max_age_days is None else spec.max_age_days
+
+
+def _oldest(days: int, now: float) -> float | None:
+    """The earliest publishedDateTime a story may have at ``now`` (None: any)."""
+    return now - days * DAY_S if days > 0 else None
+
+
 async def select(
     store: DigestReads,
     channel_id: int,
     spec: SubscriptionSpec,
     *,
-    cursor: float,
+    cursor: int,
     now: float,
+    default_max_age_days: int,
     canonical_topic: Callable[[str], str],
 ) -> Selection:
-    """The stories a run at ``now`` would post, best first, and how many were left over."""
-    candidates, stories = await store.candidates(
+    """The stories a run at ``now`` would post, best first, how many were left over, and the
+    change sequence value they were selected up to."""
+    due = await store.candidates(
         channel_id,
-        arrived_after=cursor - ARRIVAL_SLACK_S,
-        arrived_until=now,
+        after_seq=cursor,
         only_published=spec.only_published,
         min_quality=spec.min_quality,
+        published_after=_oldest(age_limit_days(spec, default_max_age_days), now),
         topic_keys=_topic_keys(spec, canonical_topic),
         limit=spec.max_items,
     )
-    entries = tuple(c.entry for c in candidates[: spec.max_items])
-    return Selection(entries, max(0, stories - len(entries)), now)
+    entries = tuple(c.entry for c in due.candidates[: spec.max_items])
+    return Selection(entries, max(0, due.stories - len(entries)), now, due.seq)
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' * (count != 1)}"
 
 
 def _reasons(
     candidate: DigestCandidate,
     spec: SubscriptionSpec,
     keys: Sequence[str],
-    cursor: float,
+    *,
+    cursor: int,
+    now: float,
+    max_age_days: int,
 ) -> list[str]:
     article = candidate.entry.article
     reasons = []
     if candidate.delivered:
         reasons.append("already delivered to this channel")
-    if candidate.arrived_at <= cursor - ARRIVAL_SLACK_S:
-        reasons.append("arrived before the cursor (covered by an earlier run)")
+    if candidate.change_seq <= cursor:
+        reasons.append("changed before the cursor (covered by an earlier run)")
     if spec.only_published and not article.published:
-        reasons.append("not published")
+        reasons.append("not published" if article.published_field else "no published field")
     quality = article.quality
     if (quality or 0) < spec.min_quality:
-        shown = "unknown" if quality is None else str(quality)
+        shown = "unknown" if quality is None else render.quality_text(quality)
         reasons.append(f"quality {shown} is below min_quality {spec.min_quality}")
+    oldest = _oldest(max_age_days, now)
+    published_at = article.published_at
+    if oldest is not None and published_at is not None and published_at.timestamp() < oldest:
+        reasons.append(
+            f"published {published_at.astimezone(UTC):%Y-%m-%d}, older than {_days(max_age_days)}"
+        )
     if keys and not {topic_key(t) for t in article.topics} & set(keys):
         reasons.append("not on the subscription's topics")
     return reasons
@@ -116,22 +141,29 @@ async def left_out(
     spec: SubscriptionSpec,
     selection: Selection,
     *,
-    cursor: float,
-    since: float,
+    cursor: int,
+    since_seq: int,
+    default_max_age_days: int,
     canonical_topic: Callable[[str], str],
     limit: int = LEFT_OUT_SHOWN,
 ) -> list[LeftOut]:
-    """The best stories that arrived after ``since`` and are not in the selection, and why."""
-    pool = await store.pool(channel_id, arrived_after=since, limit=limit * 4)
+    """The best stories changed after ``since_seq`` that are not in the selection, and why."""
+    pool = await store.pool(channel_id, after_seq=since_seq, limit=limit * 4)
     chosen = {e.article_id for e in selection.entries}
     keys = _topic_keys(spec, canonical_topic)
+    max_age_days = age_limit_days(spec, default_max_age_days)
     result: list[LeftOut] = []
     for candidate in pool:
         if candidate.entry.article_id in chosen:
             continue
-        reasons = _reasons(candidate, spec, keys, cursor) or [
-            f'beyond max_items ({spec.max_items}): counted in "and N more"'
-        ]
+        reasons = _reasons(
+            candidate,
+            spec,
+            keys,
+            cursor=cursor,
+            now=selection.selected_at,
+            max_age_days=max_age_days,
+        ) or [f'beyond max_items ({spec.max_items}): counted in "and N more"']
         result.append(LeftOut(candidate.entry, tuple(reasons)))
         if len(result) >= limit:
             break
@@ -162,6 +194,7 @@ async def plan_run(
     sub: Subscription,
     *,
     now: float,
+    default_max_age_days: int,
     canonical_topic: Callable[[str], str],
 ) -> DigestPlan:
     """What a run at ``now`` posts, message by message, and every article it delivers."""
@@ -171,6 +204,7 @@ async def plan_run(
         sub.spec,
         cursor=sub.cursor,
         now=now,
+        default_max_age_days=default_max_age_days,
         canonical_topic=canonical_topic,
     )
     if not selection.entries:  # nothing new: no message, not even "and N more"
@@ -201,7 +235,8 @@ def _left_out_lines(items: Sequence[LeftOut]) -> list[str]:
     for item in items:
         title = render.cut(" ".join(item.entry.article.title.split()), 90)
         quality = item.entry.article.quality
-        lines.append(f"- {title} (quality {quality if quality is not None else '?'}):")
+        shown = render.quality_text(quality) if quality is not None else "?"
+        lines.append(f"- {title} (quality {shown}):")
         lines[-1] += " " + "; ".join(item.reasons)
     return lines
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot import render
 from bot.articles import topic_key
-from bot.config import Config, DigestSettings
+from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
 from bot.digests.model import RunOutcome, Trigger
-from bot.digests.selection import ARRIVAL_SLACK_S, explanation, left_out, plan_run
+from bot.digests.selection import age_limit_days, explanation, left_out, plan_run
 from bot.errors import UserError
 from bot.render import Payload
 from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
@@ -45,7 +46,9 @@ def digest_settings(config: Config, channel_id: int) -> DigestSettings:
     return channel.settings if channel is not None else config.digest
 
 
-def spec_from_settings(settings: DigestSettings) -> SubscriptionSpec:
+def spec_from_settings(settings: DigestSettings, *, own_max_age: bool = True) -> SubscriptionSpec:
+    """A subscription spec of config settings. ``own_max_age`` False: the spec follows
+    [digest] max_age_days as it is at each run (what /digest subscribe does by default)."""
     return SubscriptionSpec(
         schedule=settings.schedule,
         timezone=settings.timezone,
@@ -54,6 +57,7 @@ def spec_from_settings(settings: DigestSettings) -> SubscriptionSpec:
         max_items=settings.max_items,
         only_published=settings.only_published,
         role_id=settings.role_id,
+        max_age_days=settings.max_age_days if own_max_age else None,
     )
 
 
@@ -79,6 +83,7 @@ def build_spec(
     topics: str | None = None,
     min_quality: int | None = None,
     max_items: int | None = None,
+    max_age_days: int | None = None,
 ) -> SubscriptionSpec:
     """``base`` with the options given, checked; UserError with the reason otherwise."""
     schedule = " ".join(schedule.split()) if schedule is not None else base.schedule
@@ -88,10 +93,17 @@ def build_spec(
         parse_schedule(schedule, zone)
     except ScheduleError as exc:
         raise UserError(f"Nothing was changed: {exc}.") from None
-    if min_quality is not None and not 0 <= min_quality <= 100:
-        raise UserError(f"`min_quality` must be between 0 and 100; you gave {min_quality}.")
+    if min_quality is not None and not 0 <= min_quality <= MAX_QUALITY_BAR:
+        raise UserError(
+            f"`min_quality` must be between 0 and {MAX_QUALITY_BAR}; you gave {min_quality}."
+        )
     if max_items is not None and not 1 <= max_items <= 25:
         raise UserError(f"`max_items` must be between 1 and 25; you gave {max_items}.")
+    if max_age_days is not None and not 0 <= max_age_days <= MAX_AGE_DAYS:
+        raise UserError(
+            f"`max_age_days` must be between 0 (no limit) and {MAX_AGE_DAYS};"
+            f" you gave {max_age_days}."
+        )
     return SubscriptionSpec(
         schedule=schedule,
         timezone=zone,
@@ -100,13 +112,16 @@ def build_spec(
         max_items=base.max_items if max_items is None else max_items,
         only_published=base.only_published,
         role_id=base.role_id,
+        max_age_days=base.max_age_days if max_age_days is None else max_age_days,
     )
 
 
 # --------------------------------------------------------------------------- preview
 
 
-def _default_subscription(channel_id: int, config: Config, now: float) -> Subscription:
+async def _default_subscription(
+    channel_id: int, config: Config, store: Store, now: float
+) -> Subscription:
     """What a new subscription with the [digest] defaults (or the file's entry) would be."""
     settings = digest_settings(config, channel_id)
     return Subscription(
@@ -116,7 +131,7 @@ def _default_subscription(channel_id: int, config: Config, now: float) -> Subscr
         managed_by="file" if config.channel(channel_id) is not None else "command",
         paused=False,
         paused_reason=None,
-        cursor=now - settings.backfill_hours * 3600,
+        cursor=await store.digests.change_seq_at(now - settings.backfill_hours * 3600),
         last_run_at=None,
         items_delivered=0,
         consecutive_failures=0,
@@ -133,10 +148,12 @@ async def preview_digest(
     *,
     explain: bool = False,
     now: float | None = None,
+    max_age_days: int | None = None,
 ) -> list[Payload]:
     """The messages a run would post now (none when nothing is new); records nothing. No
     channel: a new subscription with the [digest] defaults. With ``explain``, a last message
-    says what was left out and why, for a person reading the preview."""
+    says what was left out and why, for a person reading the preview. ``max_age_days`` stands
+    in for the subscription's (``newsbot preview digest --max-age-days``)."""
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
@@ -147,8 +164,16 @@ async def preview_digest(
                 " digest a new subscription would get"
             )
     if sub is None:
-        sub = _default_subscription(channel_id or 0, config, now)
-    plan = await plan_run(store.digests, sub, now=now, canonical_topic=config.topics.canonical)
+        sub = await _default_subscription(channel_id or 0, config, store, now)
+    if max_age_days is not None:
+        sub = replace(sub, spec=build_spec(sub.spec, max_age_days=max_age_days))
+    plan = await plan_run(
+        store.digests,
+        sub,
+        now=now,
+        default_max_age_days=config.digest.max_age_days,
+        canonical_topic=config.topics.canonical,
+    )
     payloads = list(plan.payloads)
     if not explain:
         return payloads
@@ -159,7 +184,8 @@ async def preview_digest(
         sub.spec,
         plan.selection,
         cursor=sub.cursor,
-        since=min(sub.cursor - ARRIVAL_SLACK_S, now - backfill),
+        since_seq=min(sub.cursor, await store.digests.change_seq_at(now - backfill)),
+        default_max_age_days=config.digest.max_age_days,
         canonical_topic=config.topics.canonical,
     )
     return [*payloads, explanation(plan, missing)]
@@ -276,7 +302,7 @@ class DigestService:
         specs = [(c.channel_id, spec_from_settings(c.settings)) for c in config.channels]
         backfill = config.digest.backfill_hours * 3600
         changed = await self.store.digests.sync_file_subscriptions(
-            specs, cursor=now - backfill, now=now
+            specs, since=now - backfill, now=now
         )
         # misfire grace can change without the subscription changing
         for channel in config.channels:
@@ -313,11 +339,16 @@ class DigestService:
         topics: str | None = None,
         min_quality: int | None = None,
         max_items: int | None = None,
+        max_age_days: int | None = None,
     ) -> list[Payload]:
         existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
             await self._own(guild_id, channel_id, change="changing it")
-        base = existing.spec if existing else spec_from_settings(self._config().digest)
+        base = (
+            existing.spec
+            if existing
+            else spec_from_settings(self._config().digest, own_max_age=False)
+        )
         spec = build_spec(
             base,
             schedule=schedule,
@@ -325,6 +356,7 @@ class DigestService:
             topics=topics,
             min_quality=min_quality,
             max_items=max_items,
+            max_age_days=max_age_days,
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
@@ -333,7 +365,7 @@ class DigestService:
             spec,
             guild_id=guild_id,
             managed_by="command",
-            cursor=now - backfill,
+            since=now - backfill,
             now=now,
         )
         await self.refresh_job(channel_id)
@@ -373,8 +405,14 @@ class DigestService:
         return (
             f"<#{sub.channel_id}> · {describe_schedule(spec.schedule, spec.timezone)}"
             f" · {topics} · quality ≥ {spec.min_quality} · up to {spec.max_items} stories"
+            f" · {self._age_limit(spec)}"
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
+
+    def _age_limit(self, spec: SubscriptionSpec) -> str:
+        days = age_limit_days(spec, self._config().digest.max_age_days)
+        limit = f"published in the last {days} day{'s' * (days != 1)}" if days else "any age"
+        return limit + " (default)" * (spec.max_age_days is None)
 
     async def list_subscriptions(
         self, guild_id: int, in_guild: Callable[[int], bool] = lambda _: False

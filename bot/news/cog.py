@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import MAX_QUALITY_BAR
 from bot.news.service import NewsService
 from bot.tree import answer_error
 from bot.ui.messages import app_choices
@@ -50,14 +51,14 @@ class News(commands.Cog):
     @news.command(name="topic", description="Newest articles on a topic, each story once")
     @app_commands.describe(
         topic="The topic, e.g. AI (start typing to pick one)",
-        min_quality="Only articles at or above this quality (0-100)",
+        min_quality="Only articles at or above this quality (0-1000)",
         count="How many stories to show (1-25)",
     )
     async def topic(
         self,
         interaction: discord.Interaction,
         topic: app_commands.Range[str, 1, 100],
-        min_quality: app_commands.Range[int, 0, 100] = 0,
+        min_quality: app_commands.Range[int, 0, MAX_QUALITY_BAR] = 0,
         count: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
         payloads = await self.service.topic(topic, min_quality=min_quality, count=count)

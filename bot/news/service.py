@@ -7,7 +7,7 @@ import re
 
 from bot import render
 from bot.articles import StoryEntry, canonical_url
-from bot.config import LiveConfig
+from bot.config import MAX_QUALITY_BAR, LiveConfig
 from bot.errors import UserError
 from bot.render import Payload
 from bot.store import Store
@@ -24,7 +24,7 @@ class NewsService:
 
     # ------------------------------------------------------------ commands
     async def topic(self, name: str, *, min_quality: int = 0, count: int = 10) -> list[Payload]:
-        _check_range("min_quality", min_quality, 0, 100)
+        _check_range("min_quality", min_quality, 0, MAX_QUALITY_BAR)
         _check_range("count", count, 1, MAX_COUNT)
         topic = await self.resolve_topic(name)
         entries = await self.store.reads.topic_entries(topic, min_quality=min_quality, limit=count)

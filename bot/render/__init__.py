@@ -42,7 +42,7 @@ from bot.render.shapes import (
     Payload,
 )
 from bot.render.terminal import to_terminal
-from bot.render.text import cut, escape_markdown, neutralise_mentions, quote
+from bot.render.text import cut, escape_markdown, neutralise_mentions, quality_text, quote
 
 __all__ = [
     "AMBER",
@@ -67,6 +67,7 @@ __all__ = [
     "neutralise_mentions",
     "notice",
     "quality_colour",
+    "quality_text",
     "quote",
     "related_button",
     "related_check",

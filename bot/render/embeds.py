@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from bot.articles import Article, StoryEntry
 from bot.render.limits import LIMITS
 from bot.render.shapes import Embed, EmbedAuthor
-from bot.render.text import SEP, clean, cut, escape_markdown, join_lines
+from bot.render.text import SEP, clean, cut, escape_markdown, join_lines, quality_text
 
 _Part = Literal["description", "footer", "author", "title"]
 # The order in which parts give up room when a message would pass 6,000 characters.
@@ -26,7 +26,7 @@ AMBER = 0xF1C40F
 GREY = 0x95A5A6
 
 
-def quality_colour(quality: int | None) -> int:
+def quality_colour(quality: float | None) -> int:
     """Embed colour by quality band: >=80 green, >=60 blue, >=40 amber, else (or unknown) grey."""
     if quality is None:
         return GREY
@@ -91,7 +91,7 @@ def _title(article: Article) -> str:
 def _footer_text(article: Article) -> str | None:
     parts: list[str] = []
     if article.quality is not None:
-        parts.append(f"quality {article.quality}")
+        parts.append(f"quality {quality_text(article.quality)}")
     if article.heat is not None:
         parts.append(f"heat {article.heat}")
     topics = [t for t in (clean(topic, one_line=True) for topic in article.topics) if t]

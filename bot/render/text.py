@@ -6,6 +6,7 @@ its key is left out rather than sent empty.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +23,13 @@ _MENTION_TAGS = re.compile(r"<@")
 # Every character Discord markdown gives a meaning: emphasis, code, spoilers, links, headings.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#])")
 _QUOTED_LENGTH = 80
+
+
+def quality_text(quality: float) -> str:
+    """A quality as the file wrote it: 150 as "150", 187.5 as "187.5" (150.0 as "150")."""
+    if math.isfinite(quality) and float(quality).is_integer():
+        return str(int(quality))
+    return repr(float(quality))
 
 
 def cut(text: str, limit: int) -> str:

@@ -1,5 +1,9 @@
 """Digest storage: subscriptions, the candidates a digest picks from, runs (items, messages)
-and the delivery ledger (migration 002)."""
+and the delivery ledger (migrations 002 and 005).
+
+A subscription's cursor is a change sequence value (``sequence``): a run selects the articles
+changed after it, up to the value current in the same read snapshot, and records that value
+as the new cursor in the write transaction that claims the run's articles (``record_run``)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.store import sequence
 from bot.store.db import Database, Row
 from bot.store.records import (
     DigestCandidate,
+    DigestCandidates,
     DigestRunRecord,
+    RunConflict,
     RunMessage,
     Subscription,
     SubscriptionSpec,
@@ -26,8 +33,8 @@ from bot.store.rows import (
 
 _SUBSCRIPTION_COLUMNS = (
     "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
-    " role_id, managed_by, paused, paused_reason, cursor, last_run_at, items_delivered,"
-    " consecutive_failures, last_error, created_at, updated_at"
+    " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
+    " items_delivered, consecutive_failures, last_error, created_at, updated_at"
 )
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC, a.id DESC"
@@ -40,9 +47,18 @@ _NOT_CLAIMED = (
     " JOIN digest_runs r ON r.id = i.run_id AND r.status = 'pending' AND r.channel_id = ?"
     " WHERE o.story_id = a.story_id OR o.id = a.id)"
 )
-# A candidate row is ARTICLE_COLUMNS, then arrived_at, then whether its story is claimed.
-_ARRIVED_AT = len(ARTICLE_COLUMNS)
-_CLAIMED = _ARRIVED_AT + 1
+# True when an article of the run's stories (the ids in temp.run_articles) reached channel ?
+# (param 1) or waits in another of its unsent runs (param 2).
+_RUN_CLAIMED = (
+    "SELECT 1 FROM temp.run_articles r JOIN articles a ON a.id = r.id"
+    " JOIN articles o ON o.story_id = a.story_id OR o.id = a.id"
+    " WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = ? AND d.article_id = o.id)"
+    " OR EXISTS (SELECT 1 FROM digest_run_items i JOIN digest_runs p ON p.id = i.run_id"
+    " AND p.status = 'pending' AND p.channel_id = ? WHERE i.article_id = o.id) LIMIT 1"
+)
+# A candidate row is ARTICLE_COLUMNS, then change_seq, then whether its story is claimed.
+_CHANGE_SEQ = len(ARTICLE_COLUMNS)
+_CLAIMED = _CHANGE_SEQ + 1
 
 
 class Digests:
@@ -86,10 +102,11 @@ class Digests:
         *,
         guild_id: int | None,
         managed_by: str,
-        cursor: float,
+        since: float,
         now: float,
     ) -> Subscription:
-        """Create a subscription (cursor as given) or change its settings (cursor kept)."""
+        """Create a subscription, new articles being those changed after ``since``, or change
+        its settings (cursor kept)."""
 
         def work(conn: sqlite3.Connection) -> None:
             _upsert_subscription(
@@ -98,7 +115,7 @@ class Digests:
                 spec,
                 guild_id=guild_id,
                 managed_by=managed_by,
-                cursor=cursor,
+                cursor=sequence.value_at(conn, since),
                 now=now,
             )
 
@@ -136,22 +153,24 @@ class Digests:
         )
 
     async def sync_file_subscriptions(
-        self, specs: Sequence[tuple[int, SubscriptionSpec]], *, cursor: float, now: float
+        self, specs: Sequence[tuple[int, SubscriptionSpec]], *, since: float, now: float
     ) -> list[int]:
         """Make the file-managed subscriptions what the config says, in one transaction.
 
-        New ones start at ``cursor``; a channel the file now lists becomes file-managed (its
-        cursor and state kept); file-managed ones the file no longer lists are removed.
+        New ones start from the articles changed after ``since``; a channel the file now lists
+        becomes file-managed (its cursor and state kept); file-managed ones the file no longer
+        lists are removed.
         Returns the channel ids that were added, changed or removed.
         """
 
         def work(conn: sqlite3.Connection) -> list[int]:
+            cursor = sequence.value_at(conn, since)
             # channel_id -> ("file" or "command", *_spec_row(spec))
             before: dict[int, tuple[Any, ...]] = {
                 channel_id: tuple(managed_and_spec)
                 for channel_id, *managed_and_spec in conn.execute(
                     "SELECT channel_id, managed_by, schedule, timezone, topics, min_quality,"
-                    " max_items, only_published, role_id FROM subscriptions"
+                    " max_items, only_published, role_id, max_age_days FROM subscriptions"
                 )
             }
             changed: list[int] = []
@@ -180,32 +199,42 @@ class Digests:
         return await self._db.write(work)
 
     # ---------------------------------------------------------------- candidates
+    async def change_seq_at(self, moment: float) -> int:
+        """The change sequence value taken last at or before ``moment`` (0: none)."""
+        return await self._db.read(lambda conn: sequence.value_at(conn, moment))
+
     async def candidates(
         self,
         channel_id: int,
         *,
-        arrived_after: float,
-        arrived_until: float,
+        after_seq: int,
         only_published: bool,
-        min_quality: int,
+        min_quality: float,
+        published_after: float | None,
         topic_keys: Sequence[str],
         limit: int,
-    ) -> tuple[list[DigestCandidate], int]:
-        """Eligible articles, best first (quality, heat, newest), and how many stories there are.
+    ) -> DigestCandidates:
+        """Due articles, best first (quality, heat, newest), how many stories are due, and the
+        change sequence value read in the same snapshot that they are due up to.
 
-        Eligible: a file about it arrived in (arrived_after, arrived_until], published when
-        asked, quality at or above the bar, one of the topics (none: all), and no article of its
-        story delivered to the channel or waiting in one of the channel's unsent runs.
+        Due: changed after ``after_seq`` and up to that value, not gone, published when asked,
+        quality at or above the bar, published at or after ``published_after`` (None: any
+        age), one of the topics (none: all), and no article of its story delivered to the
+        channel or waiting in one of the channel's unsent runs.
         """
         where = [
-            "a.arrived_at > ?",
-            "a.arrived_at <= ?",
+            "a.change_seq > ?",
+            "a.change_seq <= ?",
+            "a.gone = 0",
             "COALESCE(a.quality, 0) >= ?",
             _NOT_CLAIMED,
         ]
-        params: list[Any] = [arrived_after, arrived_until, min_quality, channel_id, channel_id]
+        params: list[Any] = [after_seq, 0, min_quality, channel_id, channel_id]
         if only_published:
             where.append("a.published = 1")
+        if published_after is not None:
+            where.append("a.published_at >= ?")
+            params.append(published_after)
         if topic_keys:
             marks = ",".join("?" * len(topic_keys))
             where.append(
@@ -214,40 +243,49 @@ class Digests:
             )
             params.extend(topic_keys)
         condition = " AND ".join(where)
-        stories = await self._db.scalar(
-            "SELECT count(DISTINCT COALESCE(a.story_id, -a.id)) FROM articles a"
-            f" INDEXED BY articles_arrived WHERE {condition}",
-            params,
-        )
-        fetch = max(limit * 8, 50)
-        while True:
-            rows = await self._db.fetchall(
-                f"SELECT {ARTICLE_SELECT}, a.arrived_at, 0 FROM articles a"
-                f" INDEXED BY articles_arrived WHERE {condition} ORDER BY {_DIGEST_RANK} LIMIT ?",
-                (*params, fetch),
-            )
-            kept = one_per_story(rows, limit)
-            if len(kept) >= limit or len(rows) < fetch:
-                break
-            fetch *= 4
-        return await self._candidates(kept), stories
 
-    async def pool(
-        self, channel_id: int, *, arrived_after: float, limit: int
-    ) -> list[DigestCandidate]:
-        """The best articles (one per story) that arrived after a moment, eligible or not,
-        each flagged when its story already reached the channel: for a preview's reasons."""
+        def work(conn: sqlite3.Connection) -> tuple[list[Row], int, int]:
+            conn.execute("BEGIN")  # one snapshot: the value and the articles stamped up to it
+            try:
+                params[1] = upto = sequence.current_value(conn)
+                (stories,) = conn.execute(
+                    "SELECT count(DISTINCT COALESCE(a.story_id, -a.id)) FROM articles a"
+                    f" INDEXED BY articles_change_seq WHERE {condition}",
+                    params,
+                ).fetchone()
+                fetch = max(limit * 8, 50)
+                while True:
+                    rows = conn.execute(
+                        f"SELECT {ARTICLE_SELECT}, a.change_seq, 0 FROM articles a"
+                        f" INDEXED BY articles_change_seq WHERE {condition}"
+                        f" ORDER BY {_DIGEST_RANK} LIMIT ?",
+                        (*params, fetch),
+                    ).fetchall()
+                    kept = one_per_story(rows, limit)
+                    if len(kept) >= limit or len(rows) < fetch:
+                        return kept, int(stories), upto
+                    fetch *= 4
+            finally:
+                conn.execute("COMMIT")
+
+        kept, stories, upto = await self._db.read(work)
+        return DigestCandidates(tuple(await self._candidates(kept)), stories, upto)
+
+    async def pool(self, channel_id: int, *, after_seq: int, limit: int) -> list[DigestCandidate]:
+        """The best articles (one per story) changed after a sequence value, not gone, eligible
+        or not, each flagged when its story already reached the channel: a preview's reasons."""
         rows = await self._db.fetchall(
-            f"SELECT {ARTICLE_SELECT}, a.arrived_at, NOT ({_NOT_CLAIMED}) FROM articles a"
-            f" INDEXED BY articles_arrived WHERE a.arrived_at > ? ORDER BY {_DIGEST_RANK} LIMIT ?",
-            (channel_id, channel_id, arrived_after, limit * 4),
+            f"SELECT {ARTICLE_SELECT}, a.change_seq, NOT ({_NOT_CLAIMED}) FROM articles a"
+            " INDEXED BY articles_change_seq WHERE a.change_seq > ? AND a.gone = 0"
+            f" ORDER BY {_DIGEST_RANK} LIMIT ?",
+            (channel_id, channel_id, after_seq, limit * 4),
         )
         return await self._candidates(one_per_story(rows, limit))
 
     async def _candidates(self, rows: Sequence[Row]) -> list[DigestCandidate]:
         entries = await story_entries(self._db, rows)
         return [
-            DigestCandidate(entry, r[STORY_ID], float(r[_ARRIVED_AT]), bool(r[_CLAIMED]))
+            DigestCandidate(entry, r[STORY_ID], int(r[_CHANGE_SEQ]), bool(r[_CLAIMED]))
             for entry, r in zip(entries, rows, strict=True)
         ]
 
@@ -269,22 +307,55 @@ class Digests:
         channel_id: int,
         *,
         trigger: str,
+        cursor: int,
         selected_at: float,
+        selected_seq: int,
         more: int,
         items: Sequence[tuple[int, int, bool]],
         payloads: Sequence[str],
         nonce: Callable[[int, int], str],
     ) -> DigestRunRecord:
-        """Write a run before anything is sent: its items (article, chunk, shown), its messages
-        (payload JSON, nonce(run_id, chunk)); the subscription's cursor moves to selected_at.
-        A run with no messages is finished at once."""
+        """Claim and write a run before anything is sent: its items (article, chunk, shown),
+        its messages (payload JSON, nonce(run_id, chunk)); the subscription's cursor moves from
+        ``cursor`` (what the selection started from) to ``selected_seq``. A run with no
+        messages is finished at once.
+
+        One write transaction, so across processes too: raises RunConflict, writing nothing,
+        when the cursor is no longer ``cursor`` (another run recorded first) or an article of
+        the run's stories reached the channel or is held by another unsent run of it."""
 
         def work(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT seq_cursor FROM subscriptions WHERE channel_id = ?", (channel_id,)
+            ).fetchone()
+            if row is None or row[0] != cursor:
+                raise RunConflict(f"the digest of channel {channel_id} moved on")
+            if items:
+                conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS run_articles (id INTEGER PRIMARY KEY)"
+                )
+                conn.execute("DELETE FROM temp.run_articles")
+                conn.executemany(
+                    "INSERT OR IGNORE INTO temp.run_articles (id) VALUES (?)",
+                    [(article_id,) for article_id, _chunk, _shown in items],
+                )
+                claimed = conn.execute(_RUN_CLAIMED, (channel_id, channel_id)).fetchone()
+                conn.execute("DELETE FROM temp.run_articles")
+                if claimed is not None:
+                    raise RunConflict(f"another run of channel {channel_id} holds its stories")
             status = "pending" if payloads else "delivered"
             cur = conn.execute(
-                "INSERT INTO digest_runs (channel_id, trigger, selected_at, status, more,"
-                " finished_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (channel_id, trigger, selected_at, status, more, None if payloads else selected_at),
+                "INSERT INTO digest_runs (channel_id, trigger, selected_at, selected_seq, status,"
+                " more, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    channel_id,
+                    trigger,
+                    selected_at,
+                    selected_seq,
+                    status,
+                    more,
+                    None if payloads else selected_at,
+                ),
             )
             run_id = int(cur.lastrowid or 0)
             conn.executemany(
@@ -297,8 +368,8 @@ class Digests:
                 [(run_id, chunk, nonce(run_id, chunk), p) for chunk, p in enumerate(payloads)],
             )
             conn.execute(
-                "UPDATE subscriptions SET cursor = max(cursor, ?) WHERE channel_id = ?",
-                (selected_at, channel_id),
+                "UPDATE subscriptions SET seq_cursor = ? WHERE channel_id = ?",
+                (selected_seq, channel_id),
             )
             if not payloads:
                 _succeed(conn, channel_id, selected_at)
@@ -322,12 +393,15 @@ class Digests:
         if pending:
             where.append("status = 'pending'")
         runs = await self._db.fetchall(
-            "SELECT id, channel_id, trigger, selected_at, status, more, attempts, last_error"
-            f" FROM digest_runs WHERE {' AND '.join(where)} ORDER BY id",
+            "SELECT id, channel_id, trigger, selected_at, selected_seq, status, more, attempts,"
+            f" last_error FROM digest_runs WHERE {' AND '.join(where)} ORDER BY id",
             params,
         )
         result = []
-        for run_id_, channel_id_, trigger, selected_at, status, more, attempts, last_error in runs:
+        for (
+            run_id_, channel_id_, trigger, selected_at, selected_seq, status, more, attempts,
+            last_error,
+        ) in runs:  # fmt: skip
             messages = await self._db.fetchall(
                 "SELECT chunk, nonce, payload, message_id FROM digest_messages WHERE run_id = ?"
                 " ORDER BY chunk",
@@ -339,6 +413,7 @@ class Digests:
                     channel_id=channel_id_,
                     trigger=trigger,
                     selected_at=selected_at,
+                    selected_seq=selected_seq,
                     status=status,
                     more=more,
                     attempts=attempts,
@@ -441,7 +516,7 @@ class Digests:
 
 
 def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
-    """A spec as the subscription columns schedule .. role_id hold it."""
+    """A spec as the subscription columns schedule .. max_age_days hold it."""
     return (
         spec.schedule,
         spec.timezone,
@@ -450,6 +525,7 @@ def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
         spec.max_items,
         int(spec.only_published),
         spec.role_id,
+        spec.max_age_days,
     )
 
 
@@ -457,8 +533,8 @@ def _row_subscription(row: Row) -> Subscription:
     """The Subscription of a row of _SUBSCRIPTION_COLUMNS."""
     (
         channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,
-        role_id, managed_by, paused, paused_reason, cursor, last_run_at, items_delivered,
-        consecutive_failures, last_error, created_at, updated_at,
+        role_id, max_age_days, managed_by, paused, paused_reason, cursor, last_run_at,
+        items_delivered, consecutive_failures, last_error, created_at, updated_at,
     ) = row  # fmt: skip
     spec = SubscriptionSpec(
         schedule=schedule,
@@ -468,6 +544,7 @@ def _row_subscription(row: Row) -> Subscription:
         max_items=max_items,
         only_published=bool(only_published),
         role_id=role_id,
+        max_age_days=max_age_days,
     )
     return Subscription(
         channel_id=channel_id,
@@ -493,17 +570,19 @@ def _upsert_subscription(
     *,
     guild_id: int | None,
     managed_by: str,
-    cursor: float,
+    cursor: int,
     now: float,
 ) -> None:
     conn.execute(
         "INSERT INTO subscriptions (channel_id, guild_id, schedule, timezone, topics, min_quality,"
-        " max_items, only_published, role_id, managed_by, cursor, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET"
+        " max_items, only_published, role_id, max_age_days, managed_by, seq_cursor, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel_id) DO UPDATE SET"
         " guild_id = COALESCE(excluded.guild_id, subscriptions.guild_id),"
         " schedule = excluded.schedule, timezone = excluded.timezone, topics = excluded.topics,"
         " min_quality = excluded.min_quality, max_items = excluded.max_items,"
         " only_published = excluded.only_published, role_id = excluded.role_id,"
+        " max_age_days = excluded.max_age_days,"
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
         (channel_id, guild_id, *_spec_row(spec), managed_by, cursor, now, now),
     )

@@ -15,9 +15,9 @@ from bot.store.rows import TOPIC_SEP
 # The columns an article file (or a related list) states about an article, in the order of
 # PreparedArticle.base.
 BASE_COLUMNS = (
-    "url", "title", "excerpt", "published_at", "quality", "heat", "published", "provider_name",
-    "provider_domain", "provider_icon", "image_url", "category", "type", "original_url",
-    "amp_url", "cdn_amp_url",
+    "url", "title", "excerpt", "published_at", "quality", "heat", "published", "published_field",
+    "provider_name", "provider_domain", "provider_icon", "image_url", "category", "type",
+    "original_url", "amp_url", "cdn_amp_url",
 )  # fmt: skip
 BASE_PUBLISHED_AT = BASE_COLUMNS.index("published_at")
 BASE_QUALITY = BASE_COLUMNS.index("quality")
@@ -66,6 +66,7 @@ def _base_row(article: Article) -> tuple[Any, ...]:
         article.quality,
         article.heat,
         int(article.published),
+        int(article.published_field),
         provider.name,
         provider.domain,
         provider.icon_url,

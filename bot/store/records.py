@@ -98,6 +98,7 @@ class SubscriptionSpec:
     max_items: int = 10
     only_published: bool = True
     role_id: int | None = None
+    max_age_days: int | None = None  # None: [digest] max_age_days at run time; 0: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class Subscription:
     managed_by: str  # 'command' or 'file'
     paused: bool
     paused_reason: str | None
-    cursor: float
+    cursor: int  # the change sequence value its last run selected up to
     last_run_at: float | None
     items_delivered: int
     consecutive_failures: int
@@ -121,8 +122,23 @@ class Subscription:
 class DigestCandidate:
     entry: StoryEntry
     story_id: int | None
-    arrived_at: float
+    change_seq: int  # the change sequence value of its last change that can make it due
     delivered: bool  # its story already reached the channel (or waits in an unsent run)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidates:
+    """What a run may post, read in one snapshot: the best candidates, how many stories are
+    due, and the change sequence value they were selected up to (the run's new cursor)."""
+
+    candidates: tuple[DigestCandidate, ...]
+    stories: int
+    seq: int
+
+
+class RunConflict(Exception):
+    """A run could not be recorded: another run of the channel (in this process or another)
+    recorded first, or holds one of its articles. Select again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +155,7 @@ class DigestRunRecord:
     channel_id: int
     trigger: str
     selected_at: float
+    selected_seq: int | None  # None only for runs recorded before the change sequence
     status: str  # 'pending', 'delivered' or 'abandoned'
     more: int
     attempts: int

@@ -13,8 +13,9 @@ TOPIC_SEP = "\x1f"  # between the topic names stored in one column
 # Every query that returns articles selects these, in this order (row_article reads them).
 ARTICLE_COLUMNS = (
     "id", "url", "canonical_url", "title", "excerpt", "published_at", "quality", "heat",
-    "published", "provider_name", "provider_domain", "provider_icon", "image_url", "category",
-    "type", "original_url", "amp_url", "cdn_amp_url", "topics", "story_id",
+    "published", "published_field", "provider_name", "provider_domain", "provider_icon",
+    "image_url", "category", "type", "original_url", "amp_url", "cdn_amp_url", "topics",
+    "story_id",
 )  # fmt: skip
 ARTICLE_SELECT = ", ".join("a." + c for c in ARTICLE_COLUMNS)  # FROM articles a
 ID = ARTICLE_COLUMNS.index("id")
@@ -28,8 +29,8 @@ def row_article(row: Row) -> Article:
     """The Article of a row that starts with ARTICLE_COLUMNS."""
     (
         _id, url, canonical_url, title, excerpt, published_at, quality, heat, published,
-        provider_name, provider_domain, provider_icon, image_url, category, type_,
-        original_url, amp_url, cdn_amp_url, topics, _story_id,
+        published_field, provider_name, provider_domain, provider_icon, image_url, category,
+        type_, original_url, amp_url, cdn_amp_url, topics, _story_id,
     ) = row[: len(ARTICLE_COLUMNS)]  # fmt: skip
     has_provider = provider_name or provider_domain or provider_icon
     return Article(
@@ -41,6 +42,7 @@ def row_article(row: Row) -> Article:
         quality=quality,
         heat=heat,
         published=bool(published),
+        published_field=bool(published_field),
         provider=Provider(provider_name, provider_domain, provider_icon) if has_provider else None,
         image_url=image_url,
         category=category,

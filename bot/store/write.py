@@ -4,11 +4,13 @@ the full-text index, in one transaction on the writer."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.articles import Article, topic_key
+from bot.store import sequence
 from bot.store.db import Database
 from bot.store.files import bump_files_generation
 from bot.store.prepare import (
@@ -25,18 +27,35 @@ from bot.store.rows import TOPIC_SEP
 STORY_WINDOW_S = 3 * 24 * 3600
 
 
+# A file's article takes the batch's change sequence value (DESIGN §4) when it is new, was only
+# a stub, or changed in a column that can change whether it is due; SET reads the old row.
+_ELIGIBILITY_CHANGED = " OR ".join(
+    [
+        "articles.from_file = 0",
+        *(
+            f"articles.{c} IS NOT excluded.{c}"
+            for c in ("published", "quality", "topics", "title", "published_at")
+        ),
+    ]
+)
+
+
 def _article_upsert(*, from_file: bool) -> str:
     """The upsert of a file's own article, or of a related-list stub. A stub never overwrites
-    what a file says about itself, and never says whether it is published or what its topics are."""
-    updated = [c for c in BOUND_COLUMNS[1:] if from_file or c not in ("published", "topics")]
+    what a file says about itself, never says whether it is published or what its topics are,
+    and never takes a change sequence value (being named in a related list is not being seen)."""
+    stub_silent = ("published", "published_field", "topics")
+    updated = [c for c in BOUND_COLUMNS[1:] if from_file or c not in stub_silent]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in updated)
     marks = ", ".join("?" * len(BOUND_COLUMNS))
     columns: tuple[str, ...]
     if from_file:
-        columns = (*BOUND_COLUMNS, "from_file", "arrived_at")
-        values = f"{marks}, 1, ?"
+        columns = (*BOUND_COLUMNS, "from_file", "arrived_at", "change_seq")
+        values = f"{marks}, 1, ?, ?"
         assignments += (
-            ", from_file = 1, arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at)"
+            ", from_file = 1, arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at),"
+            f" change_seq = CASE WHEN {_ELIGIBILITY_CHANGED} THEN excluded.change_seq"
+            " ELSE articles.change_seq END"
         )
         where = "articles.fingerprint != excluded.fingerprint OR articles.from_file = 0"
     else:
@@ -102,16 +121,26 @@ class ArticleWriter:
             total += await self.apply_batch(pending, now, canonical_topic)
         return total
 
-    async def apply_aliases(self, canonical_topic: Callable[[str], str]) -> int:
-        """Merge topics that the alias table now maps onto another topic; returns merges."""
+    async def apply_aliases(
+        self, canonical_topic: Callable[[str], str], now: float | None = None
+    ) -> int:
+        """Merge topics that the alias table now maps onto another topic; returns merges. The
+        merged topics' file articles changed topics: they take a change sequence value."""
+        moment = time.time() if now is None else now
 
         def work(conn: sqlite3.Connection) -> int:
             merged = 0
+            seq = sequence.next_value(conn)
             for topic_id, name in conn.execute("SELECT id, name FROM topics").fetchall():
                 target = canonical_topic(name)
                 if topic_key(target) == topic_key(name):
                     continue
                 target_id = _topic_id(conn, target)
+                conn.execute(
+                    "UPDATE articles SET change_seq = ? WHERE from_file = 1 AND id IN"
+                    " (SELECT article_id FROM article_topics WHERE topic_id = ?)",
+                    (seq, topic_id),
+                )
                 conn.execute(
                     "INSERT OR IGNORE INTO article_topics"
                     " SELECT ?, published_at, article_id, quality FROM article_topics"
@@ -122,6 +151,7 @@ class ArticleWriter:
                 conn.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
                 _recount_topics(conn, [target_id])
                 merged += 1
+            sequence.take(conn, seq, moment)
             return merged
 
         return await self._db.write(work)
@@ -146,6 +176,7 @@ def _recount_topics(conn: sqlite3.Connection, topic_ids: Iterable[int]) -> None:
 
 @dataclass(slots=True)
 class _BatchState:
+    seq: int  # the change sequence value the batch stamps its changed articles with
     counts: BatchCounts = field(default_factory=BatchCounts)
     changed_ids: set[int] = field(default_factory=set)
     unchanged_ids: set[int] = field(default_factory=set)
@@ -181,7 +212,7 @@ def _apply_batch(
 ) -> BatchCounts:
     """Write a batch. The full-text index is maintained here in two set statements at the end
     (a trigger writing FTS5 row by row flushes its pending terms on every row: ~10x slower)."""
-    state = _BatchState()
+    state = _BatchState(sequence.next_value(conn))
     prepared: list[PreparedArticle | None] = [
         record.prepared
         if record.prepared is not None
@@ -227,6 +258,7 @@ def _apply_batch(
         bump_files_generation(conn)
     _update_fts(conn, state)
     _assign_stories(conn, state.changed_ids)
+    sequence.take(conn, state.seq, now)
     conn.executemany(
         "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
         [(delta, topic_id) for topic_id, delta in state.topic_delta.items() if delta],
@@ -282,7 +314,7 @@ def _upsert_file_article(
     else:
         got = conn.execute(
             _UPSERT_FILE_ARTICLE,
-            (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now),
+            (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now, state.seq),
         ).fetchone()
     article_id: int
     if before is None:

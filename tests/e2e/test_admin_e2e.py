@@ -37,7 +37,10 @@ async def test_reload_refuses_bad_edit_and_applies_good_one(
     await newsbot.start(articles_dir=SEEDS)
     good = newsbot.config_path.read_text(encoding="utf-8")
 
-    newsbot.config_path.write_text(good + "\n[digest]\nmin_qualty = 5\n", encoding="utf-8")
+    # a misspelt key in the [digest] table the harness writes
+    bad = good.replace("[digest]\n", "[digest]\nmin_qualty = 5\n", 1)
+    assert bad != good
+    newsbot.config_path.write_text(bad, encoding="utf-8")
     refused = await owner(discord_stub, "reload")
     assert refused.ephemeral and "min_quality" in refused.content, refused.content
     assert "running config stays" in refused.content
