@@ -46,15 +46,18 @@ class App:
 
 @asynccontextmanager
 async def open_app(
-    config: Config, *, watch: bool = False, workers: int | None = None
+    config: Config, *, watch: bool = False, exclusive: bool = False, workers: int | None = None
 ) -> AsyncIterator[App]:
     """Open the store and build the services on it; on exit close what was opened, in reverse.
 
     ``watch``: a long-running owner (the bot) keeps inotify watches on the folders it walked, so
-    an unchanged tree is not walked again. ``workers``: parse processes (default: one per CPU).
+    an unchanged tree is not walked again. ``exclusive``: the one owner that posts (the bot)
+    holds the database's lock while open, and DatabaseInUse is raised, before anything is
+    written, when another one holds it; the one-shot commands do not lock. ``workers``: parse
+    processes (default: one per CPU).
     """
     async with AsyncExitStack() as opened:
-        store = await Store.open(config.database.path)
+        store = await Store.open(config.database.path, exclusive=exclusive)
         opened.push_async_callback(store.close)
         ingestor = Ingestor(
             store,

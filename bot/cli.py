@@ -96,9 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "run",
         parents=[common],
-        help="run the bot",
+        help="run the bot (one per database)",
         description="Run the bot: ingest at start and every [ingest] interval_minutes, serve"
-        " commands, post digests. Needs DISCORD_TOKEN or [discord] token.",
+        " commands, post digests. Needs DISCORD_TOKEN or [discord] token. One `newsbot run`"
+        " per database: a second one on the same [database] path refuses to start (exit 2)"
+        " and names the running one's pid; `newsbot ingest` and the other commands may run"
+        " beside it.",
     )
     status = sub.add_parser("status", parents=[common], help="counts and last ingest")
     status.add_argument("--json", action="store_true", help="print as JSON")

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -24,7 +25,7 @@ from bot.digests.sender import DiscordSender
 from bot.errors import UserError
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
-from bot.store import Store
+from bot.store import DatabaseInUse, Store
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
 
@@ -37,6 +38,10 @@ newsbot: no Discord token.
   https://discord.com/developers/applications, create an application, open Bot, press
   Reset Token, and copy it. See README.md, "Run it on Discord".
   To try the bot without Discord, run `make demo` (ingest and previews in the terminal)."""
+# Testing only: "1" lets this `newsbot run` share its database with another one (the lock of
+# bot.store.lock is not taken), for the test that shows two bots on one database still post
+# every story once. Logged as a warning; one bot per SQLite database is the supported setup.
+UNSAFE_SHARED_DATABASE = "NEWSBOT_UNSAFE_SHARED_DATABASE"
 
 
 class NewsBot(commands.Bot):
@@ -203,8 +208,18 @@ def run_bot(config: Config) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(TokenFilter(token))
     point_at(config)
+    exclusive = os.environ.get(UNSAFE_SHARED_DATABASE) != "1"
+    if not exclusive:
+        log.warning(
+            "%s=1: %s is not locked and another `newsbot run` may share it (for tests only)",
+            UNSAFE_SHARED_DATABASE,
+            config.database.path,
+        )
     try:
-        asyncio.run(_serve(config, token))
+        asyncio.run(_serve(config, token, exclusive=exclusive))
+    except DatabaseInUse as exc:
+        print(in_use_message(exc), file=sys.stderr)
+        return 2
     except discord.LoginFailure:
         print("newsbot: Discord refused the token; check DISCORD_TOKEN.", file=sys.stderr)
         return 2
@@ -214,16 +229,24 @@ def run_bot(config: Config) -> int:
     return 0
 
 
+def in_use_message(exc: DatabaseInUse) -> str:
+    holder = "another `newsbot run`" + (f" (pid {exc.pid})" if exc.pid is not None else "")
+    return (
+        f"newsbot: {holder} is using {exc.path}; stop it first, or give this one its own"
+        " [database] path. (`newsbot ingest` and the other commands may run beside it.)"
+    )
+
+
 async def _hangup(bot: NewsBot) -> None:
     """SIGHUP does what /newsbot reload does; a refused file is already logged."""
     with contextlib.suppress(UserError):
         await bot.reload()
 
 
-async def _serve(config: Config, token: str) -> None:
+async def _serve(config: Config, token: str, *, exclusive: bool) -> None:
     # Long-running: the ingestor watches the folders it walked, so an unchanged tree is not
-    # walked again.
-    async with open_app(config, watch=True) as app:
+    # walked again; and it posts, so it holds the database's lock (one bot per database).
+    async with open_app(config, watch=True, exclusive=exclusive) as app:
         bot = NewsBot(app)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from typing import TypeVar
 from bot.store.db import Database
 from bot.store.digests import Digests
 from bot.store.files import Files
+from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
 from bot.store.read import Reads
 from bot.store.records import (
@@ -36,6 +37,7 @@ from bot.store.write import ArticleWriter
 
 __all__ = [
     "BatchCounts",
+    "DatabaseInUse",
     "DigestCandidate",
     "DigestCandidates",
     "DigestRunRecord",
@@ -66,9 +68,11 @@ class Store:
         self.digests = Digests(db)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating and migrating when needed) the database at ``path``."""
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, exclusive: bool = False) -> Store:
+        """Open (creating and migrating when needed) the database at ``path``. ``exclusive``:
+        hold the database's lock until close, so no other exclusive owner can open it
+        (DatabaseInUse names the one that holds it)."""
+        return cls(await Database.open(path, exclusive=exclusive))
 
     async def close(self) -> None:
         """Idempotent, and safe to call from two tasks at once."""

@@ -14,35 +14,44 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from bot.store.lock import DatabaseLock
+
 T = TypeVar("T")
 Row = tuple[Any, ...]  # a result row, as sqlite3 returns it (no row factory)
 
 
 class Database:
     """One writer connection (every write, one at a time, on its thread) and one reader
-    connection (query_only) over a WAL database."""
+    connection (query_only) over a WAL database; with ``lock``, the database's lock
+    (bot.store.lock), held until close."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        lock: DatabaseLock | None = None,
+    ):
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._lock = lock
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open both connections, migrating the database first."""
+    async def open(cls, path: Path, *, exclusive: bool = False) -> Database:
+        """Open both connections, migrating the database first. ``exclusive``: take the
+        database's lock before anything touches the file (DatabaseInUse when another process
+        holds it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        lock = DatabaseLock.acquire(path) if exclusive else None
         try:
-            await _configure(writer)
-            await _on_thread(writer, _migrate)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await _configure(reader)
-            await reader.execute("PRAGMA query_only = ON")
+            writer, reader = await _connect(path)
         except BaseException:
-            await writer.close()
+            if lock is not None:
+                lock.release()
             raise
-        return cls(path, writer, reader)
+        return cls(path, writer, reader, lock)
 
     async def close(self) -> None:
         """Idempotent and safe to call from two tasks at once: every caller waits for the one
@@ -53,8 +62,12 @@ class Database:
         await asyncio.shield(self._closing)
 
     async def _close_connections(self) -> None:
-        for conn in (self._reader, self._writer):
-            await conn.close()
+        try:
+            for conn in (self._reader, self._writer):
+                await conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run a function on the reader connection's thread."""
@@ -81,6 +94,21 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement on the writer, a transaction of its own; returns the rows it changed."""
         return await _on_thread(self._writer, lambda conn: conn.execute(sql, params).rowcount)
+
+
+async def _connect(path: Path) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
+    """The writer (which migrates the database first) and the reader."""
+    writer = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await _configure(writer)
+        await _on_thread(writer, _migrate)
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        await _configure(reader)
+        await reader.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await writer.close()
+        raise
+    return writer, reader
 
 
 async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:

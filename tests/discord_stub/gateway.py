@@ -198,9 +198,8 @@ class Gateway:
             session_id=secrets.token_hex(16), intents=int(data.get("intents") or 0)
         )
         self.sessions[session.session_id] = session
-        old = self.current
-        if old is not None and old.conn is not None and old.conn is not conn:
-            old.conn = None
+        # Like Discord, a token may hold several sessions (two bot processes): the others stay
+        # connected; events go to the newest unless a caller names a session.
         self.current = session
         session.conn = conn
         conn.session = session

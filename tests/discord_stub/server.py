@@ -17,7 +17,7 @@ from aiohttp import web
 
 from . import permissions as P
 from .faults import Fault, RateLimiter, rate_limit_response
-from .gateway import GUILD_MESSAGES_INTENT, Gateway
+from .gateway import GUILD_MESSAGES_INTENT, Gateway, GatewaySession
 from .messages import LOADING, StoredMessage
 from .replies import (
     AUTOCOMPLETE_RESULT,
@@ -626,9 +626,13 @@ class DiscordStub:
         }
 
     async def _dispatch_interaction(
-        self, payload: JSON, name: str, message_id: int | None = None
+        self,
+        payload: JSON,
+        name: str,
+        message_id: int | None = None,
+        session: GatewaySession | None = None,
     ) -> Reply:
-        session = self.gateway.current
+        session = session or self.gateway.current
         if session is None or not session.connected:
             raise StubError("no bot connected to the gateway")
         reply = Reply(
@@ -658,14 +662,16 @@ class DiscordStub:
         permissions: int | None = None,
         roles: Iterable[int] | None = None,
         locale: str = "en-US",
+        session: GatewaySession | None = None,
     ) -> Reply:
         """Dispatch a slash command. `name` may hold subcommands ("news topic"). `permissions`
-        overrides the member's computed channel permissions. Returns at once; use
-        ``await reply.wait()``."""
+        overrides the member's computed channel permissions. `session`: the gateway session
+        (one bot process of several) that gets it; default the last to connect. Returns at
+        once; use ``await reply.wait()``."""
         guild, channel = self._resolve_guild_channel(guild_id, channel_id)
         payload = self._base_interaction(2, guild, channel, user, permissions, roles, locale)
         payload["data"] = self._command_data(name, options, guild, None)
-        return await self._dispatch_interaction(payload, name)
+        return await self._dispatch_interaction(payload, name, session=session)
 
     async def dispatch_autocomplete(
         self,
