@@ -60,7 +60,7 @@ def test_ingest_warnings_name_the_field(tmp_path: Path, config: Path, capsys):
     f = tmp_path / "warn.md"
     f.write_text(
         "---\ntitle: T\nwebUrl: https://e.com/a\n"
-        "publishedDateTime: 2024-01-01\nquality: 150\n---\n",
+        "publishedDateTime: 2024-01-01\nquality: -150\n---\n",
         encoding="utf-8",
     )
     assert main(["ingest", str(f), "--config", str(config), "--json"]) == 0

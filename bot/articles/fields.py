@@ -3,6 +3,8 @@ becomes an Article with warnings, or is rejected. Pure."""
 
 from __future__ import annotations
 
+import html
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -19,7 +21,7 @@ from bot.articles.identity import (
 )
 from bot.articles.model import Article, ArticleRejected, FieldWarning, ParsedFile, Provider
 
-MAX_HEAT = 2**63 - 1  # fits an SQLite INTEGER
+MAX_HEAT = 2**63 - 1  # fits an SQLite INTEGER (whole qualities too)
 
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0)]
 _CONTROL_TO_SPACE = dict.fromkeys(_CONTROLS, " ")
@@ -29,6 +31,7 @@ _EXCERPT_TABLE[ord("\t")] = " "
 _URL_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _HOST_OK = re.compile(r"[\w.\-:%]+")
 _HAS_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_URL_ENTITY = re.compile(r"&(?:amp|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 
 class _Invalid(Exception):
@@ -43,10 +46,7 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         title = _title(doc.get("title"))
     except _Invalid as exc:
         raise ArticleRejected(f"title: {exc}") from None
-    try:
-        url, canonical = _web_url(doc.get("webUrl"))
-    except _Invalid as exc:
-        raise ArticleRejected(f"webUrl: {exc}") from None
+    url, canonical = _link(doc)
     try:
         published_at = _datetime(doc.get("publishedDateTime"))
     except _Invalid as exc:
@@ -55,7 +55,8 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         raise ArticleRejected("publishedDateTime: missing (required)")
 
     opt = _optional_fields(doc, "", warnings)
-    published = _optional(doc, "published", _bool, "", warnings) or False
+    published = _optional(doc, "published", _bool, "", warnings)
+    removed = _optional(doc, "removed", _bool, "", warnings) or False
     topics = _topics(doc.get("topics"), "topics", warnings)
     related = _related(doc.get("related"), canonical, warnings)
     article = Article(
@@ -63,12 +64,27 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         canonical_url=canonical,
         title=title,
         published_at=published_at,
-        published=published,
+        published=published or False,
+        published_field=published is not None,
         topics=topics,
         related=related,
+        removed=removed,
         **opt,
     )
     return ParsedFile(article, tuple(warnings))
+
+
+def _link(doc: dict[Any, Any]) -> tuple[str, str]:
+    """The item's link and its canonical URL: webUrl, else originalUrl (real video files have
+    only originalUrl, a watch URL). A link that is given must be valid; none at all rejects."""
+    for name in ("webUrl", "originalUrl"):
+        value = doc.get(name)
+        if value is not None:
+            try:
+                return _web_url(value)
+            except _Invalid as exc:
+                raise ArticleRejected(f"{name}: {exc}") from None
+    raise ArticleRejected("webUrl or originalUrl: missing (required)")
 
 
 def _optional_fields(
@@ -134,6 +150,8 @@ def _web_url(value: object) -> tuple[str, str]:
         raise _Invalid("missing (required)")
     if isinstance(value, str):  # the usual shape matched once for both checks
         url = value.strip()
+        if "&" in url:
+            url = _entities_decoded(url)
         fast = PLAIN_HTTP_URL.fullmatch(url)
         if fast is not None:
             return url, canonical_url_of_match(url, fast)
@@ -146,6 +164,8 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a URL, got {kind(value)}")
     url = value.strip()
+    if "&" in url:
+        url = _entities_decoded(url)
     if is_plain_http_url(url):
         return url
     if not url:
@@ -160,6 +180,17 @@ def _http_url(value: object) -> str:
     if not _HOST_OK.fullmatch(host):
         raise _Invalid(f"{show(url)} has an invalid host")
     return url
+
+
+def _entities_decoded(url: str) -> str:
+    """HTML character references in a URL decoded: real files carry ``&#038;`` and ``&amp;``,
+    which would otherwise make the rest of the URL a fragment. Only references ended by ";"
+    are, so a query's ``&copy=1`` stays as written."""
+    return _URL_ENTITY.sub(_entity_char, url)
+
+
+def _entity_char(match: re.Match[str]) -> str:
+    return html.unescape(match[0])
 
 
 def _datetime(value: object) -> datetime | None:
@@ -211,11 +242,20 @@ def _whole_number(value: object) -> int:
     return value
 
 
-def _quality(value: object) -> int:
-    number = _whole_number(value)
-    if not 0 <= number <= 100:
-        raise _Invalid(f"{show(value)} is out of range 0-100")
-    return number
+def _quality(value: object) -> float:
+    """Any non-negative number, no upper bound (the best real articles are over 100); a whole
+    one as an int, so 150 and 150.0 are one value."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(f"{show(value)} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Invalid(f"{show(value)} is not a finite number")
+    if value < 0:
+        raise _Invalid(f"{show(value)} is negative")
+    if isinstance(value, int):
+        if value > MAX_HEAT:
+            raise _Invalid(f"{show(value)} is too large")
+        return value
+    return int(value) if value.is_integer() and value <= MAX_HEAT else value
 
 
 def _heat(value: object) -> int | None:
