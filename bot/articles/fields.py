@@ -3,7 +3,6 @@ becomes an Article with warnings, or is rejected. Pure."""
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from bot.articles.identity import (
     is_plain_http_url,
     split_http_url,
     topic_key,
+    url_entities_decoded,
 )
 from bot.articles.model import Article, ArticleRejected, FieldWarning, ParsedFile, Provider
 
@@ -31,7 +31,6 @@ _EXCERPT_TABLE[ord("\t")] = " "
 _URL_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _HOST_OK = re.compile(r"[\w.\-:%]+")
 _HAS_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_URL_ENTITY = re.compile(r"&(?:amp|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 
 class _Invalid(Exception):
@@ -151,7 +150,7 @@ def _web_url(value: object) -> tuple[str, str]:
     if isinstance(value, str):  # the usual shape matched once for both checks
         url = value.strip()
         if "&" in url:
-            url = _entities_decoded(url)
+            url = url_entities_decoded(url)
         fast = PLAIN_HTTP_URL.fullmatch(url)
         if fast is not None:
             return url, canonical_url_of_match(url, fast)
@@ -165,7 +164,7 @@ def _http_url(value: object) -> str:
         raise _Invalid(f"must be a URL, got {kind(value)}")
     url = value.strip()
     if "&" in url:
-        url = _entities_decoded(url)
+        url = url_entities_decoded(url)
     if is_plain_http_url(url):
         return url
     if not url:
@@ -180,17 +179,6 @@ def _http_url(value: object) -> str:
     if not _HOST_OK.fullmatch(host):
         raise _Invalid(f"{show(url)} has an invalid host")
     return url
-
-
-def _entities_decoded(url: str) -> str:
-    """HTML character references in a URL decoded: real files carry ``&#038;`` and ``&amp;``,
-    which would otherwise make the rest of the URL a fragment. Only references ended by ";"
-    are, so a query's ``&copy=1`` stays as written."""
-    return _URL_ENTITY.sub(_entity_char, url)
-
-
-def _entity_char(match: re.Match[str]) -> str:
-    return html.unescape(match[0])
 
 
 def _datetime(value: object) -> datetime | None:

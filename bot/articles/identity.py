@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import re
 import string
 import unicodedata
@@ -29,6 +30,8 @@ _TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 # _normal_escapes rewrites.
 _ESCAPE_OR_NON_ASCII = re.compile(r"%([0-9A-Fa-f]{2})?|[^\x00-\x7f]+")
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# An HTML character reference ended by ";" that real files leave in URLs: &amp; &#038; &#x26;
+_URL_ENTITY = re.compile(r"&(?:amp|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _QUOTES = {
@@ -106,6 +109,17 @@ def _normal_escape(match: re.Match[str]) -> str:
     if match[0] == "%":  # not an escape: the "%" itself, escaped, so no later decoding makes one
         return "%25"
     return "".join(f"%{byte:02X}" for byte in match[0].encode("utf-8", "surrogatepass"))
+
+
+def url_entities_decoded(url: str) -> str:
+    """A URL with the HTML character references real files carry (``&#038;``, ``&amp;``)
+    decoded; left as they are, they make the rest of the URL a fragment. Only references ended
+    by ";" are, so a query's ``&copy=1`` stays as written."""
+    return _URL_ENTITY.sub(_entity_char, url)
+
+
+def _entity_char(match: re.Match[str]) -> str:
+    return html.unescape(match[0])
 
 
 def is_plain_http_url(url: str) -> bool:
