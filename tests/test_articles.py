@@ -901,3 +901,14 @@ def test_pure_python_loader_agrees_with_libyaml(
     monkeypatch.setattr(yaml_events, "_Loader", yaml.SafeLoader)
     assert outcomes() == with_libyaml
     assert sum(isinstance(r, ParsedFile) for r in with_libyaml) == 7 + 5
+
+
+def test_the_readme_example_file_reads_as_the_readme_says() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Article files", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_article(example.encode())
+    assert parsed.warnings == ()
+    video = parsed.article
+    assert video.is_video and video.url == "https://www.youtube.com/watch?v=abc123"
+    assert video.quality == 187.5 and video.published
+    assert video.image_url == "https://i.ytimg.com/vi/abc123/hqdefault.jpg?w=800&h=450"
