@@ -45,7 +45,17 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         title = _title(doc.get("title"))
     except _Invalid as exc:
         raise ArticleRejected(f"title: {exc}") from None
-    url, canonical = _link(doc)
+    # the link: webUrl, else originalUrl (real video files have only originalUrl, a watch URL);
+    # one that is given must be valid
+    link_field, link = "webUrl", doc.get("webUrl")
+    if link is None:
+        link_field, link = "originalUrl", doc.get("originalUrl")
+        if link is None:
+            raise ArticleRejected("webUrl or originalUrl: missing (required)")
+    try:
+        url, canonical = _web_url(link)
+    except _Invalid as exc:
+        raise ArticleRejected(f"{link_field}: {exc}") from None
     try:
         published_at = _datetime(doc.get("publishedDateTime"))
     except _Invalid as exc:
@@ -55,7 +65,7 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
 
     opt = _optional_fields(doc, "", warnings)
     published = _optional(doc, "published", _bool, "", warnings)
-    removed = _optional(doc, "removed", _bool, "", warnings) or False
+    removed = "removed" in doc and _optional(doc, "removed", _bool, "", warnings) is True
     topics = _topics(doc.get("topics"), "topics", warnings)
     related = _related(doc.get("related"), canonical, warnings)
     article = Article(
@@ -71,19 +81,6 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         **opt,
     )
     return ParsedFile(article, tuple(warnings))
-
-
-def _link(doc: dict[Any, Any]) -> tuple[str, str]:
-    """The item's link and its canonical URL: webUrl, else originalUrl (real video files have
-    only originalUrl, a watch URL). A link that is given must be valid; none at all rejects."""
-    for name in ("webUrl", "originalUrl"):
-        value = doc.get(name)
-        if value is not None:
-            try:
-                return _web_url(value)
-            except _Invalid as exc:
-                raise ArticleRejected(f"{name}: {exc}") from None
-    raise ArticleRejected("webUrl or originalUrl: missing (required)")
 
 
 def _optional_fields(
@@ -149,7 +146,7 @@ def _web_url(value: object) -> tuple[str, str]:
         raise _Invalid("missing (required)")
     if isinstance(value, str):  # the usual shape matched once for both checks
         url = value.strip()
-        if "&" in url:
+        if ";" in url and "&" in url:  # a character reference needs both
             url = url_entities_decoded(url)
         fast = PLAIN_HTTP_URL.fullmatch(url)
         if fast is not None:
@@ -163,7 +160,7 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a URL, got {kind(value)}")
     url = value.strip()
-    if "&" in url:
+    if ";" in url and "&" in url:
         url = url_entities_decoded(url)
     if is_plain_http_url(url):
         return url
@@ -233,6 +230,8 @@ def _whole_number(value: object) -> int:
 def _quality(value: object) -> float:
     """Any non-negative number, no upper bound (the best real articles are over 100); a whole
     one as an int, so 150 and 150.0 are one value."""
+    if type(value) is int and 0 <= value <= MAX_HEAT:  # the usual case (a bool is not an int here)
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid(f"{show(value)} is not a number")
     if isinstance(value, float) and not math.isfinite(value):
@@ -240,9 +239,7 @@ def _quality(value: object) -> float:
     if value < 0:
         raise _Invalid(f"{show(value)} is negative")
     if isinstance(value, int):
-        if value > MAX_HEAT:
-            raise _Invalid(f"{show(value)} is too large")
-        return value
+        raise _Invalid(f"{show(value)} is too large")
     return int(value) if value.is_integer() and value <= MAX_HEAT else value
 
 
