@@ -12,7 +12,8 @@ What the corpus contains (all decided by one seeded ``random.Random`` per stream
 * ``publishedDateTime`` spread over two years (2019-07-01 .. 2021-06-30, whole minutes, ``Z``);
 * ~200 providers (``name``, ``domain``, most with ``images[0].url``), each with its own URL style;
 * 1-3 topics from a vocabulary of 60 (skewed: "AI" on most articles, some topics rare);
-* ~30% ``published: true``; ``heat`` -1 on ~40%;
+* ~30% ``published: true``; ``heat`` -1 on ~40%; ``quality`` 0-189, a fifth over 100, a few
+  halves (187.5);
 * 0-4 ``related`` entries: mostly other articles of the corpus (a window of neighbouring files,
   sometimes at a URL that differs but canonicalises alike), some articles outside the corpus
   (stubs);
@@ -425,7 +426,7 @@ class _Core:
     date: int  # minutes since _START
     prov: _Provider
     urls: tuple[str, str | None, str | None]  # webUrl, ampWebUrl, cdnAmpWebUrl
-    quality: int
+    quality: float
     topics: tuple[str, ...]
     image: tuple[str, int, int] | None  # url, width, height
     twin_of: int  # index of the story's first file, or -1
@@ -502,8 +503,12 @@ def _image(rng: Random, p: _Provider, minute: int):
     return url, w, h
 
 
-def _quality(rng: Random) -> int:
-    return round(rng.triangular(0, 100, 60))
+def _quality(rng: Random) -> float:
+    """0-189 as real files have it: about a fifth over 100 (the best articles), one in twenty a
+    half (187.5). One draw, as before, so the rest of the corpus is the same."""
+    value = rng.triangular(0, 189, 0)
+    halves = round(value * 2)
+    return halves / 2 if halves % 20 == 1 else round(value)
 
 
 def _new_core(rng: Random, index: int, uid: int, minute: int, prior: dict[int, _Core]) -> _Core:

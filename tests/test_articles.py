@@ -288,16 +288,67 @@ def test_mention_bait_is_kept_as_text() -> None:
 # Required fields
 
 
-@pytest.mark.parametrize("name", ["title", "webUrl", "publishedDateTime"])
-def test_missing_required_field_is_rejected(name: str) -> None:
+REQUIRED_AS_NAMED = [("title", "title"), ("webUrl", "webUrl or originalUrl"),
+                     ("publishedDateTime", "publishedDateTime")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "named"), REQUIRED_AS_NAMED)
+def test_missing_required_field_is_rejected(name: str, named: str) -> None:
     assert rejected(front({k: v for k, v in GOOD.items() if k != name})) == (
-        f"{name}: missing (required)"
+        f"{named}: missing (required)"
     )
 
 
-@pytest.mark.parametrize("name", ["title", "webUrl", "publishedDateTime"])
-def test_null_required_field_is_rejected(name: str) -> None:
-    assert rejected(front({**GOOD, name: None})) == f"{name}: missing (required)"
+@pytest.mark.parametrize(("name", "named"), REQUIRED_AS_NAMED)
+def test_null_required_field_is_rejected(name: str, named: str) -> None:
+    assert rejected(front({**GOOD, name: None})) == f"{named}: missing (required)"
+
+
+# A real video file: no webUrl, a YouTube watch URL, an iframe, a thumbnail.
+VIDEO: dict[str, Any] = {
+    "title": "Watch: robots fold laundry",
+    "type": "video",
+    "originalUrl": "https://www.youtube.com/watch?v=abc123",
+    "featuredContent": '<iframe src="https://www.youtube.com/embed/abc123"></iframe>',
+    "images": [{"url": "https://i.ytimg.com/vi/abc123/hqdefault.jpg"}],
+    "publishedDateTime": "2024-03-01T09:30:00Z",
+}
+
+
+def test_without_web_url_the_original_url_is_the_link() -> None:
+    parsed = parse_article(front(VIDEO))
+    assert parsed.warnings == ()
+    video = parsed.article
+    assert video.url == video.original_url == "https://www.youtube.com/watch?v=abc123"
+    assert video.canonical_url == canonical_url("https://youtube.com/watch?v=abc123")
+    assert video.image_url == "https://i.ytimg.com/vi/abc123/hqdefault.jpg"
+    assert video.is_video
+
+
+def test_web_url_wins_over_original_url() -> None:
+    parsed = article(originalUrl="https://origin.example.org/a")
+    assert parsed.article.url == URL
+    assert parsed.article.original_url == "https://origin.example.org/a"
+
+
+@pytest.mark.parametrize("original", ["ftp://example.com/a", "", "not a url", 5])
+def test_an_invalid_original_url_as_the_only_link_is_rejected_by_name(original: object) -> None:
+    assert rejected(front({**VIDEO, "originalUrl": original})).startswith("originalUrl: ")
+
+
+def test_an_invalid_web_url_is_rejected_even_with_an_original_url() -> None:
+    data = front({**VIDEO, "webUrl": "ftp://example.com/a"})
+    assert rejected(data).startswith("webUrl: ")
+
+
+def test_featured_content_is_not_kept() -> None:
+    assert "iframe" not in repr(parse_article(front(VIDEO)).article)
+
+
+@pytest.mark.parametrize(("type_", "video"), [("video", True), ("Video", True), ("VIDEO", True),
+                                              ("article", False), (None, False)])  # fmt: skip
+def test_an_article_says_whether_it_is_a_video(type_: str | None, video: bool) -> None:
+    assert article(type=type_).article.is_video is video
 
 
 @pytest.mark.parametrize("title", ["", "   ", "\n\t", "\x00\x01"])
@@ -416,11 +467,14 @@ def test_date_time_that_overflows_in_utc_is_rejected() -> None:
     ("name", "value", "attribute"),
     [
         ("excerpt", ["not", "text"], "excerpt"),
-        ("quality", 150, "quality"),
         ("quality", -1, "quality"),
-        ("quality", 75.5, "quality"),
+        ("quality", -0.5, "quality"),
+        ("quality", float("nan"), "quality"),
+        ("quality", float("inf"), "quality"),
+        ("quality", 2**63, "quality"),
         ("quality", "76", "quality"),
         ("quality", True, "quality"),
+        ("removed", "yes", "removed"),
         ("heat", "hot", "heat"),
         ("heat", -2, "heat"),
         ("heat", 2**64, "heat"),
@@ -461,10 +515,21 @@ def test_absent_or_null_optional_fields_do_not_warn() -> None:
     assert parsed.article.topics == ()
 
 
-def test_quality_bounds_and_whole_floats() -> None:
+def test_quality_is_any_non_negative_number_whole_ones_as_int() -> None:
     assert article(quality=0).article.quality == 0
     assert article(quality=100).article.quality == 100
-    assert article(quality=76.0).article.quality == 76
+    for value in (150, 189, 1000, 2**63 - 1):
+        parsed = article(quality=value)
+        assert (parsed.article.quality, parsed.warnings) == (value, ())
+    assert repr(article(quality=76.0).article.quality) == "76"
+    assert repr(article(quality=187.5).article.quality) == "187.5"
+    assert repr(article(quality=0.25).article.quality) == "0.25"
+
+
+def test_quality_warning_says_why() -> None:
+    assert article(quality=-3).warnings == (FieldWarning("quality", "-3 is negative"),)
+    assert "not a finite number" in article(quality=float("nan")).warnings[0].reason
+    assert "not a number" in article(quality="high").warnings[0].reason
 
 
 def test_heat_minus_one_means_unknown() -> None:
@@ -478,6 +543,20 @@ def test_published_is_a_bool_defaulting_to_false() -> None:
     assert article(published=True).article.published is True
     yes = b"---\ntitle: T\nwebUrl: https://e.com/x\npublishedDateTime: 2024-01-01\npublished: yes\n"
     assert parse_article(yes).article.published is True  # YAML 1.1 booleans
+
+
+def test_a_file_without_a_published_field_is_unpublished_and_says_so() -> None:
+    for parsed in (article(), article(published=None), article(published="soon")):
+        assert (parsed.article.published, parsed.article.published_field) == (False, False)
+    for value in (True, False):
+        parsed = article(published=value)
+        assert (parsed.article.published, parsed.article.published_field) == (value, True)
+
+
+def test_removed_true_is_parsed_and_defaults_to_false() -> None:
+    assert article().article.removed is False
+    assert article(removed=False).article.removed is False
+    assert article(removed=True).article.removed is True
 
 
 def test_topics_one_string_is_one_topic() -> None:
@@ -521,6 +600,38 @@ def test_images_first_http_url_is_used() -> None:
     parsed = article(images=images)
     assert parsed.article.image_url == URL + "/b.jpg"
     assert parsed.warnings == ()
+
+
+ENTITY_IMAGE = "https://x.example/img.jpg?w=800&#038;h=450"
+
+
+def test_html_entities_in_urls_are_decoded_everywhere_a_url_is_read() -> None:
+    parsed = article(
+        webUrl=URL + "?a=1&amp;b=2",
+        originalUrl=URL + "?o=1&#x26;p=2",
+        ampWebUrl=URL + "/amp?x=1&#38;y=2",
+        images=[{"url": ENTITY_IMAGE}],
+        provider={"name": "P", "images": [{"url": ENTITY_IMAGE}]},
+        related=[{"title": "R", "webUrl": "https://r.example/a?x=1&#038;y=2"}],
+    )
+    assert parsed.warnings == ()
+    got = parsed.article
+    assert got.url == URL + "?a=1&b=2"
+    assert got.canonical_url == canonical_url(URL + "?b=2&a=1")
+    assert got.original_url == URL + "?o=1&p=2"
+    assert got.amp_url == URL + "/amp?x=1&y=2"
+    assert got.provider is not None
+    assert got.image_url == got.provider.icon_url == "https://x.example/img.jpg?w=800&h=450"
+    assert got.related[0].url == "https://r.example/a?x=1&y=2"
+    assert got.related[0].canonical_url == "https://r.example/a?x=1&y=2"
+    assert parse_article(front({**VIDEO, "originalUrl": "https://youtube.com/watch?v=a&amp;t=5"})
+                         ).article.url == "https://youtube.com/watch?v=a&t=5"  # fmt: skip
+
+
+def test_only_terminated_character_references_are_decoded() -> None:
+    kept = URL + "?a=1&copy=2&amp=3&#38"
+    assert article(webUrl=kept).article.url == kept
+    assert article(webUrl=URL + "?a=&amp;amp;").article.url == URL + "?a=&amp;"  # once only
 
 
 def test_excerpt_keeps_newlines_and_drops_control_characters() -> None:
@@ -593,7 +704,7 @@ def test_bad_related_entries_are_warned_and_skipped() -> None:
         {
             "title": "Fine",
             "webUrl": "https://fine.example/",
-            "quality": 500,
+            "quality": -5,
             "publishedDateTime": "?",
         },
     ]
@@ -699,7 +810,7 @@ yaml_values = st.recursive(
 FIELDS = [
     "title", "webUrl", "publishedDateTime", "excerpt", "quality", "heat", "published", "topics",
     "provider", "images", "related", "category", "type", "originalUrl", "ampWebUrl",
-    "cdnAmpWebUrl", "secured",
+    "cdnAmpWebUrl", "removed", "featuredContent", "secured",
 ]  # fmt: skip
 documents = st.dictionaries(st.sampled_from(FIELDS), yaml_values) | yaml_values
 
@@ -790,3 +901,14 @@ def test_pure_python_loader_agrees_with_libyaml(
     monkeypatch.setattr(yaml_events, "_Loader", yaml.SafeLoader)
     assert outcomes() == with_libyaml
     assert sum(isinstance(r, ParsedFile) for r in with_libyaml) == 7 + 5
+
+
+def test_the_readme_example_file_reads_as_the_readme_says() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Article files", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_article(example.encode())
+    assert parsed.warnings == ()
+    video = parsed.article
+    assert video.is_video and video.url == "https://www.youtube.com/watch?v=abc123"
+    assert video.quality == 187.5 and video.published
+    assert video.image_url == "https://i.ytimg.com/vi/abc123/hqdefault.jpg?w=800&h=450"

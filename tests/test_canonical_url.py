@@ -217,3 +217,99 @@ url_like = st.lists(
 @given(url_like | st.builds("{}://{}{}".format, st.sampled_from(["http", "https"]), hosts, paths))
 def test_the_quick_plain_url_check_agrees_with_the_plain_url_pattern(url: str) -> None:
     assert is_plain_http_url(url) == (PLAIN_HTTP_URL.fullmatch(url) is not None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Percent-encoding: one spelling of the path and query
+
+
+def test_escaped_unreserved_characters_are_decoded() -> None:
+    assert canonical_url("https://example.com/a%7eb") == canonical_url("https://example.com/a~b")
+    assert (
+        canonical_url("https://example.com/%41%2d%5F%2E?%6B=%76") == "https://example.com/A-_.?k=v"
+    )
+
+
+def test_non_ascii_is_escaped_as_utf8_with_uppercase_hex() -> None:
+    assert canonical_url("https://example.com/ä") == "https://example.com/%C3%A4"
+    assert canonical_url("https://example.com/%c3%a4") == "https://example.com/%C3%A4"
+    assert canonical_url("https://example.com/?q=日") == canonical_url(
+        "https://example.com/?q=%E6%97%A5"
+    )
+
+
+def test_reserved_characters_keep_their_meaning() -> None:
+    assert canonical_url("https://example.com/a%2fb") == "https://example.com/a%2Fb"
+    assert canonical_url("https://example.com/a%2Fb") != canonical_url("https://example.com/a/b")
+    assert canonical_url("https://example.com/a%2F") == "https://example.com/a%2F"
+    assert canonical_url("https://example.com/?a=1%262") != canonical_url(
+        "https://example.com/?a=1&2"
+    )
+    assert canonical_url("https://example.com/?a=%3d") == "https://example.com?a=%3D"
+
+
+def test_tracking_parameters_are_dropped_however_they_are_escaped() -> None:
+    assert canonical_url("https://example.com/?%75tm_source=x&id=1") == "https://example.com?id=1"
+
+
+def test_a_lone_percent_sign_is_escaped_so_the_key_stays_one() -> None:
+    assert canonical_url("https://example.com/100%") == "https://example.com/100%25"
+    assert canonical_url("https://example.com/%%34%31") == "https://example.com/%2541"
+
+
+UNRESERVED = string.ascii_letters + string.digits + "-._~"
+# characters of a path that are neither unreserved nor escaped-equivalent to anything else
+PATH_OTHER = "/!$'()*+,;=:@"
+
+
+def spelled(draw: st.DrawFn, char: str) -> str:
+    """``char`` as written, or percent-escaped (UTF-8, hex in either case) unless reserved."""
+    if char in PATH_OTHER or not draw(st.booleans()):
+        return char
+    escaped = "".join(f"%{byte:02X}" for byte in char.encode())
+    return escaped.lower() if draw(st.booleans()) else escaped
+
+
+equivalent_chars = st.sampled_from(UNRESERVED) | st.characters(
+    min_codepoint=0xA0, exclude_categories=("Cs", "Zs", "Zl", "Zp", "Cc")
+)
+
+
+@st.composite
+def two_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    """One path and query written two ways that differ only in escaping."""
+    pieces = draw(st.lists(equivalent_chars | st.sampled_from(PATH_OTHER), max_size=12))
+    values = draw(st.lists(equivalent_chars, max_size=6))
+    first = "/" + "".join(spelled(draw, c) for c in pieces)
+    second = "/" + "".join(spelled(draw, c) for c in pieces)
+    if values:
+        first += "?k=" + "".join(spelled(draw, c) for c in values)
+        second += "?k=" + "".join(spelled(draw, c) for c in values)
+    return first, second
+
+
+@settings(max_examples=400, deadline=None)
+@given(hosts, two_spellings())
+def test_escaped_and_unescaped_spellings_are_one_key(host: str, spellings: tuple[str, str]) -> None:
+    first, second = spellings
+    canonical = canonical_url(f"https://{host}{first}")
+    assert canonical_url(f"https://{host}{second}") == canonical
+    assert canonical.isascii()
+    assert canonical_url(canonical) == canonical
+
+
+SOUP = [
+    "%", "%2", "%2F", "%2f", "%7e", "%7E", "%25", "%C3%A4", "%c3", "%zz", "/", "?", "&", "=",
+    "a", "~", "ä", "日", "\U0001f600", "+", "#",
+]  # fmt: skip
+escape_soup = st.lists(
+    st.sampled_from(SOUP) | st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(hosts, escape_soup)
+def test_canonical_url_is_idempotent_for_any_escapes(host: str, tail: str) -> None:
+    canonical = canonical_url(f"https://{host}/{tail}")
+    assert canonical_url(canonical) == canonical

@@ -60,12 +60,42 @@ def test_ingest_warnings_name_the_field(tmp_path: Path, config: Path, capsys):
     f = tmp_path / "warn.md"
     f.write_text(
         "---\ntitle: T\nwebUrl: https://e.com/a\n"
-        "publishedDateTime: 2024-01-01\nquality: 150\n---\n",
+        "publishedDateTime: 2024-01-01\nquality: -150\n---\n",
         encoding="utf-8",
     )
     assert main(["ingest", str(f), "--config", str(config), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [w["field"] for w in report["warnings"]] == ["quality"]
+
+
+VIDEO_FILE = """---
+title: Robots fold laundry
+type: video
+originalUrl: https://www.youtube.com/watch?v=abc123
+featuredContent: '<iframe src="https://www.youtube.com/embed/abc123"></iframe>'
+images:
+  - url: https://i.ytimg.com/vi/abc123/hqdefault.jpg
+publishedDateTime: 2024-03-01T09:30:00Z
+published: true
+quality: 150
+topics:
+  - Robotics
+---
+"""
+
+
+def test_preview_topic_shows_a_video_file_as_a_video(tmp_path: Path, config: Path, capsys):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    (folder / "video.md").write_text(VIDEO_FILE, encoding="utf-8")
+    assert main(["ingest", str(folder), "--config", str(config), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 1
+    assert main(["preview", "topic", "Robotics", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "■ ▶ Video · Robots fold laundry" in out
+    assert "\nhttps://www.youtube.com/watch?v=abc123\n" in out  # in the content, to be played
+    assert "quality 150" in out
+    assert "iframe" not in out
 
 
 def test_usage_and_config_errors_exit_2(tmp_path: Path, capsys):

@@ -25,6 +25,7 @@ from bot.render import (
     list_pages,
     notice,
     quality_colour,
+    quality_text,
     related_button,
     related_check,
     related_payloads,
@@ -106,8 +107,9 @@ def check_embed(embed: Embed) -> int:
             assert _http(embed["author"]["icon_url"])
     if "url" in embed:
         assert _http(embed["url"]), embed["url"]
-    if "thumbnail" in embed:
-        assert _http(embed["thumbnail"]["url"]), embed["thumbnail"]
+    for media in ("thumbnail", "image"):
+        if media in embed:
+            assert _http(embed[media]["url"]), embed[media]
     if "timestamp" in embed:
         assert datetime.fromisoformat(embed["timestamp"]).tzinfo is not None
     if "color" in embed:
@@ -218,7 +220,7 @@ def test_footer_omits_unknown_parts_and_author_falls_back_to_domain() -> None:
     assert no_provider["author"] == {"name": "coindesk.com"}
 
 
-def test_quality_is_shown_as_written() -> None:
+def test_decimal_quality_in_the_footer() -> None:
     assert [render.quality_text(q) for q in (150, 187.5, 150.0, 0, 59.25)] == [
         "150",
         "187.5",
@@ -228,7 +230,7 @@ def test_quality_is_shown_as_written() -> None:
     ]
     embed = article_embed(entry(quality=187.5, heat=None, topics=()))
     assert embed["footer"]["text"] == "quality 187.5"
-    assert embed["color"] == render.GREEN
+    assert embed["color"] == render.PURPLE  # over 100: the best articles
 
 
 def test_timestamp_is_utc_iso() -> None:
@@ -302,11 +304,28 @@ def test_single_huge_embed_fits_one_message() -> None:
 
 
 def test_quality_colour_bands() -> None:
+    assert quality_colour(100.5) == quality_colour(150) == quality_colour(189) == render.PURPLE
     assert quality_colour(80) == quality_colour(100) == render.GREEN
-    assert quality_colour(60) == quality_colour(79) == render.BLUE
+    assert quality_colour(60) == quality_colour(79.5) == render.BLUE
     assert quality_colour(40) == quality_colour(59) == render.AMBER
     assert quality_colour(39) == quality_colour(0) == quality_colour(None) == render.GREY
-    assert len({render.GREEN, render.BLUE, render.AMBER, render.GREY}) == 4
+    assert len({render.PURPLE, render.GREEN, render.BLUE, render.AMBER, render.GREY}) == 5
+
+
+@pytest.mark.parametrize(
+    ("quality", "shown"),
+    [(150, "150"), (187.5, "187.5"), (0, "0"), (76.0, "76"), (0.1, "0.1"), (2**63 - 1,
+     "9223372036854775807"), (1e300, "1e+300"), (None, "unknown")],
+)  # fmt: skip
+def test_quality_is_shown_as_written(quality: float | None, shown: str) -> None:
+    assert quality_text(quality) == shown
+
+
+def test_footer_shows_quality_over_100_and_decimals_as_written() -> None:
+    assert article_embed(entry(quality=150))["footer"]["text"].startswith("quality 150 · ")
+    decimal = article_embed(entry(quality=187.5))
+    assert decimal["footer"]["text"].startswith("quality 187.5 · ")
+    assert decimal["color"] == render.PURPLE
 
 
 def test_embed_length_counts_what_discord_counts() -> None:
@@ -534,6 +553,92 @@ def test_digest_empty() -> None:
     assert content_of(only).endswith("and 3 more")
 
 
+# --------------------------------------------------------------------------- videos
+
+WATCH = "https://www.youtube.com/watch?v=abc123"
+THUMB = "https://i.ytimg.com/vi/abc123/hqdefault.jpg"
+
+
+def video(article_id: int = 9, **changes: Any) -> StoryEntry:
+    """A real video file's article: only originalUrl (so it is also the link), a thumbnail."""
+    fields: dict[str, Any] = {
+        "url": WATCH, "original_url": WATCH, "type": "video", "title": "Robots fold laundry",
+        "image_url": THUMB, "provider": Provider(name="YouTube"), **changes,
+    }  # fmt: skip
+    return entry(article_id, **fields)
+
+
+def test_a_video_card_is_marked_with_its_thumbnail_large() -> None:
+    embed = article_embed(video())
+    assert embed["title"] == "▶ Video · Robots fold laundry"
+    assert embed["url"] == WATCH
+    assert embed["image"] == {"url": THUMB}
+    assert "thumbnail" not in embed
+    check_embed(embed)
+    plain = article_embed(entry())
+    assert not plain["title"].startswith("▶") and "image" not in plain
+
+
+def test_a_video_type_in_any_case_is_a_video() -> None:
+    assert article_embed(video(type="Video"))["title"].startswith("▶ Video · ")
+    assert not article_embed(video(type="article"))["title"].startswith("▶")
+
+
+def test_the_watch_url_is_the_original_url_else_the_link() -> None:
+    assert render.watch_url(video(url="https://news.example/v/1").article) == WATCH
+    assert render.watch_url(video(original_url=None).article) == WATCH
+    assert render.watch_url(video(url="https://x.example/v", original_url="ftp://x/v").article) == (
+        "https://x.example/v"
+    )
+    assert render.watch_url(entry().article) is None
+    assert render.watch_url(video(url="javascript:alert(1)", original_url=None).article) is None
+
+
+def test_a_digest_puts_each_video_watch_url_on_its_own_line_of_content() -> None:
+    entries = [entry(1), video(2), entry(3), video(4, url=WATCH + "x", original_url=WATCH + "x")]
+    (payload,) = digest_payloads(entries, more=5, heading="Daily digest")
+    check_payload(payload)
+    assert content_of(payload).split("\n") == ["Daily digest", WATCH, WATCH + "x", "and 5 more"]
+    assert [e["title"].startswith("▶") for e in payload["embeds"]] == [False, True, False, True]
+
+
+def test_digest_watch_urls_go_with_the_message_that_shows_the_video() -> None:
+    entries = [entry(i) for i in range(10)] + [video(10)]
+    first, second = digest_payloads(entries, more=0, heading="d", mention_role_id=42)
+    check_payload(first, role=42)
+    check_payload(second)
+    assert WATCH not in content_of(first)
+    assert content_of(second).splitlines()[1:] == [WATCH]
+
+
+def test_digest_content_stays_within_2000_with_many_long_watch_urls() -> None:
+    long_urls = [f"https://www.youtube.com/watch?v={i:03d}{'x' * 400}" for i in range(10)]
+    entries = [video(i, url=u, original_url=u) for i, u in enumerate(long_urls)]
+    (payload,) = digest_payloads(entries, more=3, heading="h" * 3000, mention_role_id=7)
+    check_payload(payload, role=7)
+    content = content_of(payload)
+    assert len(content) <= LIMITS.content
+    shown = [line for line in content.splitlines() if line.startswith("https://")]
+    assert shown and shown == long_urls[: len(shown)]
+    assert content.endswith("and 3 more") and content.startswith("<@&7> hhh")
+
+
+def test_news_pages_and_related_carry_the_watch_urls_of_the_videos_they_show() -> None:
+    pages = list_pages([entry(1), video(2), entry(3)], heading="Topic: AI", per_page=2)
+    assert content_of(pages[0]).split("\n") == ["Topic: AI · page 1/2", WATCH]
+    assert content_of(pages[1]) == "Topic: AI · page 2/2"
+    (related,) = related_payloads(video(1), [entry(2)], [])
+    assert content_of(related).split("\n") == ["1 related article", WATCH]
+    (none,) = related_payloads(entry(1), [entry(2)], [])
+    assert WATCH not in content_of(none)
+
+
+def test_the_terminal_preview_marks_a_video() -> None:
+    text = to_terminal(list_pages([video(2)], heading="Topic: AI"))
+    assert "■ ▶ Video · Robots fold laundry" in text
+    assert WATCH in text
+
+
 # --------------------------------------------------------------------------- choices
 
 
@@ -620,12 +725,14 @@ articles = st.builds(
     title=_big(),
     published_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
     excerpt=st.one_of(st.none(), _big()),
-    quality=st.one_of(st.none(), st.integers(-10, 110)),
+    quality=st.one_of(st.none(), st.integers(-10, 200), st.floats(0, 1e20)),
     heat=st.one_of(st.none(), st.integers(-1, 10_000)),
     published=st.booleans(),
     topics=st.lists(st.text(max_size=300), max_size=60).map(tuple),
     provider=providers,
     image_url=st.one_of(st.none(), weird_urls),
+    type=st.sampled_from([None, "article", "video", "VIDEO"]),
+    original_url=st.one_of(st.none(), weird_urls),
 )
 
 
@@ -695,6 +802,11 @@ def test_digest_payloads_within_limits_and_lossless(
     assert len(seen) == len(set(seen))
     if more:
         assert content_of(payloads[-1]).endswith(f"and {more} more")
+    by_id = {e.article_id: e for e in entries}
+    for payload in payloads:  # the watch URLs of a message's videos are in its content
+        urls = {render.watch_url(by_id[i].article) for i in button_ids(payload)} - {None}
+        if sum(len(url or "") + 1 for url in urls) <= 1000:  # when they fit beside the heading
+            assert urls <= set(content_of(payload).splitlines())
 
 
 @PROPERTY

@@ -19,8 +19,9 @@ from yaml.constructor import SafeConstructor
 
 from bench.generate import iter_files
 from bot.articles import ArticleRejected, parse_article, yaml_events
+from bot.articles.fields import build_article
 from bot.articles.parse import _front_matter
-from bot.articles.yaml_events import _values
+from bot.articles.yaml_events import _values, read_document
 from bot.articles.yaml_fast import simple_yaml
 from bot.articles.yaml_scalars import plain_scalar
 
@@ -398,3 +399,68 @@ def pyyaml_plain(text: str) -> object:
 def test_plain_scalars_resolve_as_pyyaml_does(text: str) -> None:
     """Including the usual date-time, which _plain_scalar builds with fromisoformat."""
     assert strict(plain_scalar(text)) == strict(pyyaml_plain(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# The field rules read the same article from either path: links and videos, quality, HTML
+# entities in URLs, ``removed``, a missing ``published``
+
+URL_BASES = [
+    "https://www.youtube.com/watch?v=abc123", "https://x.example/img.jpg?w=800",
+    "https://example.com/a%7eb", "https://example.com/ä", "http://e.example/a/",
+]  # fmt: skip
+URL_TAILS = ["", "&#038;h=450", "&amp;t=5", "&#38;x=1&#x26;y=2", "&copy=1", "&#0;", "#frag"]
+QUALITIES = ["150", "187.5", "0", "100", "189.0", "-3", "-0.5", "1e3", ".nan", ".inf", "high",
+             "true", "'150'", "~"]  # fmt: skip
+FLAGS = ["true", "false", "yes", "~", "'true'", "1"]
+
+
+@st.composite
+def article_files(draw: st.DrawFn) -> str:
+    """A front matter in the style of real files, drawn from the cases the field rules decide."""
+
+    def url() -> str:
+        text = draw(st.sampled_from(URL_BASES)) + draw(st.sampled_from(URL_TAILS))
+        quoting = draw(st.sampled_from(["plain", "double", "single"]))
+        return {"plain": text, "double": f'"{text}"', "single": f"'{text}'"}[quoting]
+
+    def maybe(line: str) -> list[str]:
+        return [line] if draw(st.booleans()) else []
+
+    lines = ['title: "Watch: robots fold laundry"']
+    lines += maybe(f"webUrl: {url()}")
+    lines += maybe(f"originalUrl: {url()}")
+    lines += maybe(f"type: {draw(st.sampled_from(['video', 'Video', 'article']))}")
+    lines += maybe(f"quality: {draw(st.sampled_from(QUALITIES))}")
+    lines += maybe(f"published: {draw(st.sampled_from(FLAGS))}")
+    lines += maybe(f"removed: {draw(st.sampled_from(FLAGS))}")
+    lines += maybe(f"images:\n  - url: {url()}")
+    lines += maybe(f"provider:\n  name: YouTube\n  images:\n    - url: {url()}")
+    lines += maybe(f"related:\n  - title: Another\n    webUrl: {url()}")
+    lines += maybe("featuredContent: '<iframe src=\"https://www.youtube.com/embed/abc\"></iframe>'")
+    lines.append("publishedDateTime: 2024-03-01T09:30:00Z")
+    order = draw(st.permutations(lines))
+    return "---\n" + "\n".join(order) + "\n---\n"
+
+
+def built(root: object) -> object:
+    """The article the field rules build from a front matter's value, or the rejection."""
+    assert isinstance(root, dict)
+    try:
+        return build_article(root)
+    except ArticleRejected as exc:
+        return str(exc)
+
+
+@FUZZ
+@given(article_files())
+def test_the_field_rules_read_an_article_alike_from_either_path(text: str) -> None:
+    doc, first_line = _front_matter(text)
+    fast = simple_yaml(doc)
+    assert fast is not None, "a file in the style of real files was declined"
+    expected = built(read_document(doc, first_line))
+    assert built(fast) == expected
+    try:
+        assert parse_article(text.encode()) == expected
+    except ArticleRejected as exc:
+        assert str(exc) == expected

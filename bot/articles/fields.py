@@ -3,6 +3,7 @@ becomes an Article with warnings, or is rejected. Pure."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -16,10 +17,11 @@ from bot.articles.identity import (
     is_plain_http_url,
     split_http_url,
     topic_key,
+    url_entities_decoded,
 )
 from bot.articles.model import Article, ArticleRejected, FieldWarning, ParsedFile, Provider
 
-MAX_HEAT = 2**63 - 1  # fits an SQLite INTEGER
+MAX_HEAT = 2**63 - 1  # fits an SQLite INTEGER (whole qualities too)
 
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0)]
 _CONTROL_TO_SPACE = dict.fromkeys(_CONTROLS, " ")
@@ -43,10 +45,17 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         title = _title(doc.get("title"))
     except _Invalid as exc:
         raise ArticleRejected(f"title: {exc}") from None
+    # the link: webUrl, else originalUrl (real video files have only originalUrl, a watch URL);
+    # one that is given must be valid
+    link_field, link = "webUrl", doc.get("webUrl")
+    if link is None:
+        link_field, link = "originalUrl", doc.get("originalUrl")
+        if link is None:
+            raise ArticleRejected("webUrl or originalUrl: missing (required)")
     try:
-        url, canonical = _web_url(doc.get("webUrl"))
+        url, canonical = _web_url(link)
     except _Invalid as exc:
-        raise ArticleRejected(f"webUrl: {exc}") from None
+        raise ArticleRejected(f"{link_field}: {exc}") from None
     try:
         published_at = _datetime(doc.get("publishedDateTime"))
     except _Invalid as exc:
@@ -55,7 +64,8 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         raise ArticleRejected("publishedDateTime: missing (required)")
 
     opt = _optional_fields(doc, "", warnings)
-    published = _optional(doc, "published", _bool, "", warnings) or False
+    published = _optional(doc, "published", _bool, "", warnings)
+    removed = "removed" in doc and _optional(doc, "removed", _bool, "", warnings) is True
     topics = _topics(doc.get("topics"), "topics", warnings)
     related = _related(doc.get("related"), canonical, warnings)
     article = Article(
@@ -63,9 +73,11 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         canonical_url=canonical,
         title=title,
         published_at=published_at,
-        published=published,
+        published=published or False,
+        published_field=published is not None,
         topics=topics,
         related=related,
+        removed=removed,
         **opt,
     )
     return ParsedFile(article, tuple(warnings))
@@ -134,6 +146,8 @@ def _web_url(value: object) -> tuple[str, str]:
         raise _Invalid("missing (required)")
     if isinstance(value, str):  # the usual shape matched once for both checks
         url = value.strip()
+        if ";" in url and "&" in url:  # a character reference needs both
+            url = url_entities_decoded(url)
         fast = PLAIN_HTTP_URL.fullmatch(url)
         if fast is not None:
             return url, canonical_url_of_match(url, fast)
@@ -146,6 +160,8 @@ def _http_url(value: object) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a URL, got {kind(value)}")
     url = value.strip()
+    if ";" in url and "&" in url:
+        url = url_entities_decoded(url)
     if is_plain_http_url(url):
         return url
     if not url:
@@ -211,11 +227,20 @@ def _whole_number(value: object) -> int:
     return value
 
 
-def _quality(value: object) -> int:
-    number = _whole_number(value)
-    if not 0 <= number <= 100:
-        raise _Invalid(f"{show(value)} is out of range 0-100")
-    return number
+def _quality(value: object) -> float:
+    """Any non-negative number, no upper bound (the best real articles are over 100); a whole
+    one as an int, so 150 and 150.0 are one value."""
+    if type(value) is int and 0 <= value <= MAX_HEAT:  # the usual case (a bool is not an int here)
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid(f"{show(value)} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Invalid(f"{show(value)} is not a finite number")
+    if value < 0:
+        raise _Invalid(f"{show(value)} is negative")
+    if isinstance(value, int):
+        raise _Invalid(f"{show(value)} is too large")
+    return int(value) if value.is_integer() and value <= MAX_HEAT else value
 
 
 def _heat(value: object) -> int | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import re
+import string
 import unicodedata
 from urllib.parse import SplitResult, urlsplit
 
@@ -24,6 +26,12 @@ _PLAIN_HTTP_URL_HEAD = re.compile(
     r"(?i:https?)://[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*(?=[/?#]|\Z)"
 )
 _TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
+# A percent-escape (its hex, or a lone "%"), or a run of non-ASCII characters: what
+# _normal_escapes rewrites.
+_ESCAPE_OR_NON_ASCII = re.compile(r"%([0-9A-Fa-f]{2})?|[^\x00-\x7f]+")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# An HTML character reference ended by ";" that real files leave in URLs: &amp; &#038; &#x26;
+_URL_ENTITY = re.compile(r"&(?:amp|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _QUOTES = {
@@ -42,7 +50,8 @@ def canonical_url(url: str) -> str:
     Scheme and host lowercased (IDNA hosts as punycode), ``www.`` and the default port dropped,
     userinfo and fragment dropped, trailing slashes dropped (the root path becomes empty),
     ``utm_*``, ``fbclid`` and ``gclid`` dropped from the query, the rest sorted by key then value.
-    ``http`` and ``https`` stay distinct.
+    ``http`` and ``https`` stay distinct. Percent-encoding of the path and query is normalised
+    (see _normal_escapes): ``/a%7eb`` is ``/a~b``, ``/ä`` is ``/%C3%A4``.
     """
     return canonical_url_of_match(url, PLAIN_HTTP_URL.fullmatch(url))
 
@@ -65,8 +74,12 @@ def canonical_url_of_match(url: str, fast: re.Match[str] | None) -> str:
     if host.startswith("www.") and "." in host[4:]:
         host = host[4:]
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    if "%" in path or not path.isascii():
+        path = _normal_escapes(path)
     path = path.rstrip("/")
     if query:
+        if "%" in query or not query.isascii():
+            query = _normal_escapes(query)
         kept: list[tuple[str, str, str]] = []  # (key, value, the pair as written)
         for item in query.split("&"):
             if not item:
@@ -79,6 +92,34 @@ def canonical_url_of_match(url: str, fast: re.Match[str] | None) -> str:
         kept.sort()
         query = "&".join(item for _, _, item in kept)
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
+
+
+def _normal_escapes(text: str) -> str:
+    """One spelling of a path or query: escaped unreserved characters decoded, the hex of other
+    escapes uppercased, non-ASCII characters escaped as UTF-8, a lone "%" escaped as "%25".
+    Reserved characters keep their meaning: an escaped "/", "&" or "=" stays escaped."""
+    return _ESCAPE_OR_NON_ASCII.sub(_normal_escape, text)
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    hex_digits = match[1]
+    if hex_digits is not None:
+        char = chr(int(hex_digits, 16))
+        return char if char in _UNRESERVED else "%" + hex_digits.upper()
+    if match[0] == "%":  # not an escape: the "%" itself, escaped, so no later decoding makes one
+        return "%25"
+    return "".join(f"%{byte:02X}" for byte in match[0].encode("utf-8", "surrogatepass"))
+
+
+def url_entities_decoded(url: str) -> str:
+    """A URL with the HTML character references real files carry (``&#038;``, ``&amp;``)
+    decoded; left as they are, they make the rest of the URL a fragment. Only references ended
+    by ";" are, so a query's ``&copy=1`` stays as written."""
+    return _URL_ENTITY.sub(_entity_char, url)
+
+
+def _entity_char(match: re.Match[str]) -> str:
+    return html.unescape(match[0])
 
 
 def is_plain_http_url(url: str) -> bool:

@@ -17,12 +17,12 @@ class Provider:
 class Article:
     """What one file (or one entry of a file's related list) says about an article."""
 
-    url: str  # webUrl as given (validated absolute http/https)
+    url: str  # the link as given: webUrl, else originalUrl (validated absolute http/https)
     canonical_url: str  # identity, see canonical_url()
     title: str
     published_at: datetime | None  # aware, UTC; None only for related stubs without a date
     excerpt: str | None = None
-    quality: int | None = None  # 0-100
+    quality: float | None = None  # non-negative, no upper bound; an int when whole
     heat: int | None = None  # None when unknown (-1 in the file)
     published: bool = False
     published_field: bool = True  # False when the file had no `published` key
@@ -35,6 +35,12 @@ class Article:
     amp_url: str | None = None
     cdn_amp_url: str | None = None
     related: tuple[Article, ...] = ()  # stubs: no topics, not published, no related of their own
+    removed: bool = False  # the file says the item was withdrawn (``removed: true``)
+
+    @property
+    def is_video(self) -> bool:
+        """A ``type: video`` item (any case): shown and posted as a video."""
+        return self.type is not None and self.type.casefold() == "video"
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,8 +114,9 @@ class DiscordSender:
             async for message in channel.history(limit=100, after=after):
                 if message.author.id != me.id:
                     continue
+                # only our own (rich) embeds: Discord adds one for each video URL it unfurls
                 seen = message_fingerprint(
-                    message.content, ((e.title, e.url) for e in message.embeds)
+                    message.content, ((e.title, e.url) for e in message.embeds if e.type == "rich")
                 )
                 if seen == wanted:
                     return message.id

@@ -8,8 +8,9 @@ string is ever empty (the key is left out instead), and every payload carries
 
     limits      Discord's limits
     shapes      the payload types (TypedDicts of Discord's JSON)
-    text        cutting, escaping, quoting: the one set of text rules
-    embeds      article embeds, fitted to 6,000 characters a message; "Also told by"; topics
+    text        cutting, escaping, quoting, quality as written: the one set of text rules
+    embeds      article embeds, fitted to 6,000 characters a message; "Also told by"; topics;
+                videos marked, with their thumbnail large and their watch URL
     buttons     the Related button and its custom_id format; action rows
     payloads    notices, list pages, related, topics, digests; autocomplete choices
     terminal    payloads as plain text
@@ -21,9 +22,12 @@ from bot.render.embeds import (
     BLUE,
     GREEN,
     GREY,
+    PURPLE,
+    VIDEO_MARK,
     article_embed,
     embed_length,
     quality_colour,
+    watch_url,
 )
 from bot.render.limits import LIMITS, Limits
 from bot.render.payloads import (
@@ -50,7 +54,9 @@ __all__ = [
     "GREEN",
     "GREY",
     "LIMITS",
+    "PURPLE",
     "RELATED_TEMPLATE",
+    "VIDEO_MARK",
     "ActionRow",
     "AllowedMentions",
     "Button",
@@ -75,4 +81,5 @@ __all__ = [
     "related_payloads",
     "to_terminal",
     "topics_payload",
+    "watch_url",
 ]

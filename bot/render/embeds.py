@@ -14,22 +14,35 @@ from urllib.parse import urlsplit
 from bot.articles import Article, StoryEntry
 from bot.render.limits import LIMITS
 from bot.render.shapes import Embed, EmbedAuthor
-from bot.render.text import SEP, clean, cut, escape_markdown, join_lines, quality_text
+from bot.render.text import (
+    SEP,
+    clean,
+    cut,
+    escape_markdown,
+    join_lines,
+    neutralise_mentions,
+    quality_text,
+)
 
 _Part = Literal["description", "footer", "author", "title"]
 # The order in which parts give up room when a message would pass 6,000 characters.
 _SHRINK_ORDER: tuple[_Part, ...] = ("description", "footer", "author", "title")
 
+PURPLE = 0x9B59B6
 GREEN = 0x2ECC71
 BLUE = 0x3498DB
 AMBER = 0xF1C40F
 GREY = 0x95A5A6
+VIDEO_MARK = "▶ Video"  # before a video's title, in cards and so in the terminal preview
 
 
 def quality_colour(quality: float | None) -> int:
-    """Embed colour by quality band: >=80 green, >=60 blue, >=40 amber, else (or unknown) grey."""
+    """Embed colour by quality band: over 100 (the best articles) purple, >=80 green, >=60 blue,
+    >=40 amber, else (or unknown) grey."""
     if quality is None:
         return GREY
+    if quality > 100:
+        return PURPLE
     if quality >= 80:
         return GREEN
     if quality >= 60:
@@ -85,7 +98,19 @@ def _provider_name(article: Article) -> str | None:
 
 
 def _title(article: Article) -> str:
-    return clean(article.title, one_line=True) or "(untitled)"
+    title = clean(article.title, one_line=True) or "(untitled)"
+    return f"{VIDEO_MARK}{SEP}{title}" if article.is_video else title
+
+
+def watch_url(article: Article) -> str | None:
+    """The URL Discord plays a video from (its originalUrl, else its link); None for other
+    articles, and for a URL a message's content should not carry."""
+    if not article.is_video:
+        return None
+    url = _http_url(article.original_url) or _http_url(article.url)
+    if url is None or neutralise_mentions(url) != url or len(url) > LIMITS.content // 4:
+        return None
+    return url
 
 
 def _footer_text(article: Article) -> str | None:
@@ -170,7 +195,7 @@ def _build_embed(entry: StoryEntry, room: _Room) -> Embed:
         embed["author"] = author
     image = _http_url(article.image_url)
     if image:
-        embed["thumbnail"] = {"url": image}
+        embed["image" if article.is_video else "thumbnail"] = {"url": image}
     timestamp = _iso(article.published_at)
     if timestamp:
         embed["timestamp"] = timestamp

@@ -2,7 +2,8 @@
 
 Every payload carries ``allowed_mentions`` that pings no one, except the role an admin
 configured for a digest; a message of several embeds stays within 10 embeds and 6,000
-characters.
+characters. A message that shows videos carries their watch URLs in its content, one a line,
+so Discord plays them in place.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from bot.render.embeds import (
     embed_length,
     fit_embeds,
     topics_embed,
+    watch_url,
 )
 from bot.render.limits import LIMITS, OWN_ROWS
 from bot.render.shapes import ActionRow, AllowedMentions, Button, Embed, Payload
 from bot.render.text import SEP, clean, cut, message_content
 
-# An embed and the button that goes with it, if any, kept together when split over messages.
-_Item = tuple[Embed, Button | None]
+# An embed, the button that goes with it and the watch URL of a video (None for others), kept
+# together when split over messages.
+_Item = tuple[Embed, Button | None, str | None]
+# Content keeps this much room for its own text when watch URLs are added to it.
+_CONTENT_TEXT_ROOM = 200
 
 
 def _payload(
@@ -45,12 +50,12 @@ def _pack(items: Sequence[_Item]) -> list[list[_Item]]:
     groups: list[list[_Item]] = []
     current: list[_Item] = []
     used = 0
-    for embed, button in items:
-        length = embed_length(embed)
+    for item in items:
+        length = embed_length(item[0])
         if current and (len(current) >= LIMITS.embeds or used + length > LIMITS.embed_total):
             groups.append(current)
             current, used = [], 0
-        current.append((embed, button))
+        current.append(item)
         used += length
     if current:
         groups.append(current)
@@ -62,9 +67,27 @@ def _group_payload(
     group: Sequence[_Item],
     allowed_mentions: AllowedMentions | None = None,
 ) -> Payload:
-    embeds = [embed for embed, _ in group]
-    buttons = [button for _, button in group if button is not None]
+    embeds = [embed for embed, _, _ in group]
+    buttons = [button for _, button, _ in group if button is not None]
     return _payload(content, embeds, action_rows(buttons), allowed_mentions)
+
+
+def _item(entry: StoryEntry, button: Button | None) -> _Item:
+    return article_embed(entry), button, watch_url(entry.article)
+
+
+def _with_watch_urls(suffix: str, group: Sequence[_Item], beside: str = "") -> str:
+    """``suffix`` followed by the group's watch URLs, one a line: in a message's content Discord
+    unfurls them into players, which an embed cannot carry. ``beside`` is the content's other
+    fixed text; URLs that would leave the heading less than its room are left out (the embed
+    still links to them)."""
+    room = LIMITS.content - _CONTENT_TEXT_ROOM - len(beside) - len(suffix)
+    lines: list[str] = []
+    for _, _, url in group:
+        if url is not None and url not in lines and len(url) + 1 <= room:
+            lines.append(url)
+            room -= len(url) + 1
+    return suffix + "".join("\n" + url for url in lines)
 
 
 def notice(text: str) -> Payload:
@@ -76,8 +99,8 @@ def notice(text: str) -> Payload:
 def list_pages(entries: Sequence[StoryEntry], *, heading: str, per_page: int = 5) -> list[Payload]:
     """Paged results: ``per_page`` embeds (1-10) a page, each page within 6,000 characters.
 
-    content is ``"<heading> · page i/n"``; components hold one Related button per embed. With no
-    entries, one page that says so.
+    content is ``"<heading> · page i/n"``, then the page's video watch URLs; components hold one
+    Related button per embed. With no entries, one page that says so.
     """
     per_page = max(1, min(per_page, LIMITS.embeds, OWN_ROWS * LIMITS.row_buttons))
     heading = (heading or "").strip()
@@ -89,8 +112,14 @@ def list_pages(entries: Sequence[StoryEntry], *, heading: str, per_page: int = 5
     pages: list[Payload] = []
     for number, chunk in enumerate(chunks, 1):
         suffix = f"page {number}/{len(chunks)}"
-        content = message_content(heading, SEP + suffix) if heading else suffix
         embeds = fit_embeds(chunk)
+        group = [
+            (embed, None, watch_url(e.article)) for embed, e in zip(embeds, chunk, strict=True)
+        ]
+        if heading:
+            content = message_content(heading, _with_watch_urls(SEP + suffix, group))
+        else:
+            content = _with_watch_urls(suffix, group)
         pages.append(_payload(content, embeds, action_rows(related_button(e) for e in chunk)))
     return pages
 
@@ -116,10 +145,10 @@ def related_payloads(
         if item.article_id != entry.article_id
     ]
 
-    items: list[_Item] = [(article_embed(entry), None)]
-    items += [(article_embed(item), related_button(item)) for item in unique_related]
+    items: list[_Item] = [_item(entry, None)]
+    items += [_item(item, related_button(item)) for item in unique_related]
     if others:
-        items.append((also_told_by_embed(entry, others), None))
+        items.append((also_told_by_embed(entry, others), None, None))
     groups = _pack(items)
 
     count = len(unique_related)
@@ -130,7 +159,8 @@ def related_payloads(
     payloads: list[Payload] = []
     for number, group in enumerate(groups, 1):
         suffix = f"{SEP}{number}/{len(groups)}" if len(groups) > 1 else ""
-        content = (first if number == 1 else "Related articles (continued)") + suffix
+        text = first if number == 1 else "Related articles (continued)"
+        content = message_content(text, _with_watch_urls(suffix, group))
         payloads.append(_group_payload(content, group))
     return payloads
 
@@ -149,7 +179,8 @@ def digest_payloads(
 ) -> list[Payload]:
     """A digest split over messages of <= 10 embeds and <= 6,000 characters, every entry once.
 
-    The last message's content ends with "and N more" when ``more`` > 0. With ``mention_role_id``
+    Each message's content holds the watch URLs of its videos, one a line, after the heading;
+    the last one's ends with "and N more" when ``more`` > 0. With ``mention_role_id``
     the first message starts with ``<@&id>`` and allows that role (and nothing else) to be pinged.
     No entries and nothing more: no messages.
     """
@@ -157,18 +188,18 @@ def digest_payloads(
     heading = (heading or "").strip() or "News digest"
     if not entries and not more:
         return []
-    items: list[_Item] = [(article_embed(entry), related_button(entry)) for entry in entries]
+    items: list[_Item] = [_item(entry, related_button(entry)) for entry in entries]
     groups = _pack(items) or [[]]
     payloads: list[Payload] = []
     for number, group in enumerate(groups, 1):
         suffix = f"{SEP}{number}/{len(groups)}" if len(groups) > 1 else ""
-        if number == len(groups) and more:
-            suffix += f"\nand {more} more"
+        more_line = f"\nand {more} more" if number == len(groups) and more else ""
         prefix = ""
         mentions: AllowedMentions | None = None
         if number == 1 and mention_role_id is not None:
             prefix = f"<@&{int(mention_role_id)}> "
             mentions = {"parse": [], "roles": [str(int(mention_role_id))], "replied_user": False}
+        suffix = _with_watch_urls(suffix, group, beside=prefix + more_line) + more_line
         payloads.append(_group_payload(message_content(heading, suffix, prefix), group, mentions))
     return payloads
 

@@ -37,6 +37,7 @@ class Embed(TypedDict, total=False):
     color: int
     author: EmbedAuthor
     thumbnail: EmbedMedia
+    image: EmbedMedia  # a video's thumbnail, shown large
     timestamp: str
     footer: EmbedFooter
     fields: list[EmbedField]  # never built here; counted towards the limits all the same

@@ -6,7 +6,6 @@ its key is left out rather than sent empty.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -23,13 +22,7 @@ _MENTION_TAGS = re.compile(r"<@")
 # Every character Discord markdown gives a meaning: emphasis, code, spoilers, links, headings.
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#])")
 _QUOTED_LENGTH = 80
-
-
-def quality_text(quality: float) -> str:
-    """A quality as the file wrote it: 150 as "150", 187.5 as "187.5" (150.0 as "150")."""
-    if math.isfinite(quality) and float(quality).is_integer():
-        return str(int(quality))
-    return repr(float(quality))
+_PLAIN_DIGITS_UP_TO = 1e15  # whole floats below this are shown without ".0" or an exponent
 
 
 def cut(text: str, limit: int) -> str:
@@ -79,6 +72,17 @@ def quote(text: str) -> str:
     cleaned = " ".join(visible.split())[:_QUOTED_LENGTH].replace("`", "'")
     cleaned = escape_markdown(cleaned).replace("@", "@" + _ZWSP).replace("<", "<" + _ZWSP)
     return f"'{cleaned}'"
+
+
+def quality_text(quality: float | None) -> str:
+    """A quality as the file wrote it: 150 as "150", 187.5 as "187.5"; None as "unknown"."""
+    if quality is None:
+        return "unknown"
+    if isinstance(quality, int):
+        return str(quality)
+    if quality.is_integer() and abs(quality) < _PLAIN_DIGITS_UP_TO:
+        return str(int(quality))
+    return repr(quality)  # the shortest text that reads back as this float
 
 
 def message_content(text: str, suffix: str = "", prefix: str = "") -> str:

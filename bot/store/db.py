@@ -1,9 +1,12 @@
 """SQLite connections: one writer and one reader over a WAL database, the pragmas, numbered
-migrations, and running work on a connection's own thread."""
+migrations (SQL scripts, and Python steps where SQL is not enough), and running work on a
+connection's own thread."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import importlib.resources
 import re
 import sqlite3
@@ -165,13 +168,31 @@ def split_sql(script: str) -> list[str]:
     return [s for s in statements if s.strip(" ;\n")]
 
 
+def migration_steps() -> list[tuple[int, Callable[[sqlite3.Connection], None]]]:
+    """Every numbered migration, in order: the SQL scripts, and the Python steps
+    (``NNN_name.py`` with a ``migrate(conn)`` function) for what SQL alone cannot do."""
+    steps: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+        (number, functools.partial(_run_script, sql)) for number, sql in migration_scripts()
+    ]
+    for entry in importlib.resources.files("bot.store.migrations").iterdir():
+        match = re.match(r"(\d+)_\w*\.py$", entry.name)
+        if match:
+            module = importlib.import_module(f"bot.store.migrations.{entry.name[:-3]}")
+            steps.append((int(match.group(1)), module.migrate))
+    return sorted(steps, key=lambda step: step[0])
+
+
+def _run_script(sql: str, conn: sqlite3.Connection) -> None:
+    for statement in split_sql(sql):
+        conn.execute(statement)
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Apply numbered migrations, each in one transaction, tracked in PRAGMA user_version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, sql in migration_scripts():
+    for number, step in migration_steps():
         if number <= version:
             continue
         with transaction(conn):
-            for statement in split_sql(sql):
-                conn.execute(statement)
+            step(conn)
             conn.execute(f"PRAGMA user_version = {int(number)}")
