@@ -93,6 +93,7 @@ def test_status_json_keys(config: Path, capsys):
         "topics",
         "files",
         "rejected_files",
+        "gone_files",
         "subscriptions",
         "last_ingest_at",
     }

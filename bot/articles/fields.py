@@ -56,6 +56,7 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
 
     opt = _optional_fields(doc, "", warnings)
     published = _optional(doc, "published", _bool, "", warnings) or False
+    removed = _optional(doc, "removed", _bool, "", warnings) or False
     topics = _topics(doc.get("topics"), "topics", warnings)
     related = _related(doc.get("related"), canonical, warnings)
     article = Article(
@@ -64,6 +65,7 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
         title=title,
         published_at=published_at,
         published=published,
+        removed=removed,
         topics=topics,
         related=related,
         **opt,

@@ -26,6 +26,7 @@ class Article:
     heat: int | None = None  # None when unknown (-1 in the file)
     published: bool = False
     published_field: bool = True  # False when the file had no `published` key
+    removed: bool = False  # `removed: true`: a withdrawn item, gone like a deleted file
     topics: tuple[str, ...] = ()
     provider: Provider | None = None
     image_url: str | None = None
