@@ -209,8 +209,11 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
         out.write("\n")
     else:
         print(f"database: {config.database.path}", file=out)
-        for key, value in data.items():
+        counts = data | {"rejected_files": len(status.rejected_files)}
+        for key, value in counts.items():
             print(f"{key.replace('_', ' ')}: {value if value is not None else 'never'}", file=out)
+        for path, reason in status.rejected_files:
+            print(f"{path}: {reason}", file=out)
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,46 @@ def test_ingest_rejected_file_exits_1_and_names_it(tmp_path: Path, config: Path,
     assert main(["ingest", str(bad), "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert f"{bad}: " in out and "webUrl" in out
+
+
+def test_broken_edit_and_deleted_file_in_ingest_and_status(tmp_path: Path, capsys):
+    """A good file edited into a broken one: rejected with its reason on every run (exit 1)
+    while its article stays; `status` names it; a deleted file is counted as gone."""
+    articles = tmp_path / "articles"
+    shutil.copytree(REPO / "seeds", articles)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "db.sqlite3"}"\n[ingest]\npaths = ["{articles}"]\n',
+        encoding="utf-8",
+    )
+    assert main(["ingest", "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    before = json.loads(capsys.readouterr().out)
+    first, second = sorted(articles.glob("*.txt"))[:2]
+    first.write_text(first.read_text(encoding="utf-8").replace("webUrl:", "web:"), "utf-8")
+    second.unlink()
+    capsys.readouterr()
+    for gone in (1, 0):
+        assert main(["ingest", "--json", "--config", str(config)]) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert report["rejected"] == [
+            {"path": str(first), "reason": "webUrl or originalUrl: missing (required)"}
+        ]
+        assert report["gone"] == gone
+    assert main(["ingest", "--config", str(config)]) == 1
+    assert f"{first}: webUrl or originalUrl: missing (required)" in capsys.readouterr().out
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["rejected_files"] == [
+        {"path": str(first), "reason": "webUrl or originalUrl: missing (required)"}
+    ]
+    assert (status["gone_files"], status["files"]) == (1, 4)
+    assert status["articles"] == before["articles"] - 1  # the broken file's is still there
+    assert main(["status", "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    assert "rejected files: 1\n" in text and "gone files: 1\n" in text
+    assert f"{first}: webUrl or originalUrl: missing (required)" in text
 
 
 def test_ingest_warnings_name_the_field(tmp_path: Path, config: Path, capsys):
@@ -123,6 +164,7 @@ def test_status_json_keys(config: Path, capsys):
         "topics",
         "files",
         "rejected_files",
+        "gone_files",
         "subscriptions",
         "last_ingest_at",
     }

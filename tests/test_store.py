@@ -235,7 +235,11 @@ async def test_rejected_files_recorded(store: Store):
     _, states = await store.files.states()
     assert states == {"/bad": ("/bad", 10, 1, "empty file")}
     status = await store.status()
-    assert (status.files, status.rejected_files, status.articles) == (1, 1, 0)
+    assert (status.files, status.rejected_files, status.articles) == (
+        1,
+        (("/bad", "empty file"),),
+        0,
+    )
 
 
 async def test_migrations_are_versioned_and_idempotent(tmp_path: Path):

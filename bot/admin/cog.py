@@ -69,7 +69,11 @@ class Admin(commands.Cog):
     @app_commands.check(_is_owner)
     async def status(self, interaction: discord.Interaction) -> None:
         status = await self.host.store.status()
-        lines = [f"**{key.replace('_', ' ')}**: {value}" for key, value in status.as_dict().items()]
+        counts = status.as_dict() | {"rejected_files": len(status.rejected_files)}
+        lines = [f"**{key.replace('_', ' ')}**: {value}" for key, value in counts.items()]
+        lines += [f"- `{path}`: {reason}" for path, reason in status.rejected_files[:10]]
+        if len(status.rejected_files) > 10:
+            lines.append(f"... and {len(status.rejected_files) - 10} more rejected files")
         lines.append("**jobs**:")
         for job_id, name, next_run in self.host.scheduler.jobs():
             when = discord.utils.format_dt(next_run, "R") if next_run else "paused"

@@ -20,13 +20,14 @@ from bot.articles.model import (
     Provider,
     StoryEntry,
 )
-from bot.articles.parse import DEFAULT_MAX_BYTES, parse_article
+from bot.articles.parse import DEFAULT_MAX_BYTES, PARSER_VERSION, parse_article
 from bot.articles.yaml_events import MAX_DEPTH
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
     "MAX_HEAT",
+    "PARSER_VERSION",
     "Article",
     "ArticleRejected",
     "FieldWarning",

@@ -26,6 +26,7 @@ class Article:
     heat: int | None = None  # None when unknown (-1 in the file)
     published: bool = False
     published_field: bool = True  # False when the file had no `published` key
+    removed: bool = False  # `removed: true`: a withdrawn item, gone like a deleted file
     topics: tuple[str, ...] = ()
     provider: Provider | None = None
     image_url: str | None = None
@@ -35,7 +36,6 @@ class Article:
     amp_url: str | None = None
     cdn_amp_url: str | None = None
     related: tuple[Article, ...] = ()  # stubs: no topics, not published, no related of their own
-    removed: bool = False  # the file says the item was withdrawn (``removed: true``)
 
     @property
     def is_video(self) -> bool:

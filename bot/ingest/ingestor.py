@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.articles import PARSER_VERSION
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, make_pool, parse_chunk
-from bot.store import BatchCounts, FileRecord, FileState, Store
+from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord, FileState, Store
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
 
@@ -35,6 +36,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     related_added: int = 0
+    restored: int = 0  # gone articles back: their file came back, or no longer says removed
+    gone: int = 0  # files deleted since the last run (their articles are gone)
     files_seen: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str, str]] = field(default_factory=list)
@@ -50,6 +53,7 @@ class IngestReport:
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.related_added += counts.related_added
+        self.restored += counts.restored
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,8 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "related_added": self.related_added,
+            "restored": self.restored,
+            "gone": self.gone,
             "files": self.files_seen,
             "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
             "warnings": [{"path": p, "field": f, "reason": r} for p, f, r in self.warnings],
@@ -67,7 +73,8 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
-            f" {len(self.rejected)} rejected; {self.related_added} related articles added"
+            f" {len(self.rejected)} rejected, {self.gone} gone, {self.restored} restored;"
+            f" {self.related_added} related articles added"
             f" ({self.files_seen} files in {self.duration_s:.2f}s)"
         )
 
@@ -178,7 +185,9 @@ class Ingestor:
             generation = await self.store.files.generation()
             if generation == self._known_generation:
                 return generation, self._known
-        generation, self._known = await self.store.files.states()
+        generation, self._known = await self.store.files.states(
+            parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
+        )
         self._known_generation = generation
         return generation, self._known
 
@@ -227,6 +236,8 @@ class Ingestor:
                 writing = None
             if pending:
                 await self._write(pending, known, shown_by_path, report)
+            # After the writes: a file renamed (its article at a new path) keeps its article.
+            await self._remove(scan.vanished, known, report)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -285,6 +296,19 @@ class Ingestor:
                 future.cancel()
             await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
+    async def _remove(
+        self, vanished: list[str], known: dict[str, FileState], report: IngestReport
+    ) -> None:
+        """Forget the files deleted from disk; their articles are gone (bot.store.gone)."""
+        if not vanished:
+            return
+        gone = await self.store.files.remove(vanished)
+        self._writes += 1
+        for path in vanished:
+            del known[path]
+        report.gone = len(vanished)
+        log.info("ingest: %d files deleted, %d articles gone", len(vanished), gone)
+
     async def _write(
         self,
         parsed: list[Parsed],
@@ -294,7 +318,9 @@ class Ingestor:
     ) -> None:
         records = []
         touched = []
-        hashes = await self.store.files.hashes([p.path for p in parsed if p.path in known])
+        hashes = await self.store.files.hashes(
+            [p.path for p in parsed if p.path in known], parser_version=PARSER_VERSION
+        )
         for result in parsed:
             path, error = result.path, result.error
             shown = shown_by_path.get(path, path)
@@ -319,6 +345,10 @@ class Ingestor:
                     result.digest,
                     error=error,
                     prepared=result.prepared,
+                    # rejected by its size alone: read again when the limit allows its size
+                    parser_version=UNREAD_TOO_LARGE
+                    if error and result.size > self.max_file_bytes
+                    else PARSER_VERSION,
                 )
             )
             if error:

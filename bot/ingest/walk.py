@@ -44,6 +44,9 @@ class Scan:
     # (path, shown, reason) of the unchanged files that the store holds as rejected
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # roots that are not a file or folder
+    # known files below the walked roots that the walk did not find: deleted (a missing root,
+    # or a folder that could not be read, hides nothing this way)
+    vanished: list[str] = field(default_factory=list)
 
 
 _new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk
@@ -72,6 +75,12 @@ class _Walker:
         # Only a root that is a file can be reached twice (as itself and inside a folder root).
         self.root_paths = {os.path.abspath(root) for root in roots}
         self.emitted: set[str] = set()
+        # The known states of the files found unchanged (the changed ones are in scan.changed):
+        # states, not paths, so no path string outlives its turn of the loop.
+        self.unchanged: list[FileState] = []
+        self.walked_files: set[str] = set()  # the roots walked that are files
+        self.walked_folders: list[str] = []  # ... and folders, each with a trailing separator
+        self.unread: list[str] = []  # folders that could not be read, likewise
 
     def walk(self) -> Scan:
         scan, watch = self.scan, self.watch
@@ -85,14 +94,38 @@ class _Walker:
                     watch.fail(f"{shown_root} does not exist")
                 continue
             if stat.S_ISDIR(st.st_mode):
+                self.walked_folders.append(os.path.join(os.path.abspath(root), ""))
                 self.folder(root, shown_root)
             elif stat.S_ISREG(st.st_mode):
+                self.walked_files.add(os.path.abspath(root))
                 self.file(root, shown_root, st)
             else:
                 scan.missing.append(shown_root)
                 if watch is not None:
                     watch.fail(f"{shown_root} is not a file or folder")
+        scan.unchanged = len(self.unchanged)
+        scan.vanished = self.vanished()
         return scan
+
+    def vanished(self) -> list[str]:
+        """The known files below the walked roots that the walk did not find. Counted first:
+        when every known file was found (an unchanged tree), nothing else is looked at."""
+        known = self.known
+        found = len(self.unchanged)
+        if found < len(known):
+            found += sum(1 for f in self.scan.changed if f.path in known)
+        if found == len(known):
+            return []
+        folders, files, unread = tuple(self.walked_folders), self.walked_files, tuple(self.unread)
+        seen = {state[0] for state in self.unchanged}
+        seen.update(f.path for f in self.scan.changed)
+        return [
+            path
+            for path in known
+            if (path.startswith(folders) or path in files)
+            and path not in seen
+            and not path.startswith(unread)
+        ]
 
     def file(self, root: Path, shown_root: str, st: os.stat_result) -> None:
         absolute = os.path.abspath(root)
@@ -105,7 +138,7 @@ class _Walker:
         scan.files += 1
         state = self.known.get(absolute)
         if state is not None and state[1] == st.st_size and state[2] == st.st_mtime_ns:
-            scan.unchanged += 1
+            self.unchanged.append(state)
             if state[3] is not None:
                 scan.rejected.append((absolute, shown_root, state[3]))
         else:
@@ -118,7 +151,8 @@ class _Walker:
         scan = self.scan
         changed, rejected = scan.changed, scan.rejected
         seen_dirs, root_paths, emitted = self.seen_dirs, self.root_paths, self.emitted
-        files = unchanged = 0
+        found_unchanged = self.unchanged.append
+        files = 0
         # (path, shown, pin): pin is the path to re-check later (a root, a symlinked folder)
         stack: list[tuple[str, str, str | None]] = [
             (os.path.abspath(root), shown_root, os.fspath(root))
@@ -128,6 +162,7 @@ class _Walker:
             try:
                 fd = os.open(directory, _OPEN_DIR)
             except OSError as exc:
+                self.unread.append(os.path.join(directory, ""))
                 if watch is not None:
                     watch.fail(f"{directory}: {exc.strerror}")
                 continue
@@ -168,7 +203,7 @@ class _Walker:
                                     and state[1] == est.st_size
                                     and state[2] == est.st_mtime_ns
                                 ):
-                                    unchanged += 1
+                                    found_unchanged(state)
                                     if state[3] is not None:
                                         rejected.append((path, shown_prefix + name, state[3]))
                                 else:
@@ -181,6 +216,7 @@ class _Walker:
                         except OSError:
                             continue
             except OSError as exc:
+                self.unread.append(os.path.join(directory, ""))
                 if watch is not None:
                     watch.fail(f"{directory}: {exc.strerror}")
                 continue
@@ -199,4 +235,3 @@ class _Walker:
                 for name, linked in subdirs
             )
         scan.files += files
-        scan.unchanged += unchanged

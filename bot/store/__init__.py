@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from bot.store.db import Database
 from bot.store.digests import Digests
-from bot.store.files import Files
+from bot.store.files import UNREAD_TOO_LARGE, Files
 from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
 from bot.store.read import Reads
@@ -36,6 +36,7 @@ from bot.store.records import (
 from bot.store.write import ArticleWriter
 
 __all__ = [
+    "UNREAD_TOO_LARGE",
     "BatchCounts",
     "DatabaseInUse",
     "DigestCandidate",
@@ -86,12 +87,16 @@ class Store:
 
     async def status(self) -> StoreStatus:
         db = self._db
+        rejected = await db.fetchall(
+            "SELECT path, coalesce(error, '') FROM files WHERE status = 'rejected' ORDER BY path"
+        )
         return StoreStatus(
-            articles=await db.scalar("SELECT count(*) FROM articles"),
-            stories=await db.scalar("SELECT count(DISTINCT story_id) FROM articles"),
+            articles=await db.scalar("SELECT count(*) FROM articles WHERE gone = 0"),
+            stories=await db.scalar("SELECT count(DISTINCT story_id) FROM articles WHERE gone = 0"),
             topics=await db.scalar("SELECT count(*) FROM topics WHERE article_count > 0"),
             files=await db.scalar("SELECT count(*) FROM files"),
-            rejected_files=await db.scalar("SELECT count(*) FROM files WHERE status = 'rejected'"),
+            rejected_files=tuple((str(path), str(reason)) for path, reason in rejected),
+            gone_files=await db.scalar("SELECT count(*) FROM articles WHERE gone = 1"),
             subscriptions=await self.digests.subscription_count(),
             last_ingest_at=await self.get_meta("last_ingest_at"),
         )

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
+from bot.articles import PARSER_VERSION
 from bot.store.db import Database
+from bot.store.gone import mark_gone
 from bot.store.records import FileState
 
 FILES_GENERATION = "files_generation"  # meta key: bumped by every write to the files table
+# files.parser_version of a file rejected by its size alone, never parsed: it is read again once
+# the size limit allows its size (a raised [ingest] max_file_bytes takes effect).
+UNREAD_TOO_LARGE = -1
+# The size a state reports for a file that must be read again whatever its size and mtime: no
+# file on disk has it, so the walk sees a change.
+STALE_SIZE = -1
 
 
 class Files:
@@ -18,16 +27,24 @@ class Files:
     def __init__(self, db: Database):
         self._db = db
 
-    async def states(self) -> tuple[int, dict[str, FileState]]:
-        """Every known file by path, and the files generation they were read at (one snapshot)."""
+    async def states(
+        self, *, parser_version: int = PARSER_VERSION, max_file_bytes: int | None = None
+    ) -> tuple[int, dict[str, FileState]]:
+        """Every known file by path, and the files generation they were read at (one snapshot).
+
+        A file read by another parser version, or rejected as too large when
+        ``max_file_bytes`` now allows its size, has size STALE_SIZE: the walk reads it again."""
+        limit = -1 if max_file_bytes is None else max_file_bytes
 
         def work(conn: sqlite3.Connection) -> tuple[int, dict[str, FileState]]:
             conn.execute("BEGIN")
             try:
                 generation = files_generation(conn)
                 rows: list[FileState] = conn.execute(
-                    "SELECT path, size, mtime_ns,"
-                    " CASE WHEN status = 'rejected' THEN coalesce(error, '') END FROM files"
+                    "SELECT path, CASE WHEN parser_version = ?"
+                    " OR (parser_version = ? AND size > ?) THEN size ELSE ? END, mtime_ns,"
+                    " CASE WHEN status = 'rejected' THEN coalesce(error, '') END FROM files",
+                    (parser_version, UNREAD_TOO_LARGE, limit, STALE_SIZE),
                 ).fetchall()
             finally:
                 conn.execute("COMMIT")
@@ -41,16 +58,19 @@ class Files:
         process): while it stands still, what states() returned is still true."""
         return await self._db.read(files_generation)
 
-    async def hashes(self, paths: Sequence[str]) -> dict[str, str]:
-        """The stored content hash of each of these paths that is known."""
+    async def hashes(
+        self, paths: Sequence[str], *, parser_version: int = PARSER_VERSION
+    ) -> dict[str, str]:
+        """The stored content hash of each of these paths that is known and was parsed by
+        ``parser_version`` (the same bytes read by another version are not the same file)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, str]:
             found: dict[str, str] = {}
             for i in range(0, len(paths), 500):
                 part = paths[i : i + 500]
                 marks = ",".join("?" * len(part))
-                sql = f"SELECT path, hash FROM files WHERE path IN ({marks})"
-                found.update(conn.execute(sql, part).fetchall())
+                sql = f"SELECT path, hash FROM files WHERE parser_version = ? AND path IN ({marks})"
+                found.update(conn.execute(sql, (parser_version, *part)).fetchall())
             return found
 
         return await self._db.read(work) if paths else {}
@@ -69,6 +89,37 @@ class Files:
             bump_files_generation(conn)
 
         await self._db.write(work)
+
+    async def remove(self, paths: Sequence[str]) -> int:
+        """Forget files deleted from disk; the article of each is gone (out of lists, search,
+        autocomplete and digests; kept in the ledger) unless another file still holds it.
+        Returns how many articles went."""
+        if not paths:
+            return 0
+
+        def work(conn: sqlite3.Connection) -> int:
+            # json_each: one statement whatever the count (no bound-variable limit), and one
+            # scan of files (article_id has no index) for the articles another file holds
+            listed = json.dumps(list(paths))
+            article_ids = {
+                article_id
+                for (article_id,) in conn.execute(
+                    "DELETE FROM files WHERE path IN (SELECT value FROM json_each(?))"
+                    " RETURNING article_id",
+                    (listed,),
+                )
+                if article_id is not None
+            }
+            held = conn.execute(
+                "SELECT DISTINCT article_id FROM files"
+                " WHERE article_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(article_ids)),),
+            )
+            article_ids.difference_update(article_id for (article_id,) in held)
+            bump_files_generation(conn)
+            return mark_gone(conn, sorted(article_ids))
+
+        return await self._db.write(work)
 
 
 def files_generation(conn: sqlite3.Connection) -> int:

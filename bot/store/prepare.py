@@ -47,6 +47,7 @@ def prepare_article(article: Article) -> PreparedArticle:
         hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest(),
         story_key(article.title),
         tuple(related),
+        article.removed,
     )
 
 

@@ -1,5 +1,5 @@
 """What /news reads: topics, a topic's newest stories, the latest, one entry, its related
-articles and story, and search."""
+articles and story, and search. Gone articles are left out of every list (bot.store.gone)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ class Reads:
         else:
             rows = await self._db.fetchall(
                 f"SELECT {ARTICLE_SELECT} FROM articles a INDEXED BY articles_latest"
-                " WHERE published = 1 AND from_file = 1 AND COALESCE(quality, 0) >= ?"
+                " WHERE published = 1 AND from_file = 1 AND gone = 0"
+                " AND COALESCE(quality, 0) >= ?"
                 " ORDER BY published_at DESC LIMIT ?",
                 (min_quality, limit * 4),
             )
@@ -97,7 +98,7 @@ class Reads:
             f"SELECT {ARTICLE_SELECT} FROM articles a WHERE a.id IN ("
             " SELECT child_id FROM related WHERE parent_id = ?"
             " UNION SELECT parent_id FROM related WHERE child_id = ?)"
-            " AND a.story_id IS NOT (SELECT story_id FROM articles WHERE id = ?)"
+            " AND a.story_id IS NOT (SELECT story_id FROM articles WHERE id = ?) AND a.gone = 0"
             # On a tie, what a file says about itself beats what a related list says.
             " ORDER BY COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC,"
             " a.from_file DESC, a.published_at DESC LIMIT ?",
@@ -109,7 +110,7 @@ class Reads:
         """The story's other articles (the same story told at other URLs)."""
         rows = await self._db.fetchall(
             f"SELECT {ARTICLE_SELECT} FROM articles a WHERE a.story_id ="
-            " (SELECT story_id FROM articles WHERE id = ?) AND a.id != ?"
+            " (SELECT story_id FROM articles WHERE id = ?) AND a.id != ? AND a.gone = 0"
             " ORDER BY COALESCE(a.quality, -1) DESC, a.published_at DESC LIMIT 25",
             (article_id, article_id),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bot.articles import Article, StoryEntry
+from bot.articles import PARSER_VERSION, Article, StoryEntry
 
 # What the store knows about one file: (path, size, mtime_ns, the reason when the file is
 # rejected, else None). The row itself: 100k of them are read per ingest, and a named tuple
@@ -29,6 +29,7 @@ class PreparedArticle(NamedTuple):
     text_fingerprint: str  # of everything but the topics
     story_key: str
     related: tuple[RelatedStub, ...]
+    removed: bool = False  # the file says `removed: true`: the article is gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class FileRecord:
     error: str | None = None
     # prepare_article(article), made by a parse worker so the writer does no per-field work
     prepared: PreparedArticle | None = None
+    # the parser version that read it (files.UNREAD_TOO_LARGE: rejected by its size alone, unread)
+    parser_version: int = PARSER_VERSION
 
     @property
     def ok(self) -> bool:
@@ -55,12 +58,14 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     related_added: int = 0
+    restored: int = 0  # gone articles whose file came back (or no longer says removed)
 
     def __iadd__(self, other: BatchCounts) -> BatchCounts:
         self.added += other.added
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.related_added += other.related_added
+        self.restored += other.restored
         return self
 
 
@@ -70,7 +75,10 @@ class StoreStatus:
     stories: int
     topics: int
     files: int
-    rejected_files: int
+    # (path, reason) of each file that is not loaded as it is now, by path; a file edited into
+    # a broken one keeps its last good article
+    rejected_files: tuple[tuple[str, str], ...]
+    gone_files: int  # deleted from disk, their articles gone
     subscriptions: int
     last_ingest_at: str | None
 
@@ -80,7 +88,8 @@ class StoreStatus:
             "stories": self.stories,
             "topics": self.topics,
             "files": self.files,
-            "rejected_files": self.rejected_files,
+            "rejected_files": [{"path": p, "reason": r} for p, r in self.rejected_files],
+            "gone_files": self.gone_files,
             "subscriptions": self.subscriptions,
             "last_ingest_at": self.last_ingest_at,
         }

@@ -80,7 +80,7 @@ async def story_entries(
         others = await db.fetchall(
             "SELECT s.id, COALESCE(o.provider_name, o.provider_domain)"
             f" FROM articles s JOIN articles o ON o.story_id = s.story_id AND o.id != s.id"
-            f" WHERE s.id IN ({marks}) ORDER BY COALESCE(o.quality, -1) DESC, o.id",
+            f" WHERE s.id IN ({marks}) AND o.gone = 0 ORDER BY COALESCE(o.quality, -1) DESC, o.id",
             ids,
         )
         for article_id, name in others:

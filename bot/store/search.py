@@ -78,7 +78,8 @@ async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, 
     if query is None:
         rows = await db.fetchall(
             "SELECT id, title FROM articles INDEXED BY articles_latest"
-            " WHERE published = 1 AND from_file = 1 ORDER BY published_at DESC LIMIT ?",
+            " WHERE published = 1 AND from_file = 1 AND gone = 0 ORDER BY published_at DESC"
+            " LIMIT ?",
             (limit,),
         )
     else:

@@ -13,6 +13,7 @@ from bot.articles import Article, topic_key
 from bot.store import sequence
 from bot.store.db import Database
 from bot.store.files import bump_files_generation
+from bot.store.gone import FTS_DELETE, TITLES_FTS_DELETE
 from bot.store.prepare import (
     BASE_PUBLISHED_AT,
     BASE_QUALITY,
@@ -28,13 +29,14 @@ STORY_WINDOW_S = 3 * 24 * 3600
 
 
 # A file's article takes the batch's change sequence value (DESIGN §4) when it is new, was only
-# a stub, or changed in a column that can change whether it is due; SET reads the old row.
+# a stub, or changed in a column that can change whether it is due (gone: restored or made
+# gone); SET reads the old row.
 _ELIGIBILITY_CHANGED = " OR ".join(
     [
         "articles.from_file = 0",
         *(
             f"articles.{c} IS NOT excluded.{c}"
-            for c in ("published", "quality", "topics", "title", "published_at")
+            for c in ("published", "quality", "topics", "title", "published_at", "gone")
         ),
     ]
 )
@@ -50,14 +52,17 @@ def _article_upsert(*, from_file: bool) -> str:
     marks = ", ".join("?" * len(BOUND_COLUMNS))
     columns: tuple[str, ...]
     if from_file:
-        columns = (*BOUND_COLUMNS, "from_file", "arrived_at", "change_seq")
-        values = f"{marks}, 1, ?, ?"
+        columns = (*BOUND_COLUMNS, "from_file", "arrived_at", "change_seq", "gone")
+        values = f"{marks}, 1, ?, ?, ?"
         assignments += (
             ", from_file = 1, arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at),"
             f" change_seq = CASE WHEN {_ELIGIBILITY_CHANGED} THEN excluded.change_seq"
-            " ELSE articles.change_seq END"
+            " ELSE articles.change_seq END, gone = excluded.gone"
         )
-        where = "articles.fingerprint != excluded.fingerprint OR articles.from_file = 0"
+        where = (
+            "articles.fingerprint != excluded.fingerprint OR articles.from_file = 0"
+            " OR articles.gone != excluded.gone"
+        )
     else:
         columns = (*BOUND_COLUMNS, "from_file")
         values = f"{marks}, 0"
@@ -70,15 +75,11 @@ def _article_upsert(*, from_file: bool) -> str:
 
 _UPSERT_FILE_ARTICLE = _article_upsert(from_file=True)
 _UPSERT_STUB = _article_upsert(from_file=False)
-_FTS_DELETE = (
-    "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider)"
-    " VALUES ('delete', ?, ?, ?, ?)"
-)
-_TITLES_FTS_DELETE = "INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)"
-# A _BatchState.known entry is a list [id, fingerprint, from_file]; the stub path updates this.
+# A _BatchState.known entry is a list [id, fingerprint, from_file, gone]; the stub path updates
+# this.
 _KNOWN_FINGERPRINT = 1
 # What stands for the entry of a URL that neither the database nor the batch knows.
-_UNKNOWN: tuple[Any, ...] = (None, None, None)
+_UNKNOWN: tuple[Any, ...] = (None, None, None, 0)
 
 
 class ArticleWriter:
@@ -180,13 +181,14 @@ class _BatchState:
     counts: BatchCounts = field(default_factory=BatchCounts)
     changed_ids: set[int] = field(default_factory=set)
     unchanged_ids: set[int] = field(default_factory=set)
-    # canonical_url -> [id, fingerprint, from_file], as the batch has written it so far
+    # canonical_url -> [id, fingerprint, from_file, gone], as the batch has written it so far
     known: dict[str, list[Any]] = field(default_factory=dict)
     # canonical_url -> (id, title, excerpt, provider_name) of rows that existed before the batch
     before: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     # id -> (title, excerpt, provider_name) indexed before the batch: to unindex
     fts_old: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     fts_new: set[int] = field(default_factory=set)  # (re)index from the row at the end
+    unindexed: set[int] = field(default_factory=set)  # gone before the batch: nothing to unindex
     topic_ids: dict[str, int] = field(default_factory=dict)  # topic key -> id
     topic_delta: dict[int, int] = field(default_factory=dict)  # topic id -> article_count change
     topics_cleared: set[int] = field(default_factory=set)  # articles whose stored topics went
@@ -196,11 +198,15 @@ class _BatchState:
     # parent id -> its related rows (parent_id, child_id, position)
     pending_edges: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
-    def reindex(self, canonical: str, article_id: int) -> None:
-        """The row changed: its full-text entry is rebuilt at the end of the batch."""
-        self.fts_new.add(article_id)
+    def reindex(self, canonical: str, article_id: int, *, gone: bool = False) -> None:
+        """The row changed: its full-text entry is rebuilt at the end of the batch (dropped,
+        when it is ``gone``)."""
+        if gone:
+            self.fts_new.discard(article_id)
+        else:
+            self.fts_new.add(article_id)
         old = self.before.get(canonical)
-        if old is not None and article_id not in self.fts_old:
+        if old is not None and article_id not in self.fts_old and article_id not in self.unindexed:
             self.fts_old[article_id] = old[1:]
 
 
@@ -242,16 +248,19 @@ def _apply_batch(
             record.error,
             article_id,
             now,
+            record.parser_version,
         )
         for record, item, article_id in zip(records, prepared, ids, strict=True)
         if record.path  # bulk_load: articles from no file
     ]
     conn.executemany(
-        "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+        "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at,"
+        " parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
         " size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash,"
-        " status = excluded.status, error = excluded.error, article_id = excluded.article_id,"
-        " seen_at = excluded.seen_at",
+        " status = excluded.status, error = excluded.error,"
+        # a file edited into a broken one keeps its last good article (DESIGN §3)
+        " article_id = COALESCE(excluded.article_id, files.article_id),"
+        " seen_at = excluded.seen_at, parser_version = excluded.parser_version",
         file_rows,
     )
     if file_rows:
@@ -284,16 +293,19 @@ def _prefetch(
             article_id,
             stored_fingerprint,
             from_file,
+            gone,
             title,
             excerpt,
             provider,
         ) in conn.execute(
-            "SELECT canonical_url, id, fingerprint, from_file, title, excerpt, provider_name"
+            "SELECT canonical_url, id, fingerprint, from_file, gone, title, excerpt, provider_name"
             f" FROM articles WHERE canonical_url IN ({marks})",
             part,
         ):
-            state.known[canonical] = [article_id, stored_fingerprint, from_file]
+            state.known[canonical] = [article_id, stored_fingerprint, from_file, gone]
             state.before[canonical] = (article_id, title, excerpt, provider)
+            if gone:
+                state.unindexed.add(article_id)
 
 
 def _upsert_file_article(
@@ -303,18 +315,31 @@ def _upsert_file_article(
     canonical_topic: Callable[[str], str],
     state: _BatchState,
 ) -> int:
-    canonical, base, file_topics, text, key, _related = item
+    canonical, base, file_topics, text, key, _related, removed = item
+    gone = int(removed)
     topics = _dedupe_topics(canonical_topic(t) for t in file_topics)
     new_fingerprint = fingerprint(text, topics)
     before = state.known.get(canonical)
-    known_id, known_fingerprint, known_from_file = _UNKNOWN if before is None else before
+    known_id, known_fingerprint, known_from_file, known_gone = (
+        _UNKNOWN if before is None else before
+    )
     got: tuple[int] | None  # the id of the row the upsert wrote
-    if known_from_file == 1 and known_fingerprint == new_fingerprint:
+    if known_from_file == 1 and known_fingerprint == new_fingerprint and known_gone == gone:
         got = None  # the upsert's WHERE would keep the row as it is
     else:
         got = conn.execute(
             _UPSERT_FILE_ARTICLE,
-            (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now, state.seq),
+            (
+                canonical,
+                *base,
+                TOPIC_SEP.join(topics),
+                new_fingerprint,
+                key,
+                now,
+                now,
+                state.seq,
+                gone,
+            ),
         ).fetchone()
     article_id: int
     if before is None:
@@ -325,16 +350,18 @@ def _upsert_file_article(
         article_id = known_id
         if known_from_file == 0:
             state.counts.added += 1  # first file about an article known only as related
-        elif known_fingerprint != new_fingerprint:
+        elif known_gone and not gone:
+            state.counts.restored += 1  # its file came back, or no longer says removed
+        elif known_fingerprint != new_fingerprint or known_gone != gone:
             state.counts.updated += 1
         else:
             state.counts.unchanged += 1
             state.unchanged_ids.add(article_id)
             return article_id
-    state.known[canonical] = [article_id, new_fingerprint, 1]
+    state.known[canonical] = [article_id, new_fingerprint, 1, gone]
     state.changed_ids.add(article_id)
     if got is not None:
-        state.reindex(canonical, article_id)
+        state.reindex(canonical, article_id, gone=removed)
     # Topics: replace this article's set (what the database held, and what this batch queued).
     delta = state.topic_delta
     if canonical in state.before and article_id not in state.topics_cleared:
@@ -350,7 +377,7 @@ def _upsert_file_article(
     published_at = base[BASE_PUBLISHED_AT] or 0
     quality = base[BASE_QUALITY]
     rows = []
-    for name in topics:
+    for name in () if removed else topics:  # a gone article is on no topic page (bot.store.gone)
         topic_id = _batch_topic_id(conn, name, state)
         delta[topic_id] = delta.get(topic_id, 0) + 1
         rows.append((topic_id, published_at, article_id, quality))
@@ -384,7 +411,7 @@ def _link_related(
     for position, canonical, row in item.related:
         stub_fingerprint = row[STUB_FINGERPRINT]
         stub_before = known.get(canonical)
-        stub_id, known_fingerprint, known_from_file = (
+        stub_id, known_fingerprint, known_from_file, _gone = (
             _UNKNOWN if stub_before is None else stub_before
         )
         got: tuple[int] | None
@@ -399,7 +426,7 @@ def _link_related(
             state.counts.related_added += 1
             stub_id = got[0]
             state.changed_ids.add(stub_id)
-            known[canonical] = [stub_id, stub_fingerprint, 0]
+            known[canonical] = [stub_id, stub_fingerprint, 0, 0]
         elif known_from_file == 0:
             state.changed_ids.add(stub_id)
             if got is not None:
@@ -413,9 +440,9 @@ def _link_related(
 def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
     """Unindex the changed rows' old text, then index their text as it is now, in bulk."""
     if state.fts_old:
-        conn.executemany(_FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
+        conn.executemany(FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
         conn.executemany(
-            _TITLES_FTS_DELETE,
+            TITLES_FTS_DELETE,
             [(i, title) for i, (title, _excerpt, _provider) in state.fts_old.items()],
         )
     if state.fts_new:

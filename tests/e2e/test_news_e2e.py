@@ -266,8 +266,20 @@ async def test_typo_suggests_and_search_latest_topics_answer(
     status = await discord_stub.invoke("newsbot status", {}, guild_id=GUILD_ID, user=OWNER)
     await status.wait()
     assert status.ephemeral and "**articles**: 19" in status.content, status.content
-    assert_discord_happy(discord_stub)
     assert_no_pings(discord_stub)
+
+    # a deleted file's article is gone from /news after the next ingest
+    (articles / "robots.md").unlink()
+    ingest = await discord_stub.invoke("newsbot ingest", {}, guild_id=GUILD_ID, user=OWNER)
+    await ingest.wait(timeout=30)
+    assert "1 gone" in ingest.content, ingest.content
+    robotics = await run(discord_stub, "topic", topic="Robotics")
+    assert ROBOTICS not in titles(robotics) and ROBOTICS not in robotics.content
+    assert ROBOTICS not in titles(await run(discord_stub, "latest"))
+    status = await discord_stub.invoke("newsbot status", {}, guild_id=GUILD_ID, user=OWNER)
+    await status.wait()
+    assert "**articles**: 18" in status.content and "**gone files**: 1" in status.content
+    assert_discord_happy(discord_stub)
 
 
 # --------------------------------------------------------------------------- buttons
