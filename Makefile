@@ -2,13 +2,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every installed version is pinned here; `make lock` refreshes it.
+CONSTRAINTS := constraints.txt
 
-.PHONY: demo test run bench bench-quick lint clean
+.PHONY: demo test test-fast run bench bench-quick lint lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -18,11 +20,16 @@ demo: $(STAMP)
 	$(BIN)/newsbot preview topic AI
 	@echo; echo '== /news related (the CoinDesk seed)'
 	$(BIN)/newsbot preview related https://www.coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition
-	@echo; echo '== the digest a new subscription would get now ([digest] defaults)'
-	$(BIN)/newsbot preview digest
+	@echo; echo '== the digest a new subscription would get now ([digest] defaults, but with'
+	@echo '   max_age_days = 0: the seeds were published in 2020, older than the default 7 days)'
+	$(BIN)/newsbot preview digest --max-age-days 0
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the end-to-end (bot subprocess) and hypothesis tests: under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not fuzz"
 
 run: $(STAMP)
 	$(BIN)/newsbot run
@@ -36,6 +43,18 @@ bench-quick: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# The newest versions pyproject.toml allows, resolved in a throwaway venv, pinned in constraints.txt.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	{ echo '# Pinned versions for `make`; regenerate with `make lock` after editing pyproject.toml.'; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable --exclude newsbot; } > $(CONSTRAINTS)
+	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .hypothesis .mypy_cache .import_linter_cache .lock-venv

@@ -60,12 +60,12 @@ def rss_kb(pid: int) -> int:
 def _produce(n: int, seed: int, queue: Any, chunk: int) -> None:
     """In a child process: generated records -> Article (the parser's own field rules,
     no YAML) -> prepare_article tuples, in chunks."""
-    from bot.articles import _build  # the parser's dict -> Article step, YAML already done
+    from bot.articles.fields import build_article  # the parser's dict -> Article step, no YAML
     from bot.store import prepare_article
 
     out = []
     for record in iter_records(n, seed=seed):
-        out.append(prepare_article(_build(record).article))
+        out.append(prepare_article(build_article(record).article))
         if len(out) >= chunk:
             queue.put(out)
             out = []
@@ -104,7 +104,7 @@ async def build_store(path: Path, n: int, *, seed: int = 2, chunk: int = 5000) -
             items = await loop.run_in_executor(None, next, gen, None)
             if items is None:
                 break
-            got = await store.bulk_load(items, time.time(), batch=len(items) + 1)
+            got = await store.articles.bulk_load(items, time.time(), batch=len(items) + 1)
             if counts is None:
                 counts = got
             else:

@@ -39,9 +39,9 @@ async def _subscribe(db: Path, channels: list[int], guild_id: int) -> None:
     store = await Store.open(db)
     try:
         for channel_id in channels:
-            await store.save_subscription(
+            await store.digests.save_subscription(
                 channel_id, spec, guild_id=guild_id, managed_by="command",
-                cursor=now - 3600, now=now - 150,
+                since=now - 3600, now=now - 150,
             )  # fmt: skip
     finally:
         await store.close()
@@ -117,7 +117,7 @@ async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
             ]
             accepted = [r for r in posts if 200 <= r.status < 300]
             per_channel = Counter(int(r.path.split("/")[2]) for r in accepted)
-            stored = Counter()
+            stored: Counter[int] = Counter()
             for channel_id in wanted:
                 stored[channel_id] = len(stub.messages(channel_id))
         state = _db_state(db)

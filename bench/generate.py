@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 FILES_PER_DIR = 1000
@@ -569,7 +570,7 @@ def _url_variant(rng: Random, url: str) -> str:
     return f"{scheme}://{host}/{path}"
 
 
-def _related_entry(rng: Random, c: _Core, *, external: bool) -> dict:
+def _related_entry(rng: Random, c: _Core, *, external: bool) -> dict[str, Any]:
     web, amp, cdn = c.urls
     minute = c.date
     quality = c.quality
@@ -583,7 +584,7 @@ def _related_entry(rng: Random, c: _Core, *, external: bool) -> dict:
             quality = _quality(rng)
         if rng.random() < 0.3:
             excerpt = _excerpt(rng)
-    e: dict = {
+    e: dict[str, Any] = {
         "title": c.title,
         "excerpt": excerpt,
         "publishedDateTime": _dt(minute),
@@ -601,10 +602,10 @@ def _related_entry(rng: Random, c: _Core, *, external: bool) -> dict:
     return e
 
 
-def _record(rng: Random, c: _Core, related: list[dict]) -> dict:
+def _record(rng: Random, c: _Core, related: list[dict[str, Any]]) -> dict[str, Any]:
     web, amp, cdn = c.urls
     r = rng.random()
-    rec: dict = {
+    rec: dict[str, Any] = {
         "category": "news" if r < 0.9 else "blog" if r < 0.96 else "research",
         "title": c.title,
         "excerpt": c.excerpt,
@@ -620,7 +621,7 @@ def _record(rng: Random, c: _Core, related: list[dict]) -> dict:
     rec["quality"] = c.quality
     rec["heat"] = -1 if rng.random() < 0.4 else rng.randint(0, 100)
     rec["published"] = rng.random() < PUBLISHED_SHARE
-    prov: dict = {"name": c.prov.name, "domain": c.prov.domain}
+    prov: dict[str, Any] = {"name": c.prov.name, "domain": c.prov.domain}
     if c.prov.icon is not None:
         prov["images"] = [{"url": c.prov.icon, "width": 50, "height": 50}]
     rec["provider"] = prov
@@ -638,7 +639,7 @@ def _record(rng: Random, c: _Core, related: list[dict]) -> dict:
     return rec
 
 
-def _iter_items(n: int, seed: int) -> Iterator[tuple[str, dict, _Core]]:
+def _iter_items(n: int, seed: int) -> Iterator[tuple[str, dict[str, Any], _Core]]:
     """(relative path, record, core) for files 0..n-1, in order; two independent random streams
     (own fields, computed WINDOW files ahead; and related/secured/file names) keep it deterministic
     while related entries name files on both sides."""
@@ -662,7 +663,7 @@ def _iter_items(n: int, seed: int) -> Iterator[tuple[str, dict, _Core]]:
             made += 1
         cores.pop(i - WINDOW - 1, None)
         c = cores[i]
-        related: list[dict] = []
+        related: list[dict[str, Any]] = []
         k = rng.choices((0, 1, 2, 3, 4), (15, 25, 25, 20, 15))[0]
         if k:
             lo, hi = max(0, i - WINDOW), min(n, i + WINDOW + 1)
@@ -684,7 +685,7 @@ def _iter_items(n: int, seed: int) -> Iterator[tuple[str, dict, _Core]]:
         yield rel, rec, c
 
 
-def iter_records(n: int, *, seed: int = 1) -> Iterator[dict]:
+def iter_records(n: int, *, seed: int = 1) -> Iterator[dict[str, Any]]:
     """The articles of ``generate(out, n, seed=seed)``, each a dict equal to ``yaml.safe_load``
     of that file's front matter (dates as aware UTC datetimes). Fresh objects every time."""
     for _rel, rec, _c in _iter_items(n, seed):
@@ -698,7 +699,7 @@ _ESCAPE_RE = re.compile(r'["\\\x00-\x1f\x7f\x85\u2028\u2029]')
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _esc(m: re.Match) -> str:
+def _esc(m: re.Match[str]) -> str:
     ch = m.group()
     return _ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
 
@@ -723,7 +724,7 @@ def _iso(d: datetime) -> str:
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:00Z"
 
 
-def render(rec: dict) -> str:
+def render(rec: dict[str, Any]) -> str:
     """The file text for a record from ``iter_records``."""
     out = [
         "---",

@@ -30,7 +30,7 @@ AGAIN_SAMPLES = 3  # each "again" figure is the best of this many runs
 
 def baseline_parse(root: Path) -> tuple[int, float]:
     """Read every file and yaml.load its front matter with CSafeLoader, on one core."""
-    paths = []
+    paths: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames.sort()
         paths.extend(os.path.join(dirpath, f) for f in sorted(filenames))

@@ -17,10 +17,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import SCRATCH, emit, rss_kb, summary_ms
 from bench.generate import TOPICS
+
+if TYPE_CHECKING:  # the stub is imported where it runs, when the benchmark starts
+    from tests.discord_stub import DiscordStub
 
 HEARTBEAT_S = 2.0  # the stub asks for a heartbeat this often (Discord: 41.25 s)
 PREFIXES = ["", "a", "ai", "ro", "quan", "ma", "co", "e", "deep", "sp"]
@@ -28,7 +31,7 @@ TITLE_PREFIXES = ["a", "op", "robot", "new chip", "quantum pro", "nvidia unveils
 SEARCHES = ["robot", "openai model", "quantum", "the", "medical scans"]
 
 
-async def _command(stub: Any, name: str, options: dict[str, str]) -> float:
+async def _command(stub: DiscordStub, name: str, options: dict[str, str]) -> float:
     """A slash command; the moment the bot sent the embeds."""
     reply = await stub.invoke(name, options)
     await reply.wait_for(lambda r: bool(r.embeds) or bool(r.rejected), 30)
@@ -37,7 +40,7 @@ async def _command(stub: Any, name: str, options: dict[str, str]) -> float:
     return max(e.at for e in reply.events)
 
 
-async def _choices(stub: Any, name: str, option: str, typed: str) -> float:
+async def _choices(stub: DiscordStub, name: str, option: str, typed: str) -> float:
     """An autocomplete; the moment the bot sent the choices."""
     reply = await stub.dispatch_autocomplete(name, {option: typed}, focused=option)
     await reply.wait_for(lambda r: r.acknowledged or bool(r.rejected), 30)
@@ -49,7 +52,7 @@ async def _choices(stub: Any, name: str, option: str, typed: str) -> float:
 KINDS = ("topic", "autocomplete", "search", "title_autocomplete")
 
 
-async def _round(stub: Any, i: int, seconds: dict[str, list[float]]) -> None:
+async def _round(stub: DiscordStub, i: int, seconds: dict[str, list[float]]) -> None:
     topic = TOPICS[i % len(TOPICS)] if i % 3 else "AI"
     seconds["topic"].append(await _command(stub, "news topic", {"topic": topic}))
     prefix = PREFIXES[i % len(PREFIXES)]

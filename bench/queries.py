@@ -9,7 +9,8 @@ import argparse
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ SEARCH_TEXTS = ["robot", "openai model", "protein folding", "climate", "nvidia c
                 "autonomous drone warehouse", "zzzz"]  # fmt: skip
 
 
-async def _time(calls: list[Callable[[], Awaitable[Any]]], repeat: int) -> dict[str, float]:
+async def _time(calls: Sequence[Callable[[], Awaitable[object]]], repeat: int) -> dict[str, float]:
     for call in calls[: min(len(calls), 10)]:  # warm-up
         await call()
     seconds = []
@@ -48,28 +49,29 @@ async def measure(db: Path, repeat: int, seed: int = 7) -> dict[str, Any]:
         sample = rng.sample(ids, min(len(ids), 200))
         topics = list(TOPICS)
         rng.shuffle(topics)
+        reads = store.reads
         figures = {
             "topic_page": await _time(
                 [
-                    (lambda t=t, q=q: store.topic_entries(t, min_quality=q, limit=10))
+                    partial(reads.topic_entries, t, min_quality=q, limit=10)
                     for t in ["AI", *topics[:20]]
                     for q in (0, 60)
                 ],
                 repeat,
             ),
-            "related": await _time([(lambda i=i: store.related(i)) for i in sample], repeat),
+            "related": await _time([partial(reads.related, i) for i in sample], repeat),
             "latest": await _time(
-                [(lambda: store.latest(min_quality=60))]
-                + [(lambda t=t: store.latest(min_quality=60, topic=t)) for t in topics[:10]],
+                [partial(reads.latest, min_quality=60)]
+                + [partial(reads.latest, min_quality=60, topic=t) for t in topics[:10]],
                 repeat,
             ),
             "autocomplete_topics": await _time(
-                [(lambda p=p: store.topics(p)) for p in TOPIC_PREFIXES], repeat
+                [partial(reads.topics, p) for p in TOPIC_PREFIXES], repeat
             ),
             "autocomplete_titles": await _time(
-                [(lambda p=p: store.title_choices(p)) for p in TITLE_TEXTS], repeat
+                [partial(reads.title_choices, p) for p in TITLE_TEXTS], repeat
             ),
-            "search": await _time([(lambda s=s: store.search(s)) for s in SEARCH_TEXTS], repeat),
+            "search": await _time([partial(reads.search, s) for s in SEARCH_TEXTS], repeat),
         }
         status = await store.status()
     finally:

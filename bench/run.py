@@ -45,7 +45,7 @@ def step(name: str, args: list[str], timeout: float, log: Path) -> dict[str, Any
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         return {"error": f"exit {proc.returncode}; see {log}"}
-    result = json.loads(lines[-1])
+    result: dict[str, Any] = json.loads(lines[-1])
     result["step_s"] = round(time.perf_counter() - started, 1)
     print(f"{name}: {lines[-1]}", flush=True)
     return result

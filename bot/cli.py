@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
 
 if TYPE_CHECKING:
+    from bot.app import App
     from bot.render import Payload
-    from bot.store import Store
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         " why; --json prints exactly the messages that would be sent ([] when nothing is new).",
     )
     digest.add_argument("--channel", type=int, metavar="ID", help="a subscribed channel")
+    digest.add_argument(
+        "--max-age-days",
+        type=int,
+        metavar="DAYS",
+        help="preview with this max_age_days instead of the subscription's (0: no limit)",
+    )
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
 
     sub.add_parser(
@@ -127,10 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_status(config, args.json, sys.stdout))
         if args.command == "preview":
             return asyncio.run(_preview(config, args, sys.stdout))
-        if args.command == "run":
-            from bot.client import run_bot
+        if args.command != "run":
+            parser.error(f"unknown command {args.command!r}")
+        from bot.client import run_bot
 
-            return run_bot(config)
+        return run_bot(config)
     except UsageError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -139,8 +146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return EXIT_OK
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_USAGE
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -162,32 +167,16 @@ def _setup_logging(config: Config, *, quiet: bool) -> None:
 
 
 def _level(config: Config) -> int:
-    return logging.getLevelName(config.logging.level)  # type: ignore[no-any-return]
-
-
-async def _open_store(config: Config):
-    from bot.store import Store
-
-    return await Store.open(config.database.path)
+    return logging.getLevelNamesMapping()[config.logging.level]
 
 
 async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.ingest import Ingestor
+    from bot.app import open_app
 
     roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
     progress = _ProgressBar(err) if err.isatty() and not args.json else None
-    store = await _open_store(config)
-    # One run: nothing to watch for afterwards.
-    ingestor = Ingestor(
-        store,
-        max_file_bytes=config.ingest.max_file_bytes,
-        canonical_topic=config.topics.canonical,
-    )
-    try:
-        report = await ingestor.run(roots, progress)
-    finally:
-        ingestor.close()
-        await store.close()
+    async with open_app(config) as app:  # one run: nothing to watch for afterwards
+        report = await app.ingestor.run(roots, progress)
     if progress:
         progress.finish()
     if args.json:
@@ -207,11 +196,10 @@ async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: Te
 
 
 async def _status(config: Config, as_json: bool, out: TextIO) -> int:
-    store = await _open_store(config)
-    try:
-        status = await store.status()
-    finally:
-        await store.close()
+    from bot.app import open_app
+
+    async with open_app(config) as app:
+        status = await app.store.status()
     data = status.as_dict()
     if as_json:
         json.dump(data, out, indent=2)
@@ -224,13 +212,11 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
 
 
 async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.app import open_app
     from bot.render import to_terminal
 
-    store = await _open_store(config)
-    try:
-        payloads = await preview_payloads(config, store, args)
-    finally:
-        await store.close()
+    async with open_app(config) as app:
+        payloads = await preview_payloads(app, args)
     if args.json:
         json.dump(payloads, out, ensure_ascii=False, indent=2, default=_json_default)
         out.write("\n")
@@ -267,15 +253,10 @@ class _ProgressBar:
             self.stream.flush()
 
 
-async def preview_payloads(config: Config, store: Store, args: argparse.Namespace) -> list[Payload]:
+async def preview_payloads(app: App, args: argparse.Namespace) -> list[Payload]:
     from bot.errors import UserError
-    from bot.news.service import NewsService
 
-    news = NewsService(
-        store,
-        canonical_topic=config.topics.canonical,
-        latest_min_quality=lambda: config.digest.min_quality,
-    )
+    news = app.news
     try:
         if args.what == "topic":
             return await news.topic(
@@ -291,7 +272,13 @@ async def preview_payloads(config: Config, store: Store, args: argparse.Namespac
             from bot.digests.service import preview_digest
 
             # On a terminal, say what was left out and why; --json is exactly what would be sent.
-            return await preview_digest(config, store, args.channel, explain=not args.json)
+            return await preview_digest(
+                app.config.current(),
+                app.store,
+                args.channel,
+                explain=not args.json,
+                max_age_days=args.max_age_days,
+            )
     except UserError as exc:
         raise UsageError(str(exc)) from None
     raise UsageError(f"unknown preview {args.what!r}")

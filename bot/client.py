@@ -1,4 +1,5 @@
-"""NewsBot: the discord.py client, given its config, store and services by main()."""
+"""NewsBot: the discord.py client. It is handed the App (bot.app) by whoever opened it, and starts
+and stops only its own background work: the scheduler and the resume of interrupted digests."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -20,16 +17,16 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config import Config, ConfigError, load_config, resolve_config_path
-from bot.digests.delivery import Delivery, DiscordSender
+from bot.app import App, build_digests, open_app
+from bot.config import Config, ConfigError
 from bot.digests.jobs import Scheduler
-from bot.digests.service import DigestService
+from bot.digests.sender import DiscordSender
 from bot.errors import UserError
-from bot.ingest import Ingestor, IngestReport
+from bot.ingest import IngestReport
 from bot.news.service import NewsService
 from bot.store import Store
 from bot.tree import NewsTree, log_command
-from bot.ui.messages import RelatedButton
+from bot.ui.pager import answer_expired_pager
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +40,7 @@ newsbot: no Discord token.
 
 
 class NewsBot(commands.Bot):
-    def __init__(
-        self,
-        config: Config,
-        store: Store,
-        ingestor: Ingestor,
-        *,
-        config_path: Path | None = None,
-    ):
+    def __init__(self, app: App):
         intents = discord.Intents.none()
         intents.guilds = True  # channels, roles and permissions of the guilds we serve
         super().__init__(
@@ -60,57 +50,50 @@ class NewsBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
         )
-        self.config = config
-        self.config_path = config_path
-        self.store = store
-        self.ingestor = ingestor
-        self.news = NewsService(
-            store,
-            canonical_topic=self.config.topics.canonical,
-            latest_min_quality=lambda: self.config.digest.min_quality,
-        )
+        self.app = app
         self.scheduler = Scheduler()
-        # Digests: runs and the ledger (delivery), the /digest commands and jobs (digests).
-        sender = DiscordSender(self)
-        self.delivery = Delivery(
-            store,
-            sender,
-            config=lambda: self.config,
-            guild_of=sender.guild_of,
-            schedule_retry=lambda channel_id, delay: self.scheduler.schedule_retry(
-                channel_id, delay, self.delivery.retry
-            ),
-        )
-        self.digests = DigestService(
-            store, config=lambda: self.config, runner=self.delivery, jobs=self.scheduler
-        )
-        self.delivery.on_paused = self.digests.refresh_job
+        # Digests: runs and the ledger (delivery), the /digest commands and jobs (service).
+        self.digests = build_digests(app, DiscordSender(self), self.scheduler)
         self._digest_resume: asyncio.Task[None] | None = None
-        self.live_pagers: set[str] = set()  # keys of the pagers this process holds (views.py)
-        self.ready_once = asyncio.Event()
-        # Called with the new config after a successful reload (digest schedules, ...).
-        self.config_listeners: list[Callable[[Config], Awaitable[None]]] = []
-        self.config_listeners.append(self._sync_digests)
+        self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
+
+    # What the extensions take from the bot (their setup() checks it by Protocol).
+    @property
+    def config(self) -> Config:
+        return self.app.config.current()
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def news(self) -> NewsService:
+        return self.app.news
 
     # ------------------------------------------------------------ start-up
     async def setup_hook(self) -> None:
-        await self.store.apply_aliases(self.config.topics.canonical)
-        self.add_dynamic_items(RelatedButton)
-        self.scheduler.add_ingest_job(self.ingest, self.config.ingest.interval_minutes)
+        config = self.config
+        await self.store.articles.apply_aliases(config.topics.canonical)
+        self.scheduler.add_ingest_job(self.ingest, config.ingest.interval_minutes)
         # Digests: the file's subscriptions into the store, jobs from the store.
-        await self.digests.sync_config(self.config)
+        await self.digests.sync_config(config)
         await self.digests.rebuild_jobs()
-        for extension in EXTENSIONS:
-            await self.load_extension(extension)  # a failure stops start-up
+        await self.load_extensions()
         await self.sync_commands()
         # Only now do jobs fire (digests due during downtime among them), so their sends never
         # compete with the command sync; interrupted runs resume in the background.
         self.scheduler.start()
         self._digest_resume = asyncio.create_task(self._resume_digests())
 
+    async def load_extensions(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)  # a failure stops start-up
+
     async def on_ready(self) -> None:
         log.info("ready as %s in %d guilds", self.user, len(self.guilds))
-        self.ready_once.set()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await answer_expired_pager(interaction, self.live_pagers)
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
@@ -143,18 +126,15 @@ class NewsBot(commands.Bot):
         return "synced"
 
     # ------------------------------------------------------------ work
-    async def _sync_digests(self, config: Config) -> None:
-        await self.digests.sync_config(config)
-
     async def _resume_digests(self) -> None:
         try:
-            for outcome in await self.delivery.resume_pending():
+            for outcome in await self.digests.resume_pending():
                 log.info("resumed digest for channel %s: %s", outcome.channel_id, outcome.status)
         except Exception:
             log.exception("resuming interrupted digests failed")
 
     async def ingest(self) -> IngestReport:
-        report = await self.ingestor.run(list(self.config.ingest.paths))
+        report = await self.app.ingestor.run(list(self.config.ingest.paths))
         for path, reason in report.rejected[:20]:
             log.warning("ingest rejected %s: %s", path, reason)
         return report
@@ -165,33 +145,26 @@ class NewsBot(commands.Bot):
         Raises UserError with the reason when refused; returns a one-line summary otherwise.
         """
         try:
-            # Started on built-in defaults: a config.toml created since is picked up now.
-            if self.config_path is None:
-                self.config_path = resolve_config_path(None, os.environ, Path.cwd())
-            fresh = load_config(self.config_path, os.environ)
+            fresh = await self.app.reload()
         except ConfigError as exc:
             log.warning("reload refused, running config kept: %s", exc)
             raise UserError(f"Config not reloaded, the running config stays: {exc}") from None
-        if fresh.database.path != self.config.database.path:
-            log.warning("reload: [database] path changes only take effect after a restart")
-            fresh = replace(fresh, database=self.config.database)
-        self.config = fresh
-        await self.store.apply_aliases(fresh.topics.canonical)
-        self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
-        self.ingestor.canonical_topic = fresh.topics.canonical
         self.scheduler.add_ingest_job(self.ingest, fresh.ingest.interval_minutes, run_now=False)
-        for listener in self.config_listeners:
-            await listener(fresh)
+        await self.digests.sync_config(fresh)
         logging.getLogger().setLevel(fresh.logging.level)
-        log.info("config reloaded from %s", self.config_path or "built-in defaults")
-        return f"Config reloaded from {self.config_path or 'built-in defaults'}."
+        source = self.app.config.path or "built-in defaults"
+        log.info("config reloaded from %s", source)
+        return f"Config reloaded from {source}."
 
     # ------------------------------------------------------------ shut-down
     async def close(self) -> None:
+        """Stop what setup_hook started; the App's store and ingestor are its opener's to close."""
         self.scheduler.shutdown()
         await super().close()
-        self.ingestor.close()
-        await self.store.close()
+        if self._digest_resume is not None:
+            self._digest_resume.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._digest_resume
 
 
 class TokenFilter(logging.Filter):
@@ -248,23 +221,14 @@ async def _hangup(bot: NewsBot) -> None:
 
 
 async def _serve(config: Config, token: str) -> None:
-    store = await Store.open(config.database.path)
-    # Long-running: it watches the folders it walked, so an unchanged tree is not walked again.
-    ingestor = Ingestor(
-        store,
-        max_file_bytes=config.ingest.max_file_bytes,
-        canonical_topic=config.topics.canonical,
-        watch=True,
-    )
-    bot = NewsBot(config, store, ingestor, config_path=config.source)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-    if hasattr(signal, "SIGHUP"):
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_hangup(bot)))
-    try:
+    # Long-running: the ingestor watches the folders it walked, so an unchanged tree is not
+    # walked again.
+    async with open_app(config, watch=True) as app:
+        bot = NewsBot(app)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        if hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_hangup(bot)))
         async with bot:
             await bot.start(token)
-    finally:
-        ingestor.close()
-        await store.close()

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class NewsTree(app_commands.CommandTree):
-    """The one error path of every app command: user errors become ephemeral replies."""
+    """The command tree whose errors take the one error path (answer_error)."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         interaction.extras["started"] = time.perf_counter()
@@ -23,19 +23,25 @@ class NewsTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, UserError):
-            message = str(cause)
-        elif isinstance(cause, app_commands.CheckFailure):
-            message = str(cause) or "You cannot use this command here."
-        elif isinstance(cause, app_commands.TransformerError):
-            message = f"{cause}; check the option and try again."
-        else:
-            log.error("command %s failed", _command_name(interaction), exc_info=cause)
-            message = "Something went wrong on our side; it has been logged. Try again shortly."
-        refused = isinstance(cause, UserError | app_commands.CheckFailure)
-        log_command(interaction, f"refused: {message}" if refused else "error")
-        await reply_error(interaction, message)
+        await answer_error(interaction, error)
+
+
+async def answer_error(interaction: discord.Interaction, error: Exception) -> None:
+    """The one error path of commands, buttons and pagers: user errors become ephemeral replies,
+    anything else is logged with its traceback and answered with an apology."""
+    cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(cause, UserError):
+        message = str(cause)
+    elif isinstance(cause, app_commands.CheckFailure):
+        message = str(cause) or "You cannot use this command here."
+    elif isinstance(cause, app_commands.TransformerError):
+        message = f"{cause}; check the option and try again."
+    else:
+        log.error("command %s failed", _command_name(interaction), exc_info=cause)
+        message = "Something went wrong on our side; it has been logged. Try again shortly."
+    refused = isinstance(cause, UserError | app_commands.CheckFailure)
+    log_command(interaction, f"refused: {message}" if refused else "error")
+    await reply_error(interaction, message)
 
 
 async def reply_error(interaction: discord.Interaction, message: str) -> None:

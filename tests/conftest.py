@@ -1,5 +1,5 @@
 """Fixtures for end-to-end tests: a local Discord (`discord_stub`) and the real bot in a
-subprocess (`newsbot`). Keep this file limited to those.
+subprocess (`newsbot`); and the `e2e` and `fuzz` markers. Keep this file limited to those.
 
     async def test_topic(discord_stub, newsbot):
         await newsbot.start(articles_dir=SEEDS)
@@ -9,25 +9,34 @@ subprocess (`newsbot`). Keep this file limited to those.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.discord_stub import DiscordStub, GuildSpec
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import BOT_TOKEN, OWNER, default_guild
 
 
 @pytest.fixture
-def guild_spec() -> GuildSpec:
-    """The guild the stub serves; override this fixture in a test module to change the world."""
-    return default_guild()
+def stub_guilds() -> list[GuildSpec]:
+    """The guilds the stub serves; override this fixture in a test module to change the world."""
+    return [default_guild()]
 
 
 @pytest.fixture
-async def discord_stub(guild_spec: GuildSpec) -> AsyncIterator[DiscordStub]:
-    async with DiscordStub(guilds=[guild_spec], token=BOT_TOKEN, owner=OWNER) as stub:
+def stub_options() -> dict[str, Any]:
+    """More keyword arguments for `DiscordStub` (e.g. `nonce_window`); override to change them."""
+    return {}
+
+
+@pytest.fixture
+async def discord_stub(
+    stub_guilds: list[GuildSpec], stub_options: dict[str, Any]
+) -> AsyncIterator[DiscordStub]:
+    async with DiscordStub(stub_guilds, token=BOT_TOKEN, owner=OWNER, **stub_options) as stub:
         yield stub
 
 
@@ -38,8 +47,6 @@ async def newsbot(
     """A factory for the bot process: `await newsbot.start(config_overrides=..., articles_dir=...)`,
     `.stop()`, `.kill()`, `.restart()`, `.log`. Stopped after the test; its log is attached to
     the report of a failing test."""
-    if not (ROOT / "bot" / "client.py").exists():
-        pytest.skip("bot/client.py does not exist yet")
     proc = NewsbotProcess(discord_stub, tmp_path)
     request.node.stash[_NEWSBOT_KEY] = proc
     try:
@@ -52,9 +59,25 @@ _NEWSBOT_KEY = pytest.StashKey[NewsbotProcess]()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     proc = item.stash.get(_NEWSBOT_KEY, None)
     if proc is not None and report.failed and proc.log:
         report.sections.append(("newsbot log", proc.log[-20000:]))
     return report
+
+
+_E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by what a test does, so `make test-fast` (`-m "not e2e and not fuzz"`) needs no
+    marker in the test files: `e2e` for tests/e2e/ and any test that starts the bot process
+    (the `newsbot` fixture), `fuzz` for hypothesis property tests."""
+    for item in items:
+        if item.path.is_relative_to(_E2E_DIR) or "newsbot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,11 +28,13 @@ from bench.generate import (
 N = 200
 
 
-def _front_matter(text: str) -> dict:
+def _front_matter(text: str) -> dict[str, Any]:
     assert text.startswith("---\n")
     head, sep, _body = text[4:].partition("\n---\n")
     assert sep, "front matter is not closed"
-    return yaml.safe_load(head)
+    loaded = yaml.safe_load(head)
+    assert isinstance(loaded, dict)
+    return loaded
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -51,7 +54,7 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def parsed(corpus) -> dict[str, dict]:
+def parsed(corpus) -> dict[str, dict[str, Any]]:
     return {rel: _front_matter(data.decode("utf-8")) for rel, data in _files(corpus.path).items()}
 
 
@@ -134,7 +137,7 @@ def test_related_name_other_generated_articles_and_some_stubs(corpus, parsed):
 
 
 def test_some_stories_at_two_urls(corpus, parsed):
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for d in parsed.values():
         groups.setdefault(_norm_title(d["title"]), []).append(d)
     pairs = [g for g in groups.values() if len(g) >= 2]

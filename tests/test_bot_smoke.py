@@ -1,22 +1,28 @@
 """Smoke test: build NewsBot without connecting, load every extension, check the command tree
-and the hash-based decision to sync it."""
+and the hash-based decision to sync it; start-up's own registrations; the one error path."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
 from discord import app_commands
 
+from bot.admin.cog import AdminHost
+from bot.app import open_app
 from bot.client import EXTENSIONS, NewsBot
-from bot.config import Config, DatabaseConfig, DiscordConfig
-from bot.ingest import Ingestor
-from bot.store import Store
+from bot.config import Config, DatabaseConfig, DiscordConfig, IngestConfig
+from bot.digests.cog import DigestHost
+from bot.news.cog import NewsHost
+from bot.ui.related import RelatedButton
+from bot.ui.reply import PagerHost
 from tests.discord_stub.validation import check_commands
 
 NEWS_SUBCOMMANDS = {"topic", "related", "search", "latest", "topics"}
@@ -37,22 +43,24 @@ class FakeSync:
         return []
 
 
-async def build(tmp_path: Path, config: Config | None = None) -> NewsBot:
+@asynccontextmanager
+async def built(tmp_path: Path, config: Config | None = None) -> AsyncIterator[NewsBot]:
+    """The bot as `newsbot run` builds it, every extension loaded, not connected."""
     config = config or Config()
     config = replace(config, database=DatabaseConfig(path=tmp_path / "db.sqlite3"))
-    store = await Store.open(config.database.path)
-    ingestor = Ingestor(store, max_file_bytes=config.ingest.max_file_bytes, workers=1)
-    bot = NewsBot(config, store, ingestor)
-    for extension in EXTENSIONS:
-        await bot.load_extension(extension)
-    return bot
+    async with open_app(config, workers=1) as app:
+        bot = NewsBot(app)
+        try:
+            await bot.load_extensions()
+            yield bot
+        finally:
+            await bot.close()
 
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[NewsBot]:
-    bot = await build(tmp_path)
-    yield bot
-    await bot.close()
+    async with built(tmp_path) as bot:
+        yield bot
 
 
 def payload(bot: NewsBot) -> dict[str, dict[str, Any]]:
@@ -89,7 +97,7 @@ async def test_news_has_five_described_subcommands_with_autocomplete(bot: NewsBo
     count = options(subs["topic"])["count"]
     assert (count["min_value"], count["max_value"]) == (1, 25)
     quality = options(subs["topic"])["min_quality"]
-    assert (quality["min_value"], quality["max_value"]) == (0, 100)
+    assert (quality["min_value"], quality["max_value"]) == (0, 1000)  # real files pass 100
     assert options(subs["search"])["query"]["max_length"] == 200
     assert options(subs["topics"]) == {}
 
@@ -115,16 +123,91 @@ async def test_newsbot_owner_tools(bot: NewsBot):
         assert isinstance(command, app_commands.Command) and command.checks, name
 
 
-async def test_related_button_is_a_registered_dynamic_item(bot: NewsBot):
-    from bot.ui.messages import RelatedButton
+def dynamic_items(bot: discord.Client) -> set[type]:
+    # discord.py keeps the registered DynamicItem classes in its view store; no public getter.
+    return set(bot._connection._view_store._dynamic_items.values())
 
-    bot.add_dynamic_items(RelatedButton)
+
+async def test_start_up_registers_the_related_button_through_the_news_cog(tmp_path: Path):
+    config = Config(
+        database=DatabaseConfig(path=tmp_path / "db.sqlite3"),
+        ingest=IngestConfig(paths=(tmp_path,)),
+    )
+    async with open_app(config, workers=1) as app:
+        bot = NewsBot(app)
+        bot.tree.sync = FakeSync(bot.tree)  # type: ignore[method-assign]
+        async with bot:  # as `newsbot run` does, without logging in
+            assert dynamic_items(bot) == set()
+            await bot.setup_hook()
+            assert dynamic_items(bot) == {RelatedButton}
+            await bot.unload_extension("bot.news.cog")  # the news feature takes it back
+            assert dynamic_items(bot) == set()
+
+
+def test_related_button_custom_ids():
     button = RelatedButton(42, "0a1b2c3d")
     assert button.custom_id == "newsbot:related:42:0a1b2c3d"
     template = RelatedButton.__discord_ui_compiled_template__
     assert template.fullmatch("newsbot:related:42:0a1b2c3d")
     assert template.fullmatch("newsbot:related:42")  # buttons sent before the check existed
     assert not template.fullmatch("newsbot:related:x")
+
+
+async def test_the_bot_is_what_each_extension_asks_of_it(bot: NewsBot):
+    # Typed: mypy fails here when NewsBot drifts from a Protocol an extension checks at setup.
+    news: NewsHost = bot
+    digests: DigestHost = bot
+    admin: AdminHost = bot
+    pagers: PagerHost = bot
+    for host, protocol in ((news, NewsHost), (digests, DigestHost), (admin, AdminHost)):
+        assert isinstance(host, protocol)
+    assert isinstance(pagers, PagerHost)
+
+
+@dataclass
+class FakeResponse:
+    done: bool = False
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def is_done(self) -> bool:
+        return self.done
+
+    async def send_message(self, content: str, **kwargs: Any) -> None:
+        self.sent.append((content, kwargs))
+        self.done = True
+
+
+@dataclass
+class FakeInteraction:
+    """What the error path reads of an interaction."""
+
+    command: app_commands.Command[Any, ..., Any]
+    response: FakeResponse = field(default_factory=FakeResponse)
+    type: discord.InteractionType = discord.InteractionType.application_command
+    user: discord.Object = field(default_factory=lambda: discord.Object(4242))
+    guild_id: int | None = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def test_an_unexpected_error_is_logged_and_answered_with_an_apology(
+    bot: NewsBot, caplog: pytest.LogCaptureFixture
+):
+    @app_commands.command(name="boom", description="Fails")
+    async def boom(interaction: discord.Interaction) -> None: ...
+
+    fake = FakeInteraction(command=boom)
+    failure = RuntimeError("database is on fire")
+    error = app_commands.CommandInvokeError(boom, failure)
+    with caplog.at_level(logging.INFO, logger="bot.tree"):
+        await bot.tree.on_error(cast("discord.Interaction[NewsBot]", fake), error)
+    [(text, options)] = fake.response.sent
+    assert text == "Something went wrong on our side; it has been logged. Try again shortly."
+    assert options["ephemeral"] is True
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert logged.getMessage() == "command /boom failed"
+    assert logged.exc_info is not None and logged.exc_info[1] is failure  # the traceback
+    assert "database is on fire" not in text
+    assert any(r.getMessage().endswith(": error (?)") for r in caplog.records)
 
 
 async def test_sync_only_when_the_tree_changed(bot: NewsBot):
@@ -147,26 +230,21 @@ async def test_sync_only_when_the_tree_changed(bot: NewsBot):
 
 
 async def test_sync_decision_survives_a_restart(tmp_path: Path):
-    first = await build(tmp_path)
-    first.tree.sync = FakeSync(first.tree)  # type: ignore[method-assign]
-    assert await first.sync_commands() == "synced"
-    await first.close()
-    second = await build(tmp_path)  # same database: the stored hash
-    fake = FakeSync(second.tree)
-    second.tree.sync = fake  # type: ignore[method-assign]
-    try:
+    async with built(tmp_path) as first:
+        first.tree.sync = FakeSync(first.tree)  # type: ignore[method-assign]
+        assert await first.sync_commands() == "synced"
+    async with built(tmp_path) as second:  # same database: the stored hash
+        fake = FakeSync(second.tree)
+        second.tree.sync = fake  # type: ignore[method-assign]
         assert await second.sync_commands() == "unchanged"
         assert fake.calls == []
-    finally:
-        await second.close()
 
 
 async def test_sync_to_configured_guilds_leaves_no_global_copy(tmp_path: Path):
     config = Config(discord=DiscordConfig(guild_ids=(111, 222)))
-    bot = await build(tmp_path, config)
-    fake = FakeSync(bot.tree)
-    bot.tree.sync = fake  # type: ignore[method-assign]
-    try:
+    async with built(tmp_path, config) as bot:
+        fake = FakeSync(bot.tree)
+        bot.tree.sync = fake  # type: ignore[method-assign]
         assert await bot.sync_commands() == "synced"
         names = ["digest", "news", "newsbot"]
         assert fake.calls == [(111, names), (222, names)]
@@ -174,22 +252,17 @@ async def test_sync_to_configured_guilds_leaves_no_global_copy(tmp_path: Path):
         assert await bot.sync_commands() == "unchanged"
         stored = await bot.store.get_meta("command_hash:111,222")
         assert stored and stored != await bot.store.get_meta("command_hash:global")
-    finally:
-        await bot.close()
 
 
 async def test_command_payload_is_deterministic(tmp_path: Path, bot: NewsBot):
-    other = await build(tmp_path / "other")
-    try:
+    async with built(tmp_path / "other") as other:
         left = json.dumps(bot.command_payload(), sort_keys=True)
         assert left == json.dumps(other.command_payload(), sort_keys=True)
-    finally:
-        await other.close()
 
 
 async def test_pager_buttons_name_a_live_pager_until_it_times_out():
     from bot import render
-    from bot.ui.messages import Pager
+    from bot.ui.pager import Pager
 
     live: set[str] = set()
     pages = [render.notice("one"), render.notice("two")]

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.articles import _PLAIN_HTTP_URL, _is_plain_http_url, canonical_url
+from bot.articles import canonical_url
+from bot.articles.identity import PLAIN_HTTP_URL, is_plain_http_url
 
 
 def test_scheme_and_host_are_lowercased_path_is_not() -> None:
@@ -215,4 +216,4 @@ url_like = st.lists(
 @settings(max_examples=1000, deadline=None)
 @given(url_like | st.builds("{}://{}{}".format, st.sampled_from(["http", "https"]), hosts, paths))
 def test_the_quick_plain_url_check_agrees_with_the_plain_url_pattern(url: str) -> None:
-    assert _is_plain_http_url(url) == (_PLAIN_HTTP_URL.fullmatch(url) is not None)
+    assert is_plain_http_url(url) == (PLAIN_HTTP_URL.fullmatch(url) is not None)

@@ -57,6 +57,7 @@ def test_defaults_with_no_file(tmp_path: Path) -> None:
     assert config.digest.max_items == 10
     assert config.digest.only_published is True
     assert config.digest.backfill_hours == 24
+    assert config.digest.max_age_days == 7
     assert config.digest.misfire_grace_minutes == 60
     assert config.digest.topics == ()
     assert config.digest.role_id is None
@@ -235,8 +236,11 @@ def test_bad_env_urls_name_the_variable(env: dict[str, str], name: str) -> None:
 @pytest.mark.parametrize(
     ("text", "key", "shown", "allowed"),
     [
-        ("[digest]\nmin_quality = 101", "digest.min_quality", "101", "from 0 to 100"),
-        ("[digest]\nmin_quality = -1", "digest.min_quality", "-1", "from 0 to 100"),
+        ("[digest]\nmin_quality = 1001", "digest.min_quality", "1001", "from 0 to 1000"),
+        ("[digest]\nmin_quality = -1", "digest.min_quality", "-1", "from 0 to 1000"),
+        ("[digest]\nmax_age_days = -1", "digest.max_age_days", "-1", "from 0 to 36500"),
+        ("[digest]\nmax_age_days = 36501", "digest.max_age_days", "36501", "from 0 to 36500"),
+        ("[digest]\nmax_age_days = 1.5", "digest.max_age_days", "1.5", "whole number"),
         ("[digest]\nmin_quality = 60.5", "digest.min_quality", "60.5", "whole number"),
         ('[digest]\nmin_quality = "60"', "digest.min_quality", "'60'", "whole number"),
         ("[digest]\nmin_quality = true", "digest.min_quality", "true", "whole number"),
@@ -314,8 +318,9 @@ def test_accepted_values() -> None:
         [digest]
         schedule = "daily 07:30"
         timezone = "Europe/Berlin"
-        min_quality = 0
+        min_quality = 1000
         max_items = 25
+        max_age_days = 0
         only_published = false
         backfill_hours = 0
         misfire_grace_minutes = 5
@@ -331,8 +336,9 @@ def test_accepted_values() -> None:
     assert config.digest == DigestSettings(
         schedule="daily 07:30",
         timezone="Europe/Berlin",
-        min_quality=0,
+        min_quality=1000,
         max_items=25,
+        max_age_days=0,
         only_published=False,
         backfill_hours=0,
         misfire_grace_minutes=5,
@@ -451,9 +457,11 @@ def test_channel_schedule_checked_with_inherited_time_zone() -> None:
 def test_channel_errors_name_the_entry() -> None:
     message = error(
         "[[digest.channels]]\nchannel_id = 1\n"
-        "[[digest.channels]]\nchannel_id = 2\nmin_quality = 101"
+        "[[digest.channels]]\nchannel_id = 2\nmin_quality = 1001"
     )
-    assert "digest.channels[1].min_quality = 101" in message
+    assert "digest.channels[1].min_quality = 1001" in message
+    message = error("[[digest.channels]]\nchannel_id = 1\nmax_age_days = -7")
+    assert "digest.channels[0].max_age_days = -7" in message
     message = error("[[digest.channels]]\nchannel_id = 1\n[[digest.channels]]\nmax_items = 3")
     assert "digest.channels[1] has no channel_id" in message
 
@@ -562,6 +570,7 @@ def test_token_masked_in_repr_and_render() -> None:
     assert TOKEN[-4:] not in rendered
     assert 'token = "********"' in rendered
     assert "(set)" in rendered
+    assert "max_age_days = 7" in rendered  # check-config shows every [digest] key
 
 
 def test_env_token_masked_in_render() -> None:

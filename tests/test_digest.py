@@ -10,21 +10,16 @@ import pytest
 
 from bot.articles import Article, Provider, canonical_url
 from bot.config import ChannelConfig, Config, DigestSettings, TopicsConfig
-from bot.digests.service import (
-    ARRIVAL_SLACK_S,
-    build_spec,
-    left_out,
-    parse_topics,
-    plan_run,
-    preview_digest,
-    select,
-)
+from bot.digests.selection import left_out, plan_run, select
+from bot.digests.service import build_spec, parse_topics, preview_digest
 from bot.errors import UserError
-from bot.store import FileRecord, Store, SubscriptionSpec
+from bot.render import Payload
+from bot.store import FileRecord, Store, Subscription, SubscriptionSpec
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 NOW = 1_000_000.0
 CH = 42
+MAX_AGE = Config().digest.max_age_days  # NOW is in 1970: T0 (2020) is never too old
 SPEC = SubscriptionSpec(schedule="0 9 * * *", timezone="UTC", min_quality=60, max_items=10)
 
 
@@ -47,17 +42,37 @@ async def store(tmp_path: Path):
 
 
 async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
-    await store.apply_batch([rec(a) for a in articles], now=at, canonical_topic=lambda n: n)
+    await store.articles.apply_batch(
+        [rec(a) for a in articles], now=at, canonical_topic=lambda n: n
+    )
 
 
-async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, cursor: float = NOW - 3600, **kw):
+async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, since: float = NOW - 3600, **kw):
+    """The selection of a subscription whose cursor is the last batch written by ``since``."""
     return await select(
-        store, CH, spec, cursor=cursor, now=NOW, canonical_topic=kw.get("canon", lambda n: n)
+        store.digests,
+        CH,
+        spec,
+        cursor=await store.digests.change_seq_at(since),
+        now=kw.get("now", NOW),
+        default_max_age_days=kw.get("max_age", MAX_AGE),
+        canonical_topic=kw.get("canon", lambda n: n),
     )
 
 
 def titles(selection) -> list[str]:
     return [e.article.title for e in selection.entries]
+
+
+def content_of(payload: Payload) -> str:
+    assert payload["content"] is not None
+    return payload["content"]
+
+
+async def subscription(store: Store, channel_id: int = CH) -> Subscription:
+    sub = await store.digests.subscription(channel_id)
+    assert sub is not None
+    return sub
 
 
 async def test_eligibility_filters(store: Store):
@@ -121,43 +136,69 @@ async def test_cursor_and_stubs(store: Store):
     stub = art("https://stub.com/s", "stub only", quality=99)
     await ingest(store, art("https://a.com/old", "old", related=(stub,)), at=NOW - 7200)
     await ingest(store, art("https://a.com/new", "new"), at=NOW - 60)
-    # the related stub has no arrival: never eligible, even with quality and a wide cursor
-    assert titles(await pick(store, replace(SPEC, only_published=False), cursor=0)) == [
+    # the related stub was never seen from a file: never eligible, even from the first value
+    assert titles(await pick(store, replace(SPEC, only_published=False), since=0)) == [
         "new",
         "old",
     ]
-    assert titles(await pick(store, cursor=NOW - 3600)) == ["new"]
-    # within the slack before the cursor still counts (ingest stamps before it commits)
-    assert titles(await pick(store, cursor=NOW - 60 + ARRIVAL_SLACK_S / 2)) == ["new"]
-    assert titles(await pick(store, cursor=NOW)) == []
+    assert titles(await pick(store, since=NOW - 3600)) == ["new"]
+    # the cursor is the batch, not a moment: no slack, and the batch at the cursor is behind it
+    assert titles(await pick(store, since=NOW - 61)) == ["new"]
+    assert titles(await pick(store, since=NOW - 60)) == []
+    # a run selects up to the value it read: the next batch is after its cursor
+    assert (await pick(store, since=0)).selected_seq == 2
 
 
 async def test_delivered_story_never_again(store: Store):
     await ingest(store, art("https://a.com/x", "Story"), at=NOW - 500)
-    await store.save_subscription(
-        CH, SPEC, guild_id=1, managed_by="command", cursor=NOW - 3600, now=NOW - 3600
+    await store.digests.save_subscription(
+        CH, SPEC, guild_id=1, managed_by="command", since=NOW - 3600, now=NOW - 3600
     )
-    sub = await store.subscription(CH)
-    plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
-    run = await store.record_run(
+    sub = await subscription(store)
+    plan = await plan_run(
+        store.digests, sub, now=NOW, default_max_age_days=MAX_AGE, canonical_topic=lambda n: n
+    )
+    run = await store.digests.record_run(
         CH,
         trigger="now",
+        cursor=sub.cursor,
         selected_at=NOW,
+        selected_seq=plan.selection.selected_seq,
         more=0,
         items=plan.items,
         payloads=["{}"],
         nonce=lambda r, c: f"n{r}.{c}",
     )
     # while the run is unsent its story is claimed already
-    assert titles(await pick(store, cursor=0)) == []
-    await store.confirm_message(run.id, 0, 555, NOW)
+    assert titles(await pick(store, since=0)) == []
+    await store.digests.confirm_message(run.id, 0, 555, NOW)
     # another URL of the same story arrives later: still not posted again
     await ingest(store, art("https://b.com/x", "story"), at=NOW - 10)
-    assert titles(await pick(store, cursor=0)) == []
-    assert titles(await pick(store, cursor=0)) == []
-    assert len(await store.delivered_article_ids(CH)) == 1
+    selection = await pick(store, since=0)
+    assert titles(selection) == []
+    # and it is the ledger that keeps it out: it is eligible on every other count
+    [late] = await left_out(
+        store.digests,
+        CH,
+        SPEC,
+        selection,
+        cursor=0,
+        since_seq=0,
+        default_max_age_days=MAX_AGE,
+        canonical_topic=lambda n: n,
+    )
+    assert late.reasons == ("already delivered to this channel",)
+    assert len(await store.digests.delivered_article_ids(CH)) == 1
     # another channel is another ledger
-    other = await select(store, CH + 1, SPEC, cursor=0, now=NOW, canonical_topic=lambda n: n)
+    other = await select(
+        store.digests,
+        CH + 1,
+        SPEC,
+        cursor=0,
+        now=NOW,
+        default_max_age_days=MAX_AGE,
+        canonical_topic=lambda n: n,
+    )
     assert len(other.entries) == 1
 
 
@@ -168,11 +209,13 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
         art("https://b.com/x", "Story", quality=10, published=False),
         *(art(f"https://c.com/{i}", f"other {i}") for i in range(12)),
     )
-    await store.save_subscription(
-        CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", cursor=0, now=0
+    await store.digests.save_subscription(
+        CH, replace(SPEC, max_items=13), guild_id=1, managed_by="command", since=0, now=0
     )
-    sub = await store.subscription(CH)
-    plan = await plan_run(store, sub, now=NOW, canonical_topic=lambda n: n)
+    sub = await subscription(store)
+    plan = await plan_run(
+        store.digests, sub, now=NOW, default_max_age_days=MAX_AGE, canonical_topic=lambda n: n
+    )
     assert len(plan.payloads) == 2  # 13 embeds: 10 + 3
     assert [len(p["embeds"]) for p in plan.payloads] == [10, 3]
     shown = [(aid, chunk) for aid, chunk, is_shown in plan.items if is_shown]
@@ -182,6 +225,7 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
 
 
 async def test_left_out_reasons(store: Store):
+    await ingest(store, art("https://a.com/7", "ancient", quality=99), at=NOW - 90_000)
     await ingest(
         store,
         art("https://a.com/1", "chosen", quality=95),
@@ -191,18 +235,18 @@ async def test_left_out_reasons(store: Store):
         art("https://a.com/5", "surplus", quality=61),
         art("https://a.com/6", "surplus 2", quality=62),
     )
-    await ingest(store, art("https://a.com/7", "ancient", quality=99), at=NOW - 90_000)
     spec = replace(SPEC, topics=("AI",), max_items=2)
     selection = await pick(store, spec)
     reasons = {
         item.entry.article.title: item.reasons
         for item in await left_out(
-            store,
+            store.digests,
             CH,
             spec,
             selection,
-            cursor=NOW - 3600,
-            since=0,
+            cursor=await store.digests.change_seq_at(NOW - 3600),
+            since_seq=0,
+            default_max_age_days=MAX_AGE,
             canonical_topic=lambda n: n,
             limit=10,
         )
@@ -226,9 +270,9 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
     assert len(payloads) == 1
     assert [e["title"] for e in payloads[0]["embeds"]] == ["fresh"]
     explained = await preview_digest(config, store, None, explain=True, now=NOW)
-    assert "draft" in explained[-1]["content"] and "not published" in explained[-1]["content"]
-    assert await store.digest_runs() == []
-    assert await store.subscriptions() == []
+    assert "draft" in content_of(explained[-1]) and "not published" in content_of(explained[-1])
+    assert await store.digests.runs() == []
+    assert await store.digests.subscriptions() == []
     with pytest.raises(UserError):
         await preview_digest(config, store, 999, now=NOW)
     # a channel the file manages previews with its own settings
@@ -236,14 +280,14 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
     strict_config = replace(config, channels=(strict,))
     assert await preview_digest(strict_config, store, 7, now=NOW) == []  # nothing to send
     none = await preview_digest(strict_config, store, 7, explain=True, now=NOW)
-    assert none[0]["embeds"] == [] and "Nothing new" in none[0]["content"]
+    assert none[0]["embeds"] == [] and "Nothing new" in content_of(none[0])
 
 
 async def test_preview_backfill_from_config(store: Store):
     await ingest(store, art("https://a.com/1", "two days old"), at=NOW - 2 * 86400)
     assert await preview_digest(Config(), store, None, now=NOW) == []
     explained = await preview_digest(Config(), store, None, explain=True, now=NOW)
-    assert "Nothing new" in explained[0]["content"]
+    assert "Nothing new" in content_of(explained[0])
     wide = replace(Config(), digest=DigestSettings(backfill_hours=72))
     assert (await preview_digest(wide, store, None, now=NOW))[0]["embeds"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -32,7 +32,7 @@ class Api:
 
     async def call(
         self, method: str, path: str, body: Any = None, *, auth: bool = True
-    ) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
+    ) -> tuple[int, Any, Mapping[str, str]]:
         headers = {"Authorization": f"Bot {TOKEN}"} if auth else {}
         async with self.session.request(
             method, self.stub.url + path, json=body, headers=headers

@@ -106,6 +106,7 @@ class StubClient(discord.Client):
         @tree.command(description="Post into a channel")
         @app_commands.describe(channel="where")
         async def post(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+            assert isinstance(interaction.user, discord.Member)  # a guild command
             await interaction.response.send_message(
                 f"{channel.name}:{channel.permissions_for(interaction.user).send_messages}"
             )
@@ -132,6 +133,12 @@ class StubClient(discord.Client):
             await interaction.response.send_message(
                 f"perms={interaction.permissions.manage_guild}", ephemeral=True
             )
+
+
+def text_channel(guild: discord.Guild, channel_id: int) -> discord.TextChannel:
+    channel = guild.get_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel), channel
+    return channel
 
 
 @pytest.fixture
@@ -168,8 +175,8 @@ async def test_login_and_sync(stub: DiscordStub, client: StubClient) -> None:
     assert client.user is not None and client.user.id == stub.bot_user.id
     guild = client.get_guild(GUILD)
     assert guild is not None and guild.me is not None
-    assert guild.get_channel(CHANNEL).permissions_for(guild.me).send_messages
-    assert not guild.get_channel(LOCKED).permissions_for(guild.me).send_messages
+    assert text_channel(guild, CHANNEL).permissions_for(guild.me).send_messages
+    assert not text_channel(guild, LOCKED).permissions_for(guild.me).send_messages
     assert stub.unknown_routes == []
     app = await client.application_info()
     assert app.owner.id == stub.owner.id
@@ -235,7 +242,7 @@ async def test_deferred_then_edit_and_followup(stub: DiscordStub, client: StubCl
     assert [e.kind for e in reply.events] == ["callback", "edit", "followup"]
     assert reply.original is not None and reply.original["content"] == "done"
     assert not reply.original["flags"] & 128  # no longer "thinking"
-    assert reply.final is not None and reply.final["content"] == "and one more"
+    assert reply.final["content"] == "and one more"
     assert reply.ephemeral
 
 
@@ -244,7 +251,8 @@ async def test_invalid_embed_rejected_then_fallback(stub: DiscordStub, client: S
     assert reply.rejected[0].payload["code"] == 50035
     assert "title" in reply.rejected[0].payload["errors"]["data"]["embeds"]["0"]
     assert reply.content == "fallback"
-    assert client.errors and client.errors[0].code == 50035
+    assert client.errors and isinstance(client.errors[0], discord.HTTPException)
+    assert client.errors[0].code == 50035
 
 
 async def test_autocomplete(stub: DiscordStub, client: StubClient) -> None:
@@ -265,10 +273,10 @@ async def test_autocomplete_too_many_choices(stub: DiscordStub, client: StubClie
 async def test_button_click_updates_message(stub: DiscordStub, client: StubClient) -> None:
     reply = await (await stub.invoke("panel")).wait()
     message = reply.final
-    assert message is not None
     click = await (await stub.click(message, "panel:next")).wait()
     assert click.callback_type == 7
-    assert stub.message(message["id"])["content"] == "page 2"
+    clicked = stub.message(message["id"])
+    assert clicked is not None and clicked["content"] == "page 2"
 
 
 async def test_429_on_channel_post_is_waited_out(stub: DiscordStub, client: StubClient) -> None:
@@ -350,7 +358,7 @@ async def test_events_missed_while_away_are_replayed(stub: DiscordStub, client: 
     assert seen == [CHANNEL]
     guild = client.get_guild(GUILD)
     assert guild is not None
-    assert not guild.get_channel(CHANNEL).permissions_for(guild.me).embed_links
+    assert not text_channel(guild, CHANNEL).permissions_for(guild.me).embed_links
 
 
 async def test_invalid_session_makes_client_identify(

@@ -76,7 +76,7 @@ async def test_changed_file_updates_same_bytes_new_mtime_is_unchanged(tmp_path: 
     f.write_text(article_text(1, title="A better title"), encoding="utf-8")
     changed = await ingestor.run([folder])
     assert (changed.added, changed.updated) == (0, 1)
-    [entry] = await store.topic_entries("AI")
+    [entry] = await store.reads.topic_entries("AI")
     assert entry.article.title == "A better title"
 
 
@@ -155,7 +155,7 @@ def test_sigkill_mid_ingest_then_rerun_is_complete(tmp_path: Path):
 def _count(db: Path) -> int:
     try:
         with sqlite3.connect(db, timeout=1) as conn:
-            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
     except sqlite3.Error:
         return 0
 
@@ -212,7 +212,7 @@ async def test_cached_file_states_follow_another_writer(tmp_path: Path, store: S
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
     again = await ingestor.run([folder])
     assert (again.added, again.updated, again.unchanged) == (0, 1, 2)
-    [entry] = [e for e in await store.topic_entries("AI") if e.article.url.endswith("/1")]
+    [entry] = [e for e in await store.reads.topic_entries("AI") if e.article.url.endswith("/1")]
     assert entry.article.title == "Article number 1"
 
 
@@ -239,7 +239,7 @@ def test_parse_workers_end_when_their_bot_is_killed():
     SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
     script = (
         "import sys, time\n"
-        "from bot.ingest import _started, make_pool\n"
+        "from bot.ingest.workers import _started, make_pool\n"
         "pool = make_pool(2)\n"
         "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
         "time.sleep(60)\n"

@@ -15,7 +15,9 @@ from bot import render
 from bot.articles import Article, Provider, StoryEntry
 from bot.render import (
     LIMITS,
-    RELATED_ID,
+    RELATED_TEMPLATE,
+    Embed,
+    Payload,
     article_embed,
     choices,
     digest_payloads,
@@ -80,7 +82,7 @@ def _text(value: Any, limit: int, where: str) -> None:
     assert value.strip(), f"{where}: blank"
 
 
-def check_embed(embed: dict[str, Any]) -> int:
+def check_embed(embed: Embed) -> int:
     total = 0
     if "title" in embed:
         _text(embed["title"], LIMITS.title, "title")
@@ -102,12 +104,10 @@ def check_embed(embed: dict[str, Any]) -> int:
         total += len(embed["author"]["name"])
         if "icon_url" in embed["author"]:
             assert _http(embed["author"]["icon_url"])
-    for key in ("url",):
-        if key in embed:
-            assert _http(embed[key]), embed[key]
-    for key in ("thumbnail", "image"):
-        if key in embed:
-            assert _http(embed[key]["url"]), embed[key]
+    if "url" in embed:
+        assert _http(embed["url"]), embed["url"]
+    if "thumbnail" in embed:
+        assert _http(embed["thumbnail"]["url"]), embed["thumbnail"]
     if "timestamp" in embed:
         assert datetime.fromisoformat(embed["timestamp"]).tzinfo is not None
     if "color" in embed:
@@ -116,7 +116,7 @@ def check_embed(embed: dict[str, Any]) -> int:
     return total
 
 
-def check_payload(payload: dict[str, Any], *, role: int | None = None) -> None:
+def check_payload(payload: Payload, *, role: int | None = None) -> None:
     assert set(payload) == {"content", "embeds", "components", "allowed_mentions"}
     json.dumps(payload)
     content = payload["content"]
@@ -152,23 +152,30 @@ def check_payload(payload: dict[str, Any], *, role: int | None = None) -> None:
         assert not PING.search(content[len(f"<@&{role}> ") :]), content
 
 
-def button_ids(payload: dict[str, Any]) -> list[int]:
-    prefix = RELATED_ID.split("{")[0]
-    return [
-        int(button["custom_id"].removeprefix(prefix).split(":")[0])
+def button_ids(payload: Payload) -> list[int]:
+    """The article ids of the payload's Related buttons, in order."""
+    matches = (
+        re.fullmatch(RELATED_TEMPLATE, button["custom_id"])
         for row in payload["components"]
         for button in row["components"]
-        if button["custom_id"].startswith(prefix)
-    ]
+    )
+    return [int(match["id"]) for match in matches if match]
+
+
+def content_of(payload: Payload) -> str:
+    """The content of a message that must have some."""
+    content = payload["content"]
+    assert content is not None, payload
+    return content
 
 
 def test_checker_catches_violations() -> None:
     good = notice("fine")
-    check_payload(dict(good))
-    bad_payloads = [
+    check_payload(good)
+    bad_payloads: list[Payload] = [
         {**good, "content": "x" * 2001},
         {**good, "content": ""},
-        {**good, "allowed_mentions": {"parse": ["everyone"]}},
+        {**good, "allowed_mentions": {"parse": ["everyone"], "replied_user": False}},
         {**good, "embeds": [{"title": "x" * 257}]},
         {**good, "embeds": [{"title": "t", "url": "javascript:alert(1)"}]},
         {**good, "embeds": [{"description": "x" * 4000}, {"description": "y" * 2001}]},
@@ -209,6 +216,19 @@ def test_footer_omits_unknown_parts_and_author_falls_back_to_domain() -> None:
     assert only_heat["footer"]["text"] == "heat 96 · AI"
     no_provider = article_embed(entry(provider=None))
     assert no_provider["author"] == {"name": "coindesk.com"}
+
+
+def test_quality_is_shown_as_written() -> None:
+    assert [render.quality_text(q) for q in (150, 187.5, 150.0, 0, 59.25)] == [
+        "150",
+        "187.5",
+        "150",
+        "0",
+        "59.25",
+    ]
+    embed = article_embed(entry(quality=187.5, heat=None, topics=()))
+    assert embed["footer"]["text"] == "quality 187.5"
+    assert embed["color"] == render.GREEN
 
 
 def test_timestamp_is_utc_iso() -> None:
@@ -290,12 +310,12 @@ def test_quality_colour_bands() -> None:
 
 
 def test_embed_length_counts_what_discord_counts() -> None:
-    embed = {
+    embed: Embed = {
         "title": "abc",
         "description": "de",
         "fields": [{"name": "f", "value": "gh"}],
         "footer": {"text": "ijkl"},
-        "author": {"name": "m", "url": "https://x.test"},
+        "author": {"name": "m", "icon_url": "https://not-counted.test/icon.png"},
         "url": "https://not-counted.test",
     }
     assert embed_length(embed) == 3 + 2 + 1 + 2 + 4 + 1
@@ -390,14 +410,24 @@ def test_mention_bait_in_headings_and_notices_is_neutralised() -> None:
     ]
     for payload in payloads:
         check_payload(payload)
-        assert "\u200b" in payload["content"]
-        assert "hi" in payload["content"]
+        assert "\u200b" in content_of(payload)
+        assert "hi" in content_of(payload)
+
+
+def test_quote_shows_user_text_as_typed_on_one_line() -> None:
+    quoted = render.quote("**bold** [x](https://e.test) `code`  \u2028 @everyone\n<@123> #h")
+    assert quoted == (
+        "'\\*\\*bold\\*\\* \\[x\\]\\(https://e.test\\) 'code'"
+        " @\u200beveryone\\<\u200b@\u200b123\\> \\#h'"
+    )
+    assert not PING.search(quoted)
+    assert render.quote("\u202e" + "w" * 200) == "'" + "w" * 80 + "'"
 
 
 def test_notice_is_cut_and_never_empty() -> None:
     long = notice("@here " * 1000)
     check_payload(long)
-    assert len(long["content"]) == LIMITS.content
+    assert len(content_of(long)) == LIMITS.content
     assert long["embeds"] == [] and long["components"] == []
     check_payload(notice(""))
 
@@ -421,7 +451,7 @@ def test_related_payloads_order_and_contents() -> None:
     check_payload(payload)
     titles = [embed["title"] for embed in payload["embeds"]]
     assert titles == ["Head", "Rel A", "Rel B", "Also told by"]
-    assert "2 related articles" in payload["content"]
+    assert "2 related articles" in content_of(payload)
     assert button_ids(payload) == [2, 3]
     also = payload["embeds"][-1]["description"]
     assert "Gizmodo Australia" in also
@@ -431,7 +461,7 @@ def test_related_payloads_order_and_contents() -> None:
 def test_related_payloads_none_known() -> None:
     (payload,) = related_payloads(entry(), [], [])
     check_payload(payload)
-    assert "No related articles are known" in payload["content"]
+    assert "No related articles are known" in content_of(payload)
     assert len(payload["embeds"]) == 1
 
 
@@ -476,32 +506,32 @@ def test_digest_splits_and_says_how_many_more() -> None:
     for payload in payloads:
         check_payload(payload)
     assert [i for p in payloads for i in button_ids(p)] == list(range(25))
-    assert payloads[-1]["content"].endswith("and 7 more")
-    assert not any("more" in p["content"] for p in payloads[:-1])
-    assert payloads[0]["content"].startswith("Daily digest")
+    assert content_of(payloads[-1]).endswith("and 7 more")
+    assert not any("more" in content_of(p) for p in payloads[:-1])
+    assert content_of(payloads[0]).startswith("Daily digest")
 
 
 def test_digest_ten_embeds_per_message() -> None:
     payloads = digest_payloads([entry(article_id=i) for i in range(21)], more=0, heading="d")
     assert [len(p["embeds"]) for p in payloads] == [10, 10, 1]
-    assert not payloads[-1]["content"].endswith("more")
+    assert not content_of(payloads[-1]).endswith("more")
 
 
 def test_digest_role_mention_only_first_message() -> None:
     entries = [entry(article_id=i) for i in range(15)]
     payloads = digest_payloads(entries, more=0, heading="@everyone digest", mention_role_id=42)
     check_payload(payloads[0], role=42)
-    assert payloads[0]["content"].startswith("<@&42> ")
+    assert content_of(payloads[0]).startswith("<@&42> ")
     for payload in payloads[1:]:
         check_payload(payload)
-        assert "<@&42>" not in payload["content"]
+        assert "<@&42>" not in content_of(payload)
 
 
 def test_digest_empty() -> None:
     assert digest_payloads([], more=0, heading="d") == []
     (only,) = digest_payloads([], more=3, heading="d")
     check_payload(only)
-    assert only["content"].endswith("and 3 more")
+    assert content_of(only).endswith("and 3 more")
 
 
 # --------------------------------------------------------------------------- choices
@@ -664,7 +694,7 @@ def test_digest_payloads_within_limits_and_lossless(
     assert sorted(seen) == sorted(e.article_id for e in entries)
     assert len(seen) == len(set(seen))
     if more:
-        assert payloads[-1]["content"].endswith(f"and {more} more")
+        assert content_of(payloads[-1]).endswith(f"and {more} more")
 
 
 @PROPERTY

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digests.schedules import (
+from bot.schedules import (
     ScheduleError,
     describe_schedule,
     parse_schedule,
@@ -17,7 +17,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def next_fire(text: str, tz: str, now: datetime) -> datetime:
-    fire = parse_schedule(text, tz).get_next_fire_time(None, now)
+    fire: datetime | None = parse_schedule(text, tz).get_next_fire_time(None, now)
     assert fire is not None
     return fire
 

@@ -1,4 +1,4 @@
-"""The fast path of bot/articles.py (``_simple_yaml``): plain block YAML read without libyaml.
+"""The line scanner (bot/articles/yaml_fast.py): plain block YAML read without libyaml.
 
 It may decline any document (None: the event parser reads it), but a value it returns must be
 exactly what the event parser (``_values``, over libyaml's events) returns, type for type, and
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -18,14 +18,17 @@ from hypothesis import strategies as st
 from yaml.constructor import SafeConstructor
 
 from bench.generate import iter_files
-from bot import articles
-from bot.articles import ArticleRejected, _front_matter, _simple_yaml, _values, parse_article
+from bot.articles import ArticleRejected, parse_article, yaml_events
+from bot.articles.parse import _front_matter
+from bot.articles.yaml_events import _values
+from bot.articles.yaml_fast import simple_yaml
+from bot.articles.yaml_scalars import plain_scalar
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-LOADERS = [articles._Loader, yaml.SafeLoader]  # libyaml's where it is installed, and PyYAML's
+LOADERS = [yaml_events._Loader, yaml.SafeLoader]  # libyaml's where it is installed, and PyYAML's
 
 
-def event_parser(doc: str, loader_class: Any = articles._Loader) -> tuple[bool, object]:
+def event_parser(doc: str, loader_class: Any = yaml_events._Loader) -> tuple[bool, object]:
     """(True, value) as the event parser builds it, or (False, the error's type name)."""
     loader = loader_class(doc)
     try:
@@ -43,7 +46,7 @@ def strict(value: object) -> str:
 
 def assert_fast_path_agrees(doc: str) -> object:
     """The fast path's value (None when it declines), checked against both event parsers."""
-    fast = _simple_yaml(doc)
+    fast = simple_yaml(doc)
     if fast is not None:
         for loader_class in LOADERS:
             ok, value = event_parser(doc, loader_class)
@@ -129,7 +132,7 @@ def test_reads_plain_block_yaml(doc: str, expected: object) -> None:
     ],
 )
 def test_leaves_everything_else_to_the_event_parser(doc: str) -> None:
-    assert _simple_yaml(doc) is None
+    assert simple_yaml(doc) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ def test_generated_corpus_files_are_read_by_the_fast_path_as_the_event_parser_re
     declined = []
     for rel, text in iter_files(2000, seed=7):
         doc = front_matter(text)
-        fast = _simple_yaml(doc)
+        fast = simple_yaml(doc)
         if fast is None:
             declined.append(rel)
             continue
@@ -165,7 +168,7 @@ def test_parse_article_uses_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
     def no_libyaml(doc: str) -> None:
         raise AssertionError("the event parser was used")
 
-    monkeypatch.setattr(articles, "_Loader", no_libyaml)
+    monkeypatch.setattr(yaml_events, "_Loader", no_libyaml)
     for path in sorted(SEEDS.glob("*.txt")):
         assert parse_article(path.read_bytes()).article.title
 
@@ -229,17 +232,19 @@ AFTER_SCALAR_ODD = ["#c", " x", " :", "\t"]
 GAPS = ["", "   ", "# c", "   # c: d"]
 MUTATIONS = [*"-?:,[]{}#&*!|>'\"%@` \n\t\r\\", "\n---\n", "\n...\n", "\ufeff", "\x85"]
 
+T = TypeVar("T")
+
 
 class Writer:
     """Draws the choices of one document; ``clean`` stays True while every choice is one the
     fast path must accept."""
 
-    def __init__(self, draw: Any) -> None:
+    def __init__(self, draw: st.DrawFn) -> None:
         self.draw = draw
         self.clean = True
         self.lines: list[str] = []
 
-    def pick(self, usual: list[Any], odd: list[Any]) -> Any:
+    def pick(self, usual: list[T], odd: list[T]) -> T:
         if odd and self.draw(st.integers(0, 49)) == 0:
             self.clean = False
             return self.draw(st.sampled_from(odd))
@@ -257,8 +262,8 @@ class Writer:
             text = "'" + "".join(pieces) + "'"
         else:
             self.clean = False
-            text = self.draw(st.lists(st.sampled_from([*MUTATIONS, *"ab1 ."]), min_size=1))
-            text = "".join(text)
+            pieces = self.draw(st.lists(st.sampled_from([*MUTATIONS, *"ab1 ."]), min_size=1))
+            text = "".join(pieces)
         return text + self.pick(AFTER_SCALAR, AFTER_SCALAR_ODD)
 
     def line(self, text: str) -> None:
@@ -310,7 +315,7 @@ def trees(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def block_documents(draw: Any) -> tuple[str, bool]:
+def block_documents(draw: st.DrawFn) -> tuple[str, bool]:
     """(a document, whether the fast path must accept it)."""
     node = draw(trees(st.just(("scalar", None))))
     if node[0] == "scalar":
@@ -392,4 +397,4 @@ def pyyaml_plain(text: str) -> object:
 )
 def test_plain_scalars_resolve_as_pyyaml_does(text: str) -> None:
     """Including the usual date-time, which _plain_scalar builds with fromisoformat."""
-    assert strict(articles._plain_scalar(text)) == strict(pyyaml_plain(text))
+    assert strict(plain_scalar(text)) == strict(pyyaml_plain(text))

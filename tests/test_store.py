@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.articles import Article, Provider, canonical_url
-from bot.store import FileRecord, Store, fts_prefix_query, fts_query
+from bot.store import FileRecord, Store
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 
@@ -31,20 +31,20 @@ async def store(tmp_path: Path):
 async def test_same_canonical_url_is_one_article(store: Store):
     a = art("https://www.example.com/a?utm_source=x", "A", topics=("AI",))
     b = art("https://example.com/a/", "A", topics=("AI",))
-    counts = await store.apply_batch([rec("/f1", a), rec("/f2", b)], now=1.0)
+    counts = await store.articles.apply_batch([rec("/f1", a), rec("/f2", b)], now=1.0)
     assert (await store.status()).articles == 1
     assert counts.added == 1
 
 
 async def test_changed_file_updates_and_unchanged_counts(store: Store):
     a = art("https://example.com/a", "Old title", topics=("AI",), quality=50)
-    await store.apply_batch([rec("/f", a)], now=1.0)
-    again = await store.apply_batch([rec("/f", a)], now=2.0)
+    await store.articles.apply_batch([rec("/f", a)], now=1.0)
+    again = await store.articles.apply_batch([rec("/f", a)], now=2.0)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
     changed = art("https://example.com/a", "New title", topics=("AI",), quality=90)
-    counts = await store.apply_batch([rec("/f", changed)], now=3.0)
+    counts = await store.articles.apply_batch([rec("/f", changed)], now=3.0)
     assert counts.updated == 1
-    [entry] = await store.topic_entries("ai", limit=5)
+    [entry] = await store.reads.topic_entries("ai", limit=5)
     assert entry.article.title == "New title"
     assert entry.article.quality == 90
 
@@ -52,12 +52,12 @@ async def test_changed_file_updates_and_unchanged_counts(store: Store):
 async def test_related_links_both_directions(store: Store):
     stub = art("https://other.com/b", "B", quality=40)
     parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
-    await store.apply_batch([rec("/f", parent)], now=1.0)
-    a = await store.entry_by_url(canonical_url("https://example.com/a"))
-    b = await store.entry_by_url(canonical_url("https://other.com/b"))
+    await store.articles.apply_batch([rec("/f", parent)], now=1.0)
+    a = await store.reads.entry_by_url(canonical_url("https://example.com/a"))
+    b = await store.reads.entry_by_url(canonical_url("https://other.com/b"))
     assert a and b
-    assert [e.article.title for e in await store.related(a.article_id)] == ["B"]
-    assert [e.article.title for e in await store.related(b.article_id)] == ["A"]
+    assert [e.article.title for e in await store.reads.related(a.article_id)] == ["B"]
+    assert [e.article.title for e in await store.reads.related(b.article_id)] == ["A"]
 
 
 async def test_stub_never_overwrites_what_a_file_says(store: Store):
@@ -71,9 +71,9 @@ async def test_stub_never_overwrites_what_a_file_says(store: Store):
     stub = art("https://other.com/b", "B as a related list says", quality=10)
     parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
     # The file about B first, then a file naming it as related; and the other order.
-    await store.apply_batch([rec("/b", own)], now=1.0)
-    await store.apply_batch([rec("/a", parent)], now=2.0)
-    b = await store.entry_by_url(canonical_url("https://other.com/b"))
+    await store.articles.apply_batch([rec("/b", own)], now=1.0)
+    await store.articles.apply_batch([rec("/a", parent)], now=2.0)
+    b = await store.reads.entry_by_url(canonical_url("https://other.com/b"))
     assert b is not None
     assert b.article.title == "B as its file says"
     assert b.article.quality == 90
@@ -82,12 +82,12 @@ async def test_stub_never_overwrites_what_a_file_says(store: Store):
 async def test_file_after_stub_wins_and_arrives(tmp_path: Path, store: Store):
     stub = art("https://other.com/b", "stub title", quality=10)
     parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
-    counts = await store.apply_batch([rec("/a", parent)], now=1.0)
+    counts = await store.articles.apply_batch([rec("/a", parent)], now=1.0)
     assert counts.related_added == 1
     own = art("https://other.com/b", "file title", topics=("Robotics",), quality=90)
-    counts = await store.apply_batch([rec("/b", own)], now=2.0)
+    counts = await store.articles.apply_batch([rec("/b", own)], now=2.0)
     assert counts.added == 1
-    [entry] = await store.topic_entries("robotics")
+    [entry] = await store.reads.topic_entries("robotics")
     assert entry.article.title == "file title"
 
 
@@ -114,8 +114,8 @@ async def test_stories_merge_titles_within_three_days(store: Store):
         topics=("AI",),
         quality=10,
     )
-    await store.apply_batch([rec("/a", a), rec("/b", b), rec("/c", far)], now=1.0)
-    entries = await store.topic_entries("AI", limit=10)
+    await store.articles.apply_batch([rec("/a", a), rec("/b", b), rec("/c", far)], now=1.0)
+    entries = await store.reads.topic_entries("AI", limit=10)
     titles = [(e.article.canonical_url, e.also) for e in entries]
     assert len(entries) == 2, titles
     merged = next(e for e in entries if "late.com" not in e.article.canonical_url)
@@ -131,21 +131,23 @@ async def test_topics_case_insensitive_and_aliases(store: Store):
 
     a = art("https://example.com/a", "A", topics=("AI",))
     b = art("https://example.com/b", "B", topics=("Artificial Intelligence", "ai"))
-    await store.apply_batch([rec("/a", a), rec("/b", b)], now=1.0, canonical_topic=canonical)
-    assert await store.topics() == [("AI", 2)]
-    assert await store.topic_name("aI") == "AI"
-    assert len(await store.topic_entries("ai")) == 2
+    await store.articles.apply_batch(
+        [rec("/a", a), rec("/b", b)], now=1.0, canonical_topic=canonical
+    )
+    assert await store.reads.topics() == [("AI", 2)]
+    assert await store.reads.topic_name("aI") == "AI"
+    assert len(await store.reads.topic_entries("ai")) == 2
 
 
 async def test_apply_aliases_merges_existing_topics(store: Store):
     a = art("https://example.com/a", "A", topics=("NLP",))
     b = art("https://example.com/b", "B", topics=("Natural Language Processing",))
-    await store.apply_batch([rec("/a", a), rec("/b", b)], now=1.0)
-    merged = await store.apply_aliases(
+    await store.articles.apply_batch([rec("/a", a), rec("/b", b)], now=1.0)
+    merged = await store.articles.apply_aliases(
         lambda n: "Natural Language Processing" if n.casefold() == "nlp" else n
     )
     assert merged == 1
-    assert await store.topics() == [("Natural Language Processing", 2)]
+    assert await store.reads.topics() == [("Natural Language Processing", 2)]
 
 
 @pytest.mark.parametrize(
@@ -170,9 +172,9 @@ async def test_search_never_lets_user_text_be_syntax(store: Store, text: str):
         topics=("AI",),
         excerpt="'; DROP TABLE articles; --",
     )
-    await store.apply_batch([rec("/a", a)], now=1.0)
-    await store.search(text)  # must not raise
-    await store.title_choices(text)
+    await store.articles.apply_batch([rec("/a", a)], now=1.0)
+    await store.reads.search(text)  # must not raise
+    await store.reads.title_choices(text)
     assert (await store.status()).articles == 1
 
 
@@ -183,24 +185,54 @@ async def test_search_finds_title_excerpt_provider(store: Store):
         excerpt="police use",
         provider=Provider(name="Gizmodo"),
     )
-    await store.apply_batch([rec("/a", a)], now=1.0)
+    await store.articles.apply_batch([rec("/a", a)], now=1.0)
     for text in ("facial", "police", "gizmodo"):
-        assert [e.article.title for e in await store.search(text)] == ["Facial recognition ban"]
+        assert [e.article.title for e in await store.reads.search(text)] == [
+            "Facial recognition ban"
+        ]
 
 
-def test_fts_query_quotes_every_term():
-    assert fts_query('x "b" NEAR') == '"x" """b""" "NEAR"'
-    assert fts_query("the robot of a kitchen") == '"robot" "kitchen"'  # stop-words dropped
-    assert fts_query("The a") == '"The" "a"'  # unless nothing else is left
-    assert fts_query("   ") is None
-    assert fts_prefix_query("robo") == '"robo"*'
-    assert fts_prefix_query('Self-dr "x') == '"self" "dr" "x"*'
-    assert fts_prefix_query("-- ()") is None
+async def test_search_matches_what_was_typed_literally(store: Store):
+    """FTS5 operators, prefixes, column filters and quotes in the user's text are words to
+    match, never syntax: each query below would find other articles (or raise) as FTS5."""
+    titles = {
+        "/1": "Robots will not replace humans",
+        "/2": "Robots alone",
+        "/3": "Humans alone",
+        "/4": "Near robots, humans relax",
+        "/5": "Kitchen awards",
+        "/6": "Robo taxi fleet",
+    }
+    records = [
+        rec(path, art(f"https://example.com{path}", title)) for path, title in titles.items()
+    ]
+    records[4] = rec("/5", art("https://example.com/5", titles["/5"], excerpt="title: humans"))
+    await store.articles.apply_batch(records, now=1.0)
+
+    async def found(text: str) -> list[str]:
+        return [e.article.title for e in await store.reads.search(text)]
+
+    assert await found("robots NOT humans") == [titles["/1"]]  # as FTS5: "Robots alone"
+    assert await found("NEAR(robots humans)") == [titles["/4"]]  # "near robots", adjacent
+    assert await found("title:humans") == [titles["/5"]]  # the words "title humans"
+    assert await found("robo*") == [titles["/6"]]  # the word "robo", not a prefix
+    assert await found('"fleet') == [titles["/6"]]  # an unbalanced quote
+    assert await found("taxi -fleet") == [titles["/6"]]
+    assert await found("{title}: robots") == []
+    assert await found('robots" NOT "humans') == [titles["/1"]]  # quotes are not syntax
+    # Title autocomplete: the words typed, the last one a prefix.
+    assert [t for _, t in await store.reads.title_choices("title:near")] == []
+    assert [t for _, t in await store.reads.title_choices("robo*")] == [
+        titles["/6"],
+        titles["/4"],
+        titles["/2"],
+        titles["/1"],
+    ]
 
 
 async def test_rejected_files_recorded(store: Store):
-    await store.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
-    _, states = await store.file_states()
+    await store.articles.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
+    _, states = await store.files.states()
     assert states == {"/bad": ("/bad", 10, 1, "empty file")}
     status = await store.status()
     assert (status.files, status.rejected_files, status.articles) == (1, 1, 0)
@@ -224,13 +256,15 @@ async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
     in_excerpt = art("https://example.com/e", "Kitchen news", excerpt="a robot cooks")
     neither = art("https://example.com/n", "Weather", excerpt="rain")
     # The excerpt match is newer (a higher id): relevance, not age, puts the title first.
-    await store.apply_batch([rec("/t", in_title), rec("/e", in_excerpt), rec("/n", neither)], 1.0)
-    assert [e.article.title for e in await store.search("robot")] == [
+    await store.articles.apply_batch(
+        [rec("/t", in_title), rec("/e", in_excerpt), rec("/n", neither)], 1.0
+    )
+    assert [e.article.title for e in await store.reads.search("robot")] == [
         "Robot arms in the kitchen",
         "Kitchen news",
     ]
     # "the" is a stop-word: "the robot" finds what "robot" finds, in the same order
-    assert [e.article.title for e in await store.search("the robot")] == [
+    assert [e.article.title for e in await store.reads.search("the robot")] == [
         "Robot arms in the kitchen",
         "Kitchen news",
     ]
@@ -239,21 +273,25 @@ async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
 async def test_title_choices_match_prefixes_of_any_length(store: Store):
     older = art("https://example.com/1", "Apple unveils a chip", when=T0 - timedelta(days=1))
     newer = art("https://example.com/2", "Amazon robots deliver", when=T0)
-    await store.apply_batch([rec("/1", older), rec("/2", newer)], now=1.0)
-    titles = [t for _, t in await store.title_choices("a")]
+    await store.articles.apply_batch([rec("/1", older), rec("/2", newer)], now=1.0)
+    titles = [t for _, t in await store.reads.title_choices("a")]
     assert titles == ["Amazon robots deliver", "Apple unveils a chip"]  # newest first
-    assert [t for _, t in await store.title_choices("unveil")] == ["Apple unveils a chip"]
-    assert [t for _, t in await store.title_choices("amazon rob")] == ["Amazon robots deliver"]
-    assert await store.title_choices("robots apple") == []
+    assert [t for _, t in await store.reads.title_choices("unveil")] == ["Apple unveils a chip"]
+    assert [t for _, t in await store.reads.title_choices("amazon rob")] == [
+        "Amazon robots deliver"
+    ]
+    assert await store.reads.title_choices("robots apple") == []
 
 
 async def test_changed_title_leaves_no_stale_index_entry(store: Store):
-    await store.apply_batch([rec("/f", art("https://example.com/a", "Quantum leap"))], 1.0)
-    await store.apply_batch([rec("/f", art("https://example.com/a", "Fusion record"))], 2.0)
-    assert await store.title_choices("quan") == []
-    assert await store.search("quantum") == []
-    assert [t for _, t in await store.title_choices("fus")] == ["Fusion record"]
-    assert [e.article.title for e in await store.search("fusion")] == ["Fusion record"]
+    await store.articles.apply_batch([rec("/f", art("https://example.com/a", "Quantum leap"))], 1.0)
+    await store.articles.apply_batch(
+        [rec("/f", art("https://example.com/a", "Fusion record"))], 2.0
+    )
+    assert await store.reads.title_choices("quan") == []
+    assert await store.reads.search("quantum") == []
+    assert [t for _, t in await store.reads.title_choices("fus")] == ["Fusion record"]
+    assert [e.article.title for e in await store.reads.search("fusion")] == ["Fusion record"]
     assert await store.integrity_check() == "ok"
 
 
@@ -261,13 +299,13 @@ async def test_migration_4_indexes_existing_articles(tmp_path: Path):
     """A database made before the title index gets both indexes rebuilt from its rows."""
     import sqlite3
 
-    from bot.store import _migrations, _split_sql
+    from bot.store.db import migration_scripts, split_sql
 
     path = tmp_path / "db.sqlite3"
     raw = sqlite3.connect(path)
-    for number, sql in _migrations():
+    for number, sql in migration_scripts():
         if number <= 3:
-            for statement in _split_sql(sql):
+            for statement in split_sql(sql):
                 raw.execute(statement)
     raw.execute(
         "INSERT INTO articles (canonical_url, url, title, excerpt, story_key, updated_at)"
@@ -278,21 +316,21 @@ async def test_migration_4_indexes_existing_articles(tmp_path: Path):
     raw.close()
     store = await Store.open(path)
     try:
-        assert [t for _, t in await store.title_choices("rob")] == ["Robotics boom"]
-        assert [e.article.title for e in await store.search("factories")] == ["Robotics boom"]
+        assert [t for _, t in await store.reads.title_choices("rob")] == ["Robotics boom"]
+        assert [e.article.title for e in await store.reads.search("factories")] == ["Robotics boom"]
     finally:
         await store.close()
 
 
 async def test_files_generation_moves_with_every_files_write(store: Store):
-    start = await store.files_generation()
-    await store.apply_batch([rec("/a", None, error="empty file")], now=1.0)
-    assert await store.files_generation() == start + 1
-    await store.touch_files([("/a", 5, 6)], now=2.0)
-    assert await store.files_generation() == start + 2
-    await store.touch_files([], now=3.0)  # nothing written
+    start = await store.files.generation()
+    await store.articles.apply_batch([rec("/a", None, error="empty file")], now=1.0)
+    assert await store.files.generation() == start + 1
+    await store.files.touch([("/a", 5, 6)], now=2.0)
+    assert await store.files.generation() == start + 2
+    await store.files.touch([], now=3.0)  # nothing written
     await store.set_meta("last_ingest_at", "now")
-    generation, states = await store.file_states()
+    generation, states = await store.files.states()
     assert generation == start + 2
     assert states == {"/a": ("/a", 5, 6, "empty file")}
-    assert await store.file_hashes(["/a", "/missing"]) == {"/a": "/a-hash"}
+    assert await store.files.hashes(["/a", "/missing"]) == {"/a": "/a-hash"}

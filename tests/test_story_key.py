@@ -37,7 +37,7 @@ def test_typographic_single_quotes_are_plain() -> None:
 
 
 def test_typographic_double_quotes_are_plain() -> None:
-    for opening, closing in ["“”", "„“", "«»", "‟”", "″″"]:
+    for opening, closing in [("“", "”"), ("„", "“"), ("«", "»"), ("‟", "”"), ("″", "″")]:
         assert story_key(f"The {opening}AI{closing} bill") == story_key('The "AI" bill')
 
 
@@ -102,7 +102,7 @@ def test_topic_key_keeps_punctuation() -> None:
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
 def test_ascii_titles_key_as_the_full_normalisation_would(title: str) -> None:
     """story_key skips NFKC and the quote table for ASCII titles: they would change nothing."""
-    from bot.articles import _NON_ALNUM_RUN, _PLAIN_PUNCT
+    from bot.articles.identity import _NON_ALNUM_RUN, _PLAIN_PUNCT
 
     text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
     text = text.translate(_PLAIN_PUNCT).casefold()

@@ -131,13 +131,15 @@ def _retarget_symlinked_folder_from_outside(tree: Path) -> None:
     article_file(elsewhere / "linked", "five", "Title five")
 
 
-CHANGES: dict[str, Callable[[Path], None]] = {
+def _new_subfolder_with_a_file(tree: Path) -> None:
+    (tree / "a" / "sub").mkdir()
+    article_file(tree / "a" / "sub", "deep", "Title deep")
+
+
+CHANGES: dict[str, Callable[[Path], object]] = {
     "edited in place, same size": lambda t: edit_same_size(t / "a" / "one.md"),
     "new file in a folder": lambda t: article_file(t / "a", "new", "Title new"),
-    "new subfolder with a file": lambda t: (
-        (t / "a" / "sub").mkdir(),
-        article_file(t / "a" / "sub", "deep", "Title deep"),
-    ),
+    "new subfolder with a file": _new_subfolder_with_a_file,
     "deleted file": lambda t: (t / "b" / "three.md").unlink(),
     "renamed file": lambda t: (t / "a" / "two.md").rename(t / "a" / "two-renamed.md"),
     "touched (mtime only)": lambda t: os.utime(t / "a" / "one.md"),
@@ -426,7 +428,7 @@ async def test_a_run_cut_short_is_not_trusted(
         await ingestor.run([tree])
         edit_same_size(tree / "a" / "one.md")
         with monkeypatch.context() as patch:
-            patch.setattr(store, "apply_batch", broken)
+            patch.setattr(store.articles, "apply_batch", broken)
             with pytest.raises(RuntimeError):
                 await ingestor.run([tree])  # walks (the event), then fails writing
         # That walk armed fresh watches, but its changes never reached the store.

@@ -2,22 +2,57 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.ui.messages import send_payloads
+from bot.config import Config
+from bot.store import Store
+from bot.ui.reply import send_payloads
 
-if TYPE_CHECKING:
-    from bot.client import NewsBot
+
+class IngestSummary(Protocol):
+    @property
+    def rejected(self) -> Sequence[tuple[str, str]]: ...
+
+    def summary(self) -> str: ...
+
+
+class JobList(Protocol):
+    def jobs(self) -> list[tuple[str, str, datetime | None]]: ...
+
+
+@runtime_checkable
+class AdminHost(Protocol):
+    """The running bot, as its owners drive it (bot.client.NewsBot)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def scheduler(self) -> JobList: ...
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool: ...
+
+    async def ingest(self) -> IngestSummary: ...
+
+    async def reload(self) -> str: ...
 
 
 async def _is_owner(interaction: discord.Interaction) -> bool:
-    bot: NewsBot = interaction.client  # type: ignore[assignment]
-    if interaction.user.id in bot.config.discord.owner_ids or await bot.is_owner(interaction.user):
+    host = interaction.client
+    if isinstance(host, AdminHost) and (
+        interaction.user.id in host.config.discord.owner_ids
+        or await host.is_owner(interaction.user)
+    ):
         return True
     raise app_commands.CheckFailure("Only the bot's owners can use /newsbot.")
 
@@ -27,16 +62,16 @@ class Admin(commands.Cog):
         name="newsbot", description="Bot owner tools: status, ingest, reload"
     )
 
-    def __init__(self, bot: NewsBot):
-        self.bot = bot
+    def __init__(self, host: AdminHost):
+        self.host = host
 
     @newsbot.command(name="status", description="Counts, last ingest and scheduled jobs")
     @app_commands.check(_is_owner)
     async def status(self, interaction: discord.Interaction) -> None:
-        status = await self.bot.store.status()
+        status = await self.host.store.status()
         lines = [f"**{key.replace('_', ' ')}**: {value}" for key, value in status.as_dict().items()]
         lines.append("**jobs**:")
-        for job_id, name, next_run in self.bot.scheduler.jobs():
+        for job_id, name, next_run in self.host.scheduler.jobs():
             when = discord.utils.format_dt(next_run, "R") if next_run else "paused"
             lines.append(f"- {name} (`{job_id}`): next {when}")
         await send_payloads(interaction, [render.notice("\n".join(lines))], ephemeral=True)
@@ -45,7 +80,7 @@ class Admin(commands.Cog):
     @app_commands.check(_is_owner)
     async def ingest(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.bot.ingest()
+        report = await self.host.ingest()
         lines = [report.summary()]
         lines += [f"- `{path}`: {reason}" for path, reason in report.rejected[:10]]
         if len(report.rejected) > 10:
@@ -55,9 +90,11 @@ class Admin(commands.Cog):
     @newsbot.command(name="reload", description="Reload config.toml (refused if it is invalid)")
     @app_commands.check(_is_owner)
     async def reload(self, interaction: discord.Interaction) -> None:
-        message = await self.bot.reload()
+        message = await self.host.reload()
         await send_payloads(interaction, [render.notice(message)], ephemeral=True)
 
 
-async def setup(bot: NewsBot) -> None:
+async def setup(bot: commands.Bot) -> None:
+    if not isinstance(bot, AdminHost):
+        raise TypeError("bot.admin.cog needs a bot that offers the owner tools")
     await bot.add_cog(Admin(bot))

@@ -3,20 +3,20 @@ DigestService -> reply. Manage Server is checked at run time, not only by defaul
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.digests.delivery import channel_problem
-from bot.digests.schedules import timezone_names
+from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR
+from bot.digests.sender import channel_problem
+from bot.digests.service import DigestService
 from bot.errors import UserError
-from bot.ui.messages import app_choices, send_payloads
-
-if TYPE_CHECKING:
-    from bot.client import NewsBot
+from bot.schedules import timezone_names
+from bot.ui.messages import app_choices
+from bot.ui.reply import send_payloads
 
 _POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
 
@@ -50,10 +50,11 @@ class Digest(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: NewsBot):
+    def __init__(self, bot: commands.Bot, service: DigestService):
         self.bot = bot
+        self.service = service
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
             raise app_commands.CheckFailure("Use /digest in a server, not in direct messages.")
         if not interaction.permissions.manage_guild:
@@ -93,8 +94,9 @@ class Digest(commands.Cog):
         schedule="When: a 5-field cron like '0 9 * * *' or 'daily 09:00'",
         timezone="IANA time zone of the schedule, e.g. Europe/Berlin",
         topics="Comma-separated topics (leave out for all topics)",
-        min_quality="Only articles at or above this quality (0-100)",
+        min_quality="Only articles at or above this quality (0-1000)",
         max_items="At most this many stories per digest (1-25)",
+        max_age_days="Leave out stories published more days ago than this (0: no limit)",
     )
     async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
         self,
@@ -103,11 +105,12 @@ class Digest(commands.Cog):
         schedule: app_commands.Range[str, 1, 100] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
         topics: app_commands.Range[str, 1, 500] | None = None,
-        min_quality: app_commands.Range[int, 0, 100] | None = None,
+        min_quality: app_commands.Range[int, 0, MAX_QUALITY_BAR] | None = None,
         max_items: app_commands.Range[int, 1, 25] | None = None,
+        max_age_days: app_commands.Range[int, 0, MAX_AGE_DAYS] | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
-        payloads = await self.bot.digests.subscribe(
+        payloads = await self.service.subscribe(
             interaction.guild_id or 0,
             channel_id,
             schedule=schedule,
@@ -115,6 +118,7 @@ class Digest(commands.Cog):
             topics=topics,
             min_quality=min_quality,
             max_items=max_items,
+            max_age_days=max_age_days,
         )
         await send_payloads(interaction, payloads, ephemeral=True)
 
@@ -128,7 +132,7 @@ class Digest(commands.Cog):
     async def topics_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return app_choices(await self.bot.digests.topic_choices(current))
+        return app_choices(await self.service.topic_choices(current))
 
     @digest.command(name="unsubscribe", description="Stop a channel's digest")
     @app_commands.describe(channel="The channel whose digest stops")
@@ -136,32 +140,32 @@ class Digest(commands.Cog):
         self, interaction: discord.Interaction, channel: TextChannelOption
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
-        payloads = await self.bot.digests.unsubscribe(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.unsubscribe(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="pause", description="Pause a channel's digest")
     @app_commands.describe(channel="The channel whose digest pauses")
     async def pause(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
-        payloads = await self.bot.digests.pause(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.pause(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="resume", description="Resume a paused digest")
     @app_commands.describe(channel="The channel whose digest resumes")
     async def resume(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
-        payloads = await self.bot.digests.resume(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.resume(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="list", description="This server's digests: schedule, runs, errors")
-    async def list(self, interaction: discord.Interaction) -> None:
+    async def list_digests(self, interaction: discord.Interaction) -> None:
         guild_id = interaction.guild_id or 0
 
         def in_guild(channel_id: int) -> bool:
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        payloads = await self.bot.digests.list(guild_id, in_guild)
+        payloads = await self.service.list_subscriptions(guild_id, in_guild)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")
@@ -169,7 +173,7 @@ class Digest(commands.Cog):
     async def preview(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        payloads = await self.bot.digests.preview(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.preview(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="now", description="Post the digest now (recorded like a scheduled one)")
@@ -177,9 +181,19 @@ class Digest(commands.Cog):
     async def now(self, interaction: discord.Interaction, channel: TextChannelOption) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        payloads = await self.bot.digests.now(interaction.guild_id or 0, channel_id)
+        payloads = await self.service.now(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
 
-async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(Digest(bot))
+@runtime_checkable
+class DigestHost(Protocol):
+    """A bot that holds the digest service (bot.client.NewsBot)."""
+
+    @property
+    def digests(self) -> DigestService: ...
+
+
+async def setup(bot: commands.Bot) -> None:
+    if not isinstance(bot, DigestHost):
+        raise TypeError("bot.digests.cog needs a bot that holds the digest service")
+    await bot.add_cog(Digest(bot, bot.digests))

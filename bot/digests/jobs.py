@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.digests.schedules import parse_schedule
+from bot.schedules import parse_schedule
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,6 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-
-    @property
-    def running(self) -> bool:
-        return self._scheduler.running
 
     def start(self) -> None:
         if not self._scheduler.running:

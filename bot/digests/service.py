@@ -1,59 +1,54 @@
-"""Digest selection, pure over the store, and the /digest commands as a service.
+"""The /digest commands as a service, the digest jobs, and what a run does with its outcome.
 
-Selection (DESIGN §4): an article is eligible for a subscription when a file about it arrived
-after the cursor, it is published (when ``only_published``), its quality is at or above
-``min_quality``, it has one of the subscription's topics (none: all), and no article of its story
-has reached the channel. Ranked by quality, then heat, then newest; a story once (its best
-article, the other providers named); at most ``max_items``, the rest counted as "and N more".
-
-The cursor is compared with a small slack (``ARRIVAL_SLACK_S``): ingest stamps a batch's
-arrival time just before it commits, so a run could otherwise select in between and move its
-cursor past articles it never saw. The ledger keeps the overlap from posting anything twice.
+``DigestService`` runs every digest through ``Delivery`` and reacts to how it ended: a pending
+run gets a one-off retry job after the outcome's ``retry_in``; a paused subscription loses its
+job. Subscription specs are built and checked here; previews explain what a run would post.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot import render
-from bot.articles import StoryEntry, topic_key
-from bot.config import Config, DigestSettings
-from bot.digests.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
+from bot.articles import topic_key
+from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
+from bot.digests.model import RunOutcome, Trigger
+from bot.digests.selection import age_limit_days, explanation, left_out, plan_run
 from bot.errors import UserError
 from bot.render import Payload
-from bot.store import DigestCandidate, Store, Subscription, SubscriptionSpec
-
-if TYPE_CHECKING:
-    from bot.digests.delivery import RunOutcome
+from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
+from bot.store import Store, Subscription, SubscriptionSpec
 
 __all__ = [
-    "ARRIVAL_SLACK_S",
-    "DigestPlan",
+    "DigestJobs",
+    "DigestRunner",
     "DigestService",
-    "LeftOut",
-    "Selection",
     "build_spec",
-    "left_out",
-    "plan_run",
+    "digest_settings",
+    "parse_topics",
     "preview_digest",
-    "select",
     "spec_from_settings",
 ]
 
-ARRIVAL_SLACK_S = 60.0
-LEFT_OUT_SHOWN = 5
 MAX_TOPICS = 25
 
 
 # --------------------------------------------------------------------------- settings
 
 
-def spec_from_settings(settings: DigestSettings) -> SubscriptionSpec:
+def digest_settings(config: Config, channel_id: int) -> DigestSettings:
+    """The channel's ``[[digest.channels]]`` settings when the file manages it, else [digest]."""
+    channel = config.channel(channel_id)
+    return channel.settings if channel is not None else config.digest
+
+
+def spec_from_settings(settings: DigestSettings, *, own_max_age: bool = True) -> SubscriptionSpec:
+    """A subscription spec of config settings. ``own_max_age`` False: the spec follows
+    [digest] max_age_days as it is at each run (what /digest subscribe does by default)."""
     return SubscriptionSpec(
         schedule=settings.schedule,
         timezone=settings.timezone,
@@ -62,6 +57,7 @@ def spec_from_settings(settings: DigestSettings) -> SubscriptionSpec:
         max_items=settings.max_items,
         only_published=settings.only_published,
         role_id=settings.role_id,
+        max_age_days=settings.max_age_days if own_max_age else None,
     )
 
 
@@ -87,6 +83,7 @@ def build_spec(
     topics: str | None = None,
     min_quality: int | None = None,
     max_items: int | None = None,
+    max_age_days: int | None = None,
 ) -> SubscriptionSpec:
     """``base`` with the options given, checked; UserError with the reason otherwise."""
     schedule = " ".join(schedule.split()) if schedule is not None else base.schedule
@@ -96,10 +93,17 @@ def build_spec(
         parse_schedule(schedule, zone)
     except ScheduleError as exc:
         raise UserError(f"Nothing was changed: {exc}.") from None
-    if min_quality is not None and not 0 <= min_quality <= 100:
-        raise UserError(f"`min_quality` must be between 0 and 100; you gave {min_quality}.")
+    if min_quality is not None and not 0 <= min_quality <= MAX_QUALITY_BAR:
+        raise UserError(
+            f"`min_quality` must be between 0 and {MAX_QUALITY_BAR}; you gave {min_quality}."
+        )
     if max_items is not None and not 1 <= max_items <= 25:
         raise UserError(f"`max_items` must be between 1 and 25; you gave {max_items}.")
+    if max_age_days is not None and not 0 <= max_age_days <= MAX_AGE_DAYS:
+        raise UserError(
+            f"`max_age_days` must be between 0 (no limit) and {MAX_AGE_DAYS};"
+            f" you gave {max_age_days}."
+        )
     return SubscriptionSpec(
         schedule=schedule,
         timezone=zone,
@@ -108,174 +112,26 @@ def build_spec(
         max_items=base.max_items if max_items is None else max_items,
         only_published=base.only_published,
         role_id=base.role_id,
+        max_age_days=base.max_age_days if max_age_days is None else max_age_days,
     )
-
-
-# --------------------------------------------------------------------------- selection
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    entries: tuple[StoryEntry, ...]
-    more: int  # eligible stories beyond max_items
-    selected_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    entry: StoryEntry
-    reasons: tuple[str, ...]
-
-
-def _topic_keys(spec: SubscriptionSpec, canonical: Callable[[str], str]) -> list[str]:
-    return sorted({topic_key(canonical(t)) for t in spec.topics})
-
-
-async def select(
-    store: Store,
-    channel_id: int,
-    spec: SubscriptionSpec,
-    *,
-    cursor: float,
-    now: float,
-    canonical_topic: Callable[[str], str],
-) -> Selection:
-    """The stories a run at ``now`` would post, best first, and how many were left over."""
-    candidates, stories = await store.digest_candidates(
-        channel_id,
-        arrived_after=cursor - ARRIVAL_SLACK_S,
-        arrived_until=now,
-        only_published=spec.only_published,
-        min_quality=spec.min_quality,
-        topic_keys=_topic_keys(spec, canonical_topic),
-        limit=spec.max_items,
-    )
-    entries = tuple(c.entry for c in candidates[: spec.max_items])
-    return Selection(entries, max(0, stories - len(entries)), now)
-
-
-def _reasons(
-    candidate: DigestCandidate,
-    spec: SubscriptionSpec,
-    keys: Sequence[str],
-    cursor: float,
-) -> list[str]:
-    article = candidate.entry.article
-    reasons = []
-    if candidate.delivered:
-        reasons.append("already delivered to this channel")
-    if candidate.arrived_at <= cursor - ARRIVAL_SLACK_S:
-        reasons.append("arrived before the cursor (covered by an earlier run)")
-    if spec.only_published and not article.published:
-        reasons.append("not published")
-    quality = article.quality
-    if (quality or 0) < spec.min_quality:
-        shown = "unknown" if quality is None else str(quality)
-        reasons.append(f"quality {shown} is below min_quality {spec.min_quality}")
-    if keys and not {topic_key(t) for t in article.topics} & set(keys):
-        reasons.append("not on the subscription's topics")
-    return reasons
-
-
-async def left_out(
-    store: Store,
-    channel_id: int,
-    spec: SubscriptionSpec,
-    selection: Selection,
-    *,
-    cursor: float,
-    since: float,
-    canonical_topic: Callable[[str], str],
-    limit: int = LEFT_OUT_SHOWN,
-) -> list[LeftOut]:
-    """The best stories that arrived after ``since`` and are not in the selection, and why."""
-    pool = await store.digest_pool(channel_id, arrived_after=since, limit=limit * 4)
-    chosen = {e.article_id for e in selection.entries}
-    keys = _topic_keys(spec, canonical_topic)
-    result: list[LeftOut] = []
-    for candidate in pool:
-        if candidate.entry.article_id in chosen:
-            continue
-        reasons = _reasons(candidate, spec, keys, cursor) or [
-            f'beyond max_items ({spec.max_items}): counted in "and N more"'
-        ]
-        result.append(LeftOut(candidate.entry, tuple(reasons)))
-        if len(result) >= limit:
-            break
-    return result
-
-
-# --------------------------------------------------------------------------- messages
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    selection: Selection
-    payloads: tuple[Payload, ...]
-    items: tuple[tuple[int, int, bool], ...]  # (article id, chunk, shown) for every story article
-
-
-def _heading(spec: SubscriptionSpec) -> str:
-    heading = "**News digest**"
-    if spec.topics:
-        heading += " · " + ", ".join(spec.topics)
-    return heading
-
-
-def digest_messages(selection: Selection, spec: SubscriptionSpec) -> list[Payload]:
-    return render.digest_payloads(
-        selection.entries,
-        more=selection.more,
-        heading=_heading(spec),
-        mention_role_id=spec.role_id,
-    )
-
-
-async def plan_run(
-    store: Store,
-    sub: Subscription,
-    *,
-    now: float,
-    canonical_topic: Callable[[str], str],
-) -> DigestPlan:
-    """What a run at ``now`` posts, message by message, and every article it delivers."""
-    selection = await select(
-        store,
-        sub.channel_id,
-        sub.spec,
-        cursor=sub.cursor,
-        now=now,
-        canonical_topic=canonical_topic,
-    )
-    if not selection.entries:  # nothing new: no message, not even "and N more"
-        return DigestPlan(selection, (), ())
-    payloads = digest_messages(selection, sub.spec)
-    members = await store.story_article_ids([e.article_id for e in selection.entries])
-    items: list[tuple[int, int, bool]] = []
-    position = 0
-    for chunk, payload in enumerate(payloads):
-        for _ in payload["embeds"]:
-            entry = selection.entries[position]
-            position += 1
-            items.extend((aid, chunk, aid == entry.article_id) for aid in members[entry.article_id])
-    return DigestPlan(selection, tuple(payloads), tuple(items))
 
 
 # --------------------------------------------------------------------------- preview
 
 
-def _default_subscription(channel_id: int, config: Config, now: float) -> Subscription:
+async def _default_subscription(
+    channel_id: int, config: Config, store: Store, now: float
+) -> Subscription:
     """What a new subscription with the [digest] defaults (or the file's entry) would be."""
-    channel = config.channel(channel_id)
-    settings = channel.settings if channel is not None else config.digest
+    settings = digest_settings(config, channel_id)
     return Subscription(
         channel_id=channel_id,
         guild_id=None,
         spec=spec_from_settings(settings),
-        managed_by="file" if channel is not None else "command",
+        managed_by="file" if config.channel(channel_id) is not None else "command",
         paused=False,
         paused_reason=None,
-        cursor=now - settings.backfill_hours * 3600,
+        cursor=await store.digests.change_seq_at(now - settings.backfill_hours * 3600),
         last_run_at=None,
         items_delivered=0,
         consecutive_failures=0,
@@ -285,16 +141,6 @@ def _default_subscription(channel_id: int, config: Config, now: float) -> Subscr
     )
 
 
-def _left_out_lines(items: Sequence[LeftOut]) -> list[str]:
-    lines = []
-    for item in items:
-        title = render.cut(" ".join(item.entry.article.title.split()), 90)
-        quality = item.entry.article.quality
-        lines.append(f"- {title} (quality {quality if quality is not None else '?'}):")
-        lines[-1] += " " + "; ".join(item.reasons)
-    return lines
-
-
 async def preview_digest(
     config: Config,
     store: Store,
@@ -302,58 +148,61 @@ async def preview_digest(
     *,
     explain: bool = False,
     now: float | None = None,
+    max_age_days: int | None = None,
 ) -> list[Payload]:
     """The messages a run would post now (none when nothing is new); records nothing. No
     channel: a new subscription with the [digest] defaults. With ``explain``, a last message
-    says what was left out and why, for a person reading the preview."""
+    says what was left out and why, for a person reading the preview. ``max_age_days`` stands
+    in for the subscription's (``newsbot preview digest --max-age-days``)."""
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
-        sub = await store.subscription(channel_id)
+        sub = await store.digests.subscription(channel_id)
         if sub is None and config.channel(channel_id) is None:
             raise UserError(
                 f"channel {channel_id} has no digest subscription; leave out --channel for the"
                 " digest a new subscription would get"
             )
     if sub is None:
-        sub = _default_subscription(channel_id or 0, config, now)
-    plan = await plan_run(store, sub, now=now, canonical_topic=config.topics.canonical)
+        sub = await _default_subscription(channel_id or 0, config, store, now)
+    if max_age_days is not None:
+        sub = replace(sub, spec=build_spec(sub.spec, max_age_days=max_age_days))
+    plan = await plan_run(
+        store.digests,
+        sub,
+        now=now,
+        default_max_age_days=config.digest.max_age_days,
+        canonical_topic=config.topics.canonical,
+    )
     payloads = list(plan.payloads)
     if not explain:
         return payloads
-    settings = config.channel(sub.channel_id)
-    backfill = (settings.settings if settings else config.digest).backfill_hours * 3600
+    backfill = digest_settings(config, sub.channel_id).backfill_hours * 3600
     missing = await left_out(
-        store,
+        store.digests,
         sub.channel_id,
         sub.spec,
         plan.selection,
         cursor=sub.cursor,
-        since=min(sub.cursor - ARRIVAL_SLACK_S, now - backfill),
+        since_seq=min(sub.cursor, await store.digests.change_seq_at(now - backfill)),
+        default_max_age_days=config.digest.max_age_days,
         canonical_topic=config.topics.canonical,
     )
-    head = (
-        f"This digest would post {_stories(len(plan.selection.entries))} now."
-        if payloads
-        else "Nothing new would be posted now."
-    )
-    lines = [head]
-    if missing:
-        lines.append("Best candidates left out:")
-        lines += _left_out_lines(missing)
-    else:
-        lines.append("No other articles arrived recently.")
-    return [*payloads, render.notice("\n".join(lines))]
+    return [*payloads, explanation(plan, missing)]
 
 
 # --------------------------------------------------------------------------- the commands
 
 
 class DigestRunner(Protocol):
-    async def run(self, channel_id: int, *, trigger: str = "schedule") -> RunOutcome: ...
+    """Runs one digest and says how it ended (``Delivery``)."""
+
+    async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome: ...
 
 
 class DigestJobs(Protocol):
+    """The scheduler's digest jobs (``Scheduler``)."""
+
     def set_digest_job(
         self,
         channel_id: int,
@@ -368,6 +217,10 @@ class DigestJobs(Protocol):
     def remove_digest_job(self, channel_id: int) -> None: ...
 
     def next_digest_run(self, channel_id: int) -> datetime | None: ...
+
+    def schedule_retry(
+        self, channel_id: int, delay_seconds: float, run: Callable[[int], Awaitable[object]]
+    ) -> None: ...
 
 
 def _when(moment: float | datetime | None) -> str:
@@ -386,28 +239,42 @@ class DigestService:
         store: Store,
         *,
         config: Callable[[], Config],
-        runner: DigestRunner,
+        delivery: DigestRunner,
         jobs: DigestJobs,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self._config = config  # read at call time: reload can change it
-        self.runner = runner
+        self.delivery = delivery
         self.jobs = jobs
         self.clock = clock
 
+    # ------------------------------------------------------------ runs
+    async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome:
+        """One digest run through delivery, then what its outcome asks of the jobs."""
+        outcome = await self.delivery.run(channel_id, trigger=trigger)
+        await self._react(outcome)
+        return outcome
+
+    async def _react(self, outcome: RunOutcome) -> None:
+        if outcome.status == "pending" and outcome.retry_in is not None:
+            self.jobs.schedule_retry(outcome.channel_id, outcome.retry_in, self.retry)
+        elif outcome.status == "paused":
+            await self.refresh_job(outcome.channel_id)
+
+    async def retry(self, channel_id: int) -> RunOutcome:
+        """The one-off job after a server error: send the unsent run, select nothing new."""
+        return await self.run(channel_id, trigger="retry")
+
+    async def resume_pending(self) -> list[RunOutcome]:
+        """Start-up: resend the unconfirmed messages of runs a crash interrupted."""
+        channels = {r.channel_id for r in await self.store.digests.runs(pending=True)}
+        return [await self.run(channel_id, trigger="resume") for channel_id in sorted(channels)]
+
     # ------------------------------------------------------------ jobs
-    def _settings(self, channel_id: int) -> DigestSettings:
-        config = self._config()
-        channel = config.channel(channel_id)
-        return channel.settings if channel is not None else config.digest
-
-    async def _scheduled(self, channel_id: int) -> RunOutcome:
-        return await self.runner.run(channel_id, trigger="schedule")
-
     async def refresh_job(self, channel_id: int) -> None:
         """Make the channel's job what the database says (none when paused or gone)."""
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None or sub.paused:
             self.jobs.remove_digest_job(channel_id)
             return
@@ -416,15 +283,15 @@ class DigestService:
             channel_id,
             sub.spec.schedule,
             sub.spec.timezone,
-            grace_seconds=self._settings(channel_id).misfire_grace_minutes * 60,
-            run=self._scheduled,
+            grace_seconds=digest_settings(self._config(), channel_id).misfire_grace_minutes * 60,
+            run=self.run,
             last_run=datetime.fromtimestamp(last, UTC),
         )
 
     async def rebuild_jobs(self) -> int:
         """One job per active subscription, from the database (start-up)."""
         count = 0
-        for sub in await self.store.subscriptions():
+        for sub in await self.store.digests.subscriptions():
             await self.refresh_job(sub.channel_id)
             count += not sub.paused
         return count
@@ -434,7 +301,9 @@ class DigestService:
         now = self.clock()
         specs = [(c.channel_id, spec_from_settings(c.settings)) for c in config.channels]
         backfill = config.digest.backfill_hours * 3600
-        changed = await self.store.sync_file_subscriptions(specs, cursor=now - backfill, now=now)
+        changed = await self.store.digests.sync_file_subscriptions(
+            specs, since=now - backfill, now=now
+        )
         # misfire grace can change without the subscription changing
         for channel in config.channels:
             if channel.channel_id not in changed:
@@ -445,13 +314,13 @@ class DigestService:
 
     # ------------------------------------------------------------ commands
     async def _own(self, guild_id: int, channel_id: int, *, change: str | None) -> Subscription:
-        sub = await self.store.subscription(channel_id)
+        sub = await self.store.digests.subscription(channel_id)
         if sub is None:
             raise UserError(
                 f"<#{channel_id}> has no digest; `/digest subscribe channel:` creates one."
             )
         if sub.guild_id is None:
-            await self.store.set_subscription_guild(channel_id, guild_id)
+            await self.store.digests.set_subscription_guild(channel_id, guild_id)
         if change is not None and sub.managed_by == "file":
             raise UserError(
                 f"The digest of <#{channel_id}> is managed by the config file, so {change} is"
@@ -470,11 +339,16 @@ class DigestService:
         topics: str | None = None,
         min_quality: int | None = None,
         max_items: int | None = None,
+        max_age_days: int | None = None,
     ) -> list[Payload]:
-        existing = await self.store.subscription(channel_id)
+        existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
             await self._own(guild_id, channel_id, change="changing it")
-        base = existing.spec if existing else spec_from_settings(self._config().digest)
+        base = (
+            existing.spec
+            if existing
+            else spec_from_settings(self._config().digest, own_max_age=False)
+        )
         spec = build_spec(
             base,
             schedule=schedule,
@@ -482,15 +356,16 @@ class DigestService:
             topics=topics,
             min_quality=min_quality,
             max_items=max_items,
+            max_age_days=max_age_days,
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
-        sub = await self.store.save_subscription(
+        sub = await self.store.digests.save_subscription(
             channel_id,
             spec,
             guild_id=guild_id,
             managed_by="command",
-            cursor=now - backfill,
+            since=now - backfill,
             now=now,
         )
         await self.refresh_job(channel_id)
@@ -499,7 +374,7 @@ class DigestService:
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change="unsubscribing")
-        await self.store.delete_subscription(channel_id, self.clock())
+        await self.store.digests.delete_subscription(channel_id, self.clock())
         self.jobs.remove_digest_job(channel_id)
         return [render.notice(f"<#{channel_id}> no longer gets a digest.")]
 
@@ -507,7 +382,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change="pausing it")
         if sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is already paused.")]
-        await self.store.set_subscription_paused(
+        await self.store.digests.set_subscription_paused(
             channel_id, True, "paused by an admin", self.clock()
         )
         await self.refresh_job(channel_id)
@@ -519,7 +394,7 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change=None)
         if not sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is not paused.")]
-        await self.store.set_subscription_paused(channel_id, False, None, self.clock())
+        await self.store.digests.set_subscription_paused(channel_id, False, None, self.clock())
         await self.refresh_job(channel_id)
         nxt = self.jobs.next_digest_run(channel_id)
         return [render.notice(f"Resumed the digest of <#{channel_id}>; next run {_when(nxt)}.")]
@@ -530,16 +405,22 @@ class DigestService:
         return (
             f"<#{sub.channel_id}> · {describe_schedule(spec.schedule, spec.timezone)}"
             f" · {topics} · quality ≥ {spec.min_quality} · up to {spec.max_items} stories"
+            f" · {self._age_limit(spec)}"
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
 
-    async def list(
+    def _age_limit(self, spec: SubscriptionSpec) -> str:
+        days = age_limit_days(spec, self._config().digest.max_age_days)
+        limit = f"published in the last {days} day{'s' * (days != 1)}" if days else "any age"
+        return limit + " (default)" * (spec.max_age_days is None)
+
+    async def list_subscriptions(
         self, guild_id: int, in_guild: Callable[[int], bool] = lambda _: False
     ) -> list[Payload]:
         """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet."""
         subs = [
             s
-            for s in await self.store.subscriptions(guild_id)
+            for s in await self.store.digests.subscriptions(guild_id)
             if s.guild_id == guild_id or in_guild(s.channel_id)
         ]
         if not subs:
@@ -567,7 +448,7 @@ class DigestService:
 
     async def now(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change=None)
-        outcome = await self.runner.run(channel_id, trigger="now")
+        outcome = await self.run(channel_id, trigger="now")
         return [render.notice(outcome.summary())]
 
     async def topic_choices(self, current: str) -> list[dict[str, str]]:
@@ -575,17 +456,9 @@ class DigestService:
         done, _, last = current.rpartition(",")
         chosen = {topic_key(t) for t in done.split(",") if t.strip()}
         prefix = (done + ", ") if done.strip() else ""
-        found = await self.store.topics(last.strip(), limit=25 + len(chosen))
+        found = await self.store.reads.topics(last.strip(), limit=25 + len(chosen))
         return render.choices(
             ((prefix + name), prefix + name)
             for name, _count in found
             if topic_key(name) not in chosen
         )
-
-
-def payload_json(payload: Payload) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
-
-
-def _stories(count: int) -> str:
-    return f"{count} stor{'y' if count == 1 else 'ies'}"

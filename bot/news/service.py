@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
-from collections.abc import Callable
 
 from bot import render
 from bot.articles import StoryEntry, canonical_url
+from bot.config import MAX_QUALITY_BAR, LiveConfig
 from bot.errors import UserError
 from bot.render import Payload
 from bot.store import Store
@@ -16,27 +15,19 @@ from bot.store import Store
 MAX_COUNT = 25
 SUGGESTIONS = 3
 _WORD = re.compile(r"\w")
-_MARKDOWN = re.compile(r"([\\*_~|\[\]])")
 
 
 class NewsService:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        canonical_topic: Callable[[str], str],
-        latest_min_quality: Callable[[], int],
-    ):
+    def __init__(self, store: Store, config: LiveConfig):
         self.store = store
-        self._canonical_topic = canonical_topic
-        self._latest_min_quality = latest_min_quality  # read at call time: reload can change it
+        self._config = config  # read at call time: a reload changes aliases and min_quality
 
     # ------------------------------------------------------------ commands
     async def topic(self, name: str, *, min_quality: int = 0, count: int = 10) -> list[Payload]:
-        _check_range("min_quality", min_quality, 0, 100)
+        _check_range("min_quality", min_quality, 0, MAX_QUALITY_BAR)
         _check_range("count", count, 1, MAX_COUNT)
         topic = await self.resolve_topic(name)
-        entries = await self.store.topic_entries(topic, min_quality=min_quality, limit=count)
+        entries = await self.store.reads.topic_entries(topic, min_quality=min_quality, limit=count)
         if not entries:
             raise UserError(
                 f"No articles on {_name(topic)} at quality {min_quality} or above;"
@@ -49,14 +40,14 @@ class NewsService:
         return await self.related_for(entry)
 
     async def related_for(self, entry: StoryEntry) -> list[Payload]:
-        related = await self.store.related(entry.article_id)
-        same_story = await self.store.story_members(entry.article_id)
+        related = await self.store.reads.related(entry.article_id)
+        same_story = await self.store.reads.story_members(entry.article_id)
         return render.related_payloads(entry, related, same_story)
 
     async def related_by_id(self, article_id: int, *, check: str | None = None) -> list[Payload]:
         """A Related button's article; `check` guards against an id reused by a rebuilt
         database pointing an old button at another article."""
-        entry = await self.store.entry(article_id)
+        entry = await self.store.reads.entry(article_id)
         if entry is None or (
             check is not None and render.related_check(entry.article.canonical_url) != check
         ):
@@ -71,18 +62,20 @@ class NewsService:
             raise UserError("Type some words to search for, e.g. `/news search query:facial`.")
         if len(text) > 200:
             raise UserError("That query is too long; use at most 200 characters.")
-        entries = await self.store.search(text, limit=count)
+        entries = await self.store.reads.search(text, limit=count)
         if not entries:
             raise UserError(
-                f"No articles match {_quote(text)}; try fewer or other words,"
+                f"No articles match {render.quote(text)}; try fewer or other words,"
                 " or `/news topics` for what there is."
             )
-        return render.list_pages(entries, heading=f"Search: {_quote(text)}")
+        return render.list_pages(entries, heading=f"Search: {render.quote(text)}")
 
     async def latest(self, topic: str | None = None, *, count: int = 10) -> list[Payload]:
-        min_quality = self._latest_min_quality()
+        min_quality = self._config.current().digest.min_quality
         resolved = await self.resolve_topic(topic) if topic else None
-        entries = await self.store.latest(min_quality=min_quality, limit=count, topic=resolved)
+        entries = await self.store.reads.latest(
+            min_quality=min_quality, limit=count, topic=resolved
+        )
         if not entries:
             where = f" on {_name(resolved)}" if resolved else ""
             raise UserError(f"No published articles{where} at quality {min_quality} or above yet.")
@@ -90,52 +83,52 @@ class NewsService:
         return render.list_pages(entries, heading=heading)
 
     async def topics(self) -> list[Payload]:
-        topics = await self.store.topics(limit=1000)
+        topics = await self.store.reads.topics(limit=1000)
         if not topics:
             raise UserError("No articles have been loaded yet; ask the operator to run an ingest.")
         return [render.topics_payload(topics)]
 
     # ------------------------------------------------------------ lookups
     async def resolve_topic(self, name: str) -> str:
-        wanted = self._canonical_topic(name.strip())
-        found = await self.store.topic_name(wanted)
+        wanted = self._config.current().topics.canonical(name.strip())
+        found = await self.store.reads.topic_name(wanted)
         if found is not None:
             return found
-        known = [t for t, _ in await self.store.topics(limit=5000)]
+        known = [t for t, _ in await self.store.reads.topics(limit=5000)]
         close = _nearest(wanted, known)
         if close:
             hint = f"; did you mean {_or_list([_name(c) for c in close])}?"
         else:
             hint = "; see `/news topics`."
-        raise UserError(f"No articles on topic {_quote(name.strip())}{hint}")
+        raise UserError(f"No articles on topic {render.quote(name.strip())}{hint}")
 
     async def find_article(self, reference: str) -> StoryEntry:
         """An autocomplete value (article id), a URL, or a title typed by hand."""
         text = reference.strip()
         entry = None
         if text.isdigit():
-            entry = await self.store.entry(int(text))
+            entry = await self.store.reads.entry(int(text))
         elif text.lower().startswith(("http://", "https://")):
             try:
-                entry = await self.store.entry_by_url(canonical_url(text))
+                entry = await self.store.reads.entry_by_url(canonical_url(text))
             except ValueError:
                 entry = None
         elif _WORD.search(text):  # no word, no title: not "the newest article"
-            choices = await self.store.title_choices(text, limit=1)
+            choices = await self.store.reads.title_choices(text, limit=1)
             if choices:
-                entry = await self.store.entry(choices[0][0])
+                entry = await self.store.reads.entry(choices[0][0])
         if entry is None:
             raise UserError(
-                f"No article matches {_quote(text)}; pick one from the list as you type."
+                f"No article matches {render.quote(text)}; pick one from the list as you type."
             )
         return entry
 
     async def topic_choices(self, current: str) -> list[dict[str, str]]:
-        topics = await self.store.topics(current, limit=25)
+        topics = await self.store.reads.topics(current, limit=25)
         return render.choices((f"{name} ({count})", name) for name, count in topics)
 
     async def article_choices(self, current: str) -> list[dict[str, str]]:
-        found = await self.store.title_choices(current, limit=25)
+        found = await self.store.reads.title_choices(current, limit=25)
         return render.choices((title, str(article_id)) for article_id, title in found)
 
 
@@ -160,12 +153,3 @@ def _or_list(names: list[str]) -> str:
 def _name(topic: str) -> str:
     """A topic name from the files, in a reply: it cannot even look like a mention."""
     return render.neutralise_mentions(topic)
-
-
-def _quote(text: str) -> str:
-    """Quote user text for a reply: short, one line, no markdown or mention tricks."""
-    # Format characters (bidi overrides, zero-width) would reorder or hide the reply around it.
-    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    cleaned = " ".join(visible.split())[:80].replace("`", "'")
-    cleaned = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b").replace("<", "<\u200b")
-    return f"'{cleaned}'"

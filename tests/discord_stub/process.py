@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from .server import DiscordStub
 
 ROOT = Path(__file__).resolve().parents[2]
+INGEST_DONE = r"ingest: \d+ added"  # the summary line the bot logs after every ingest
 
 
 def _toml_value(value: Any) -> str:
@@ -105,6 +107,7 @@ class NewsbotProcess:
             },
             "database": {"path": str(self.db_path)},
             "ingest": {"paths": [str(self.articles_dir)], "interval_minutes": 60},
+            "digest": {"max_age_days": 0},  # the seeds and test articles are years old
             "logging": {"level": "DEBUG"},
         }
 
@@ -141,6 +144,20 @@ class NewsbotProcess:
                 )
             await asyncio.sleep(0.05)
 
+    def ingests(self) -> int:
+        """How many ingests the bot finished, over all starts (one at each start-up)."""
+        return len(re.findall(INGEST_DONE, self.log))
+
+    async def wait_for_ingests(self, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Until the log holds `count` finished ingests, over all starts."""
+        await self.wait_for_log(rf"(?s)(?:{INGEST_DONE}.*){{{count}}}", timeout)
+
+    # ----- database -----
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        """Rows of a query on the bot's database, read beside the running bot."""
+        with contextlib.closing(sqlite3.connect(self.db_path)) as conn:
+            return conn.execute(sql, params).fetchall()
+
     async def _read(self, stream: asyncio.StreamReader) -> None:
         with self.log_path.open("a", encoding="utf-8") as fh:
             while True:
@@ -168,8 +185,11 @@ class NewsbotProcess:
         *,
         timeout: float = 30.0,  # noqa: ASYNC109
         wait: bool = True,
+        ingested: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> NewsbotProcess:
+        """With `wait`, returns once connected; with `ingested` too, once the start-up ingest
+        is done."""
         if self.running:
             raise RuntimeError("newsbot is already running")
         if config_overrides is not None:
@@ -179,6 +199,7 @@ class NewsbotProcess:
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.write_config(self._overrides)
         ready_before = self.stub.gateway.ready_count
+        ingests_before = self.ingests()
         env = self.env()
         env.update(extra_env or {})
         self._lines.append(f"----- newsbot start #{self.starts + 1} -----\n")
@@ -200,6 +221,8 @@ class NewsbotProcess:
         self._reader = asyncio.create_task(self._read(self.proc.stdout))
         if wait:
             await self.wait_connected(ready_before, timeout)
+        if ingested:
+            await self.wait_for_ingests(ingests_before + 1, timeout)
         return self
 
     async def wait_connected(self, ready_before: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109

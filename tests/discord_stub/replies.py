@@ -7,7 +7,9 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from .messages import StoredMessage
 
 CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -31,6 +33,12 @@ class ReplyEvent:
     message_id: int | None = None
 
 
+class MessageStore(Protocol):
+    """Where a Reply looks up the messages its interaction produced (the DiscordStub)."""
+
+    def stored_message(self, message_id: int) -> StoredMessage | None: ...
+
+
 @dataclass
 class Reply:
     interaction_id: int
@@ -46,7 +54,7 @@ class Reply:
     followup_ids: list[int] = field(default_factory=list)
     source_message_id: int | None = None  # the message a clicked component is on
     events: list[ReplyEvent] = field(default_factory=list)
-    _store: Any = None
+    _store: MessageStore | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _last_activity: float = field(default_factory=time.monotonic)
 
@@ -84,14 +92,14 @@ class Reply:
         """The current @original message (after edits), or None."""
         if self.original_id is None or self._store is None:
             return None
-        msg = self._store.get(self.original_id)
+        msg = self._store.stored_message(self.original_id)
         return None if msg is None else msg.payload()
 
     @property
     def followups(self) -> list[dict[str, Any]]:
         out = []
         for mid in self.followup_ids:
-            msg = self._store.get(mid) if self._store is not None else None
+            msg = self._store.stored_message(mid) if self._store is not None else None
             if msg is not None:
                 out.append(msg.payload())
         return out
@@ -110,8 +118,15 @@ class Reply:
         return out
 
     @property
-    def final(self) -> dict[str, Any] | None:
-        """The message a user is left looking at: the last followup, else @original."""
+    def final(self) -> dict[str, Any]:
+        """The message a user is left looking at: the last followup, else @original. Raises
+        LookupError when the interaction left no message (e.g. it was only deferred)."""
+        final = self._final_or_none()
+        if final is None:
+            raise LookupError(f"{self!r} left no message")
+        return final
+
+    def _final_or_none(self) -> dict[str, Any] | None:
         msgs = self.messages
         if msgs:
             return msgs[-1]
@@ -119,17 +134,17 @@ class Reply:
 
     @property
     def ephemeral(self) -> bool:
-        final = self.final
+        final = self._final_or_none()
         return bool(final and int(final.get("flags", 0)) & EPHEMERAL)
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
-        final = self.final
+        final = self._final_or_none()
         return list(final.get("embeds") or []) if final else []
 
     @property
     def content(self) -> str:
-        final = self.final
+        final = self._final_or_none()
         return str(final.get("content") or "") if final else ""
 
     def _settled(self) -> bool:

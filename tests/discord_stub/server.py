@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -42,6 +42,7 @@ except AttributeError:  # aiohttp < 3.11
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSON = dict[str, Any]
+_T = TypeVar("_T")
 
 ALLOWED_CALLBACKS = {
     2: {CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL},
@@ -299,14 +300,17 @@ class DiscordStub:
             and (include_ephemeral or not m.ephemeral)
         ]
 
+    def embed_titles(self, channel_id: int) -> list[str]:
+        """The titles of the embeds in a channel's messages, oldest first."""
+        return [
+            e.get("title", "") for m in self.messages(channel_id) for e in m.get("embeds") or []
+        ]
+
     def message(self, message_id: int | str) -> JSON | None:
         msg = self._messages.get(int(message_id))
         return None if msg is None else msg.payload()
 
     def stored_message(self, message_id: int) -> StoredMessage | None:
-        return self._messages.get(message_id)
-
-    def get(self, message_id: int) -> StoredMessage | None:
         return self._messages.get(message_id)
 
     def count(self, method: str, path: str, status: int | None = None) -> int:
@@ -325,7 +329,7 @@ class DiscordStub:
         return list(self._interactions.values())
 
     # ------------------------------------------------------------------ test API: waiting
-    async def _wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    async def _wait(self, predicate: Callable[[], _T | None], timeout: float, what: str) -> _T:
         try:
             async with asyncio.timeout(timeout):
                 while True:

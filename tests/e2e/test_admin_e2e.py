@@ -4,28 +4,25 @@ running config stays; a good one takes effect (file-managed digests included) wi
 from __future__ import annotations
 
 import signal
-import sqlite3
-from pathlib import Path
+from typing import Any
 
-from tests.discord_stub import DiscordStub
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub import DiscordStub, Reply, UserSpec
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import DIGEST_CHANNEL_ID, GUILD_ID, MEMBER, OWNER
+from tests.fixtures.seeds import SEEDS
 
 
-async def owner(stub: DiscordStub, name: str, user=OWNER):
+async def owner(stub: DiscordStub, name: str, user: UserSpec = OWNER) -> Reply:
     reply = await stub.invoke(f"newsbot {name}", {}, guild_id=GUILD_ID, user=user)
     return await reply.wait(timeout=30)
 
 
-def file_subscriptions(newsbot: NewsbotProcess) -> list[tuple[int, str]]:
-    with sqlite3.connect(newsbot.db_path) as conn:
-        return conn.execute(
-            "SELECT channel_id, schedule FROM subscriptions WHERE managed_by = 'file'"
-        ).fetchall()
+def file_subscriptions(newsbot: NewsbotProcess) -> list[tuple[Any, ...]]:
+    return newsbot.query("SELECT channel_id, schedule FROM subscriptions WHERE managed_by = 'file'")
 
 
 async def test_owner_only_status_and_ingest(discord_stub: DiscordStub, newsbot: NewsbotProcess):
-    await newsbot.start(articles_dir=ROOT / "seeds")
+    await newsbot.start(articles_dir=SEEDS)
     refused = await owner(discord_stub, "status", user=MEMBER)
     assert refused.ephemeral and "owner" in refused.content, refused.content
     status = await owner(discord_stub, "status")
@@ -35,12 +32,15 @@ async def test_owner_only_status_and_ingest(discord_stub: DiscordStub, newsbot: 
 
 
 async def test_reload_refuses_bad_edit_and_applies_good_one(
-    discord_stub: DiscordStub, newsbot: NewsbotProcess, tmp_path: Path
+    discord_stub: DiscordStub, newsbot: NewsbotProcess
 ):
-    await newsbot.start(articles_dir=ROOT / "seeds")
+    await newsbot.start(articles_dir=SEEDS)
     good = newsbot.config_path.read_text(encoding="utf-8")
 
-    newsbot.config_path.write_text(good + "\n[digest]\nmin_qualty = 5\n", encoding="utf-8")
+    # a misspelt key in the [digest] table the harness writes
+    bad = good.replace("[digest]\n", "[digest]\nmin_qualty = 5\n", 1)
+    assert bad != good
+    newsbot.config_path.write_text(bad, encoding="utf-8")
     refused = await owner(discord_stub, "reload")
     assert refused.ephemeral and "min_quality" in refused.content, refused.content
     assert "running config stays" in refused.content

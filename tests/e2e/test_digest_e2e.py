@@ -7,16 +7,12 @@ the channel exactly once.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.discord_stub import DiscordStub
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub import DiscordStub, Reply, UserSpec
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import (
     ADMIN,
     DIGEST_CHANNEL_ID,
@@ -26,62 +22,31 @@ from tests.discord_stub.world import (
     NO_SEND_CHANNEL_ID,
     OWNER,
 )
+from tests.fixtures.articles import article_file
+from tests.fixtures.seeds import COINDESK
 
-COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
 POSTS = rf"^/channels/{DIGEST_CHANNEL_ID}/messages$"
 
 
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(ROOT / "seeds", folder)
-    return folder
-
-
-async def start(newsbot: NewsbotProcess, articles: Path, **digest: Any) -> None:
-    overrides = {"digest": digest} if digest else {}
-    await newsbot.start(overrides, articles_dir=articles)
-    await newsbot.wait_for_log(r"ingest: ", timeout=20)
-
-
-async def cmd(stub: DiscordStub, name: str, user=ADMIN, **options: Any):
+async def cmd(stub: DiscordStub, name: str, user: UserSpec = ADMIN, **options: Any) -> Reply:
     reply = await stub.invoke(f"digest {name}", options, guild_id=GUILD_ID, user=user)
     return await reply.wait(timeout=30)
 
 
-def posted(stub: DiscordStub, channel_id: int = DIGEST_CHANNEL_ID) -> list[str]:
-    return [e.get("title", "") for m in stub.messages(channel_id) for e in m.get("embeds") or []]
-
-
 def assert_once(stub: DiscordStub, expected: set[str]) -> None:
-    counts = Counter(posted(stub))
+    counts = Counter(stub.embed_titles(DIGEST_CHANNEL_ID))
     assert set(counts) == expected, counts
     assert all(n == 1 for n in counts.values()), counts
 
 
 def subscriptions(newsbot: NewsbotProcess) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(newsbot.db_path) as conn:
-        return conn.execute("SELECT channel_id, schedule, paused FROM subscriptions").fetchall()
-
-
-def new_article(folder: Path, name: str, title: str) -> None:
-    (folder / f"{name}.md").write_text(
-        "---\n"
-        f'title: "{title}"\n'
-        "publishedDateTime: 2024-05-01T10:00:00Z\n"
-        f'webUrl: "https://example.org/{name}"\n'
-        "quality: 90\n"
-        "published: true\n"
-        "topics: [AI]\n"
-        "---\n",
-        encoding="utf-8",
-    )
+    return newsbot.query("SELECT channel_id, schedule, paused FROM subscriptions")
 
 
 async def test_subscribe_now_list_preview_pause_resume(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="0 9 * * *")
     assert reply.ephemeral and "Subscribed" in reply.content, reply.content
 
@@ -100,7 +65,7 @@ async def test_subscribe_now_list_preview_pause_resume(
     assert "Nothing new" in again.content
     assert_once(discord_stub, {COINDESK})
 
-    new_article(articles, "fresh", "A fresh published story")
+    article_file(articles, "fresh", "A fresh published story", quality=90)
     ingest = await discord_stub.invoke("newsbot ingest", {}, guild_id=GUILD_ID, user=OWNER)
     await ingest.wait(timeout=30)
     third = await cmd(discord_stub, "now", channel=DIGEST_CHANNEL_ID)
@@ -120,7 +85,7 @@ async def test_subscribe_now_list_preview_pause_resume(
 async def test_refusals_store_nothing(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     member = await cmd(discord_stub, "subscribe", user=MEMBER, channel=DIGEST_CHANNEL_ID)
     assert member.ephemeral and "Manage Server" in member.content
     no_send = await cmd(discord_stub, "subscribe", channel=NO_SEND_CHANNEL_ID)
@@ -140,7 +105,7 @@ async def test_scheduled_run_with_faults_and_gateway_drop(
 ):
     """Cron every minute fires by itself; a 429 and a 503 on the channel, and a gateway drop
     while it runs, still end with the due article posted exactly once."""
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="* * * * *")
     discord_stub.fail("POST", POSTS, 429, retry_after=0.5)
     discord_stub.fail("POST", POSTS, 503)
@@ -155,9 +120,9 @@ async def test_scheduled_run_with_faults_and_gateway_drop(
 async def test_kill_between_accept_and_record_then_restart(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     for n in range(12):  # two messages' worth
-        new_article(articles, f"extra{n}", f"Extra story {n}")
+        article_file(articles, f"extra{n}", f"Extra story {n}", quality=90)
     ingest = await discord_stub.invoke("newsbot ingest", {}, guild_id=GUILD_ID, user=OWNER)
     await ingest.wait(timeout=30)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, max_items=25)
@@ -168,8 +133,7 @@ async def test_kill_between_accept_and_record_then_restart(
     )
     await discord_stub.wait_for_message(DIGEST_CHANNEL_ID, timeout=30)
     await newsbot.kill()
-    with sqlite3.connect(newsbot.db_path) as conn:
-        confirmed = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    [(confirmed,)] = newsbot.query("SELECT count(*) FROM deliveries")
     assert confirmed == 0  # the window was hit: Discord has it, the ledger does not
     await newsbot.start()
     await newsbot.wait_for_log(r"resumed digest for channel \d+: delivered", timeout=30)

@@ -6,60 +6,42 @@ Each ends with what an admin sees in /digest list and what was (not) posted.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.discord_stub import DiscordStub
+from tests.discord_stub import DiscordStub, Reply
 from tests.discord_stub import permissions as P
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.specs import ChannelSpec, GuildSpec, OverwriteSpec
-from tests.discord_stub.world import (
-    ADMIN,
-    BOT_TOKEN,
-    DIGEST_CHANNEL_ID,
-    GUILD_ID,
-    OWNER,
-    default_guild,
-)
+from tests.discord_stub.world import ADMIN, DIGEST_CHANNEL_ID, GUILD_ID, OWNER, default_guild
+from tests.fixtures.seeds import COINDESK
 
 OTHER_GUILD_ID = 555
 OTHER_CHANNEL_ID = 556
 
 
 @pytest.fixture
-async def discord_stub() -> AsyncIterator[DiscordStub]:
+def stub_guilds() -> list[GuildSpec]:
     other = GuildSpec(
         id=OTHER_GUILD_ID,
         name="Somebody else's guild",
         owner_id=OWNER.id,
         channels=[ChannelSpec(id=OTHER_CHANNEL_ID, name="their-news", position=0)],
     )
-    async with DiscordStub(guilds=[default_guild(), other], token=BOT_TOKEN, owner=OWNER) as stub:
-        yield stub
+    return [default_guild(), other]
 
 
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(ROOT / "seeds", folder)
-    return folder
-
-
-async def cmd(stub: DiscordStub, name: str, **options: Any):
+async def cmd(stub: DiscordStub, name: str, **options: Any) -> Reply:
     reply = await stub.invoke(f"digest {name}", options, guild_id=GUILD_ID, user=ADMIN)
     return await reply.wait(timeout=30)
 
 
 def stored(newsbot: NewsbotProcess) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(newsbot.db_path) as conn:
-        return conn.execute(
-            "SELECT channel_id, paused, consecutive_failures, last_error FROM subscriptions"
-        ).fetchall()
+    return newsbot.query(
+        "SELECT channel_id, paused, consecutive_failures, last_error FROM subscriptions"
+    )
 
 
 async def test_channel_of_another_guild_is_refused(
@@ -75,8 +57,7 @@ async def test_channel_of_another_guild_is_refused(
 async def test_deleted_channel_marks_a_scheduled_run_failing(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_log(r"ingest: ", timeout=20)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID, schedule="* * * * *")
     assert "Subscribed" in reply.content, reply.content
     await discord_stub.delete_channel(DIGEST_CHANNEL_ID)
@@ -99,8 +80,7 @@ async def test_deleted_channel_marks_a_scheduled_run_failing(
 async def test_lost_permission_is_named_and_delivery_works_once_granted(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_log(r"ingest: ", timeout=20)
+    await newsbot.start(articles_dir=articles, ingested=True)
     await cmd(discord_stub, "subscribe", channel=DIGEST_CHANNEL_ID)
     await discord_stub.set_overwrites(
         DIGEST_CHANNEL_ID, [OverwriteSpec(id=GUILD_ID, type=0, deny=P.EMBED_LINKS)]
@@ -111,5 +91,4 @@ async def test_lost_permission_is_named_and_delivery_works_once_granted(
     # Granted again: the due article arrives, once.
     await discord_stub.set_overwrites(DIGEST_CHANNEL_ID, [])
     await cmd(discord_stub, "now", channel=DIGEST_CHANNEL_ID)
-    titles = [e.get("title") for m in discord_stub.messages(DIGEST_CHANNEL_ID) for e in m["embeds"]]
-    assert titles == ["AI Startup Pilots Digital Masks That Counter Facial Recognition"]
+    assert discord_stub.embed_titles(DIGEST_CHANNEL_ID) == [COINDESK]

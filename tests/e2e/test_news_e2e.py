@@ -7,15 +7,14 @@ stub), nothing crashed in the stub, and no message that could ping anyone.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli import main as cli_main
-from tests.discord_stub import DiscordStub, Reply
-from tests.discord_stub.process import ROOT, NewsbotProcess
+from tests.discord_stub import DiscordStub, Reply, UserSpec
+from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.replies import CHANNEL_MESSAGE, UPDATE_MESSAGE
 from tests.discord_stub.validation import check_choices, check_message
 from tests.discord_stub.world import (
@@ -27,17 +26,9 @@ from tests.discord_stub.world import (
     OWNER,
 )
 from tests.fixtures.articles import article_file
+from tests.fixtures.seeds import COINDESK, GIZMODO, GIZMODO_URL
+from tests.fixtures.seeds import SEED_TITLES as AI_TITLES
 
-COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
-GIZMODO = "Let's Kill Facial Recognition For Good"
-GIZMODO_URL = "https://gizmodo.com/lets-kill-facial-recognition-for-good-1844168367"
-AI_TITLES = {
-    COINDESK,
-    GIZMODO,
-    "Silicon Valley has admitted facial recognition technology is toxic – about time",
-    "Opinion | The futile withdrawal of facial recognition software by Big Tech",
-    "Ban dangerous facial recognition technology that reinforces racist police work",
-}
 ROBOTICS = "Robots learn to fold laundry"
 NEWS = {"topic", "related", "search", "latest", "topics"}
 
@@ -46,13 +37,11 @@ NEWS = {"topic", "related", "search", "latest", "topics"}
 
 
 @pytest.fixture
-def articles(tmp_path: Path) -> Path:
+def articles(articles: Path) -> Path:
     """The seeds, the Gizmodo story's Australian URL as a file on AI (so the story is on AI at
     two URLs and named at a third), and a Robotics article."""
-    folder = tmp_path / "articles"
-    shutil.copytree(ROOT / "seeds", folder)
     article_file(
-        folder,
+        articles,
         "gizmodo_au",
         "Let’s Kill Facial Recognition For Good",
         url="https://www.gizmodo.com.au/2020/06/lets-kill-facial-recognition-for-good/",
@@ -61,21 +50,11 @@ def articles(tmp_path: Path) -> Path:
         when="2020-06-25T21:00:00Z",
         provider="Gizmodo Australia",
     )
-    article_file(folder, "robots", ROBOTICS, topics=("Robotics",), quality=80)
-    return folder
+    article_file(articles, "robots", ROBOTICS, topics=("Robotics",), quality=80)
+    return articles
 
 
-async def start(newsbot: NewsbotProcess, articles: Path) -> None:
-    await newsbot.start(articles_dir=articles)
-    await newsbot.wait_for_log(r"ingest: ", timeout=30)
-
-
-async def wait_for_ingests(newsbot: NewsbotProcess, count: int) -> None:
-    """Until the bot's log holds `count` finished ingests (over all its starts)."""
-    await newsbot.wait_for_log(rf"(?s)(?:bot\.ingest: ingest: .*){{{count}}}", timeout=30)
-
-
-async def run(stub: DiscordStub, name: str, user: Any = MEMBER, **options: Any) -> Reply:
+async def run(stub: DiscordStub, name: str, user: UserSpec = MEMBER, **options: Any) -> Reply:
     reply = await stub.invoke(
         f"news {name}", options, guild_id=GUILD_ID, channel_id=NEWS_CHANNEL_ID, user=user
     )
@@ -100,6 +79,13 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 def button(message: dict[str, Any], label_start: str) -> dict[str, Any]:
     [found] = [b for b in buttons(message) if str(b.get("label", "")).startswith(label_start)]
     return found
+
+
+def now_showing(stub: DiscordStub, message: dict[str, Any]) -> dict[str, Any]:
+    """`message` as the stub holds it now, after the edits a button made."""
+    current = stub.message(message["id"])
+    assert current is not None, message["id"]
+    return current
 
 
 def answered_in_time(reply: Reply) -> None:
@@ -143,7 +129,7 @@ async def test_news_registered_and_topic_ai_answers_each_story_once(
 ):
     for n in range(30):  # more topics matching "a" than one autocomplete answer may hold
         article_file(articles, f"area{n}", f"Area report {n}", topics=(f"Area {n}",))
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
 
     news = discord_stub.command("news", GUILD_ID) or discord_stub.command("news")
     assert news is not None
@@ -188,7 +174,7 @@ async def test_news_registered_and_topic_ai_answers_each_story_once(
 async def test_related_both_directions_with_the_other_providers(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     choices = await discord_stub.autocomplete(
         "news related", {"article": "digital mas"}, focused="article"
     )
@@ -232,7 +218,7 @@ async def test_related_both_directions_with_the_other_providers(
 async def test_typo_suggests_and_search_latest_topics_answer(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     typo = await run(discord_stub, "topic", topic="Robotcs")
     answered_in_time(typo)
     assert typo.ephemeral and typo.embeds == []
@@ -292,7 +278,7 @@ async def test_pages_turn_for_their_owner_only(
 ):
     for n in range(12):  # 5 + 1 + 12 = 18 AI stories: three pages of 5 for count 15
         article_file(articles, f"page{n:02}", f"Paged story {n:02}", when=f"2024-05-{n + 1:02}")
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await run(discord_stub, "topic", topic="AI", count=15)
     answered_in_time(reply)
     first = reply.final
@@ -302,8 +288,8 @@ async def test_pages_turn_for_their_owner_only(
 
     turn = await (await discord_stub.click(first, button(first, "Next")["custom_id"])).wait()
     assert turn.callback_type == UPDATE_MESSAGE and turn.rejected == []
-    second = discord_stub.message(first["id"])
-    assert second is not None and second["content"].endswith("page 2/3")
+    second = now_showing(discord_stub, first)
+    assert second["content"].endswith("page 2/3")
     assert len(second["embeds"]) == 5 and not set(titles(second)) & set(titles(first))
     valid(second)
     assert second["allowed_mentions"]["parse"] == []
@@ -314,28 +300,28 @@ async def test_pages_turn_for_their_owner_only(
     await other.wait()
     assert other.callback_type == CHANNEL_MESSAGE and other.ephemeral
     assert "Only the member who ran the command" in other.content
-    assert discord_stub.message(first["id"])["content"].endswith("page 2/3")
+    assert now_showing(discord_stub, first)["content"].endswith("page 2/3")
 
     # the owner goes on to the last page, then back
     last = await (await discord_stub.click(second, button(second, "Next")["custom_id"])).wait()
     assert last.rejected == []
-    third = discord_stub.message(first["id"])
+    third = now_showing(discord_stub, first)
     assert third["content"].endswith("page 3/3") and len(third["embeds"]) == 5
     assert button(third, "Next").get("disabled") is True
     back = await (await discord_stub.click(third, button(third, "◀")["custom_id"])).wait()
     assert back.rejected == []
-    assert discord_stub.message(first["id"])["content"].endswith("page 2/3")
+    assert now_showing(discord_stub, first)["content"].endswith("page 2/3")
     shown = titles(first) + titles(second) + titles(third)
     assert len(shown) == len(set(shown)) == 15
 
     # after a restart the pages are gone: a click is answered, not left to fail
     await newsbot.restart()
-    current = discord_stub.message(first["id"])
+    current = now_showing(discord_stub, first)
     stale = await discord_stub.click(current, button(current, "Next")["custom_id"])
     await stale.wait(timeout=15)
     answered_in_time(stale)
     assert stale.ephemeral and "expired" in stale.content, stale
-    assert discord_stub.message(first["id"])["content"].endswith("page 2/3")
+    assert now_showing(discord_stub, first)["content"].endswith("page 2/3")
     assert_discord_happy(discord_stub)
     assert_no_pings(discord_stub)
 
@@ -343,7 +329,7 @@ async def test_pages_turn_for_their_owner_only(
 async def test_related_button_works_after_a_restart(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path, tmp_path: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     reply = await run(discord_stub, "topic", topic="AI")
     message = reply.final
     [coindesk_button] = [b for b in buttons(message) if COINDESK[:30] in b["label"]]
@@ -364,8 +350,7 @@ async def test_related_button_works_after_a_restart(
     fewer.mkdir()
     article_file(fewer, "robots", ROBOTICS, topics=("Robotics",))
     fresh = {"database": {"path": str(tmp_path / "rebuilt.sqlite3")}}
-    await newsbot.restart(config_overrides=fresh, articles_dir=fewer)
-    await wait_for_ingests(newsbot, 3)
+    await newsbot.restart(config_overrides=fresh, articles_dir=fewer, ingested=True)
     gone = await discord_stub.click(message, coindesk_button["custom_id"])
     await gone.wait(timeout=15)
     answered_in_time(gone)
@@ -393,7 +378,7 @@ HOSTILE_QUERIES = [
 async def test_hostile_queries_get_answers_not_errors(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
     for query in HOSTILE_QUERIES:
         reply = await run(discord_stub, "search", query=query)
         answered_in_time(reply)
@@ -450,7 +435,7 @@ async def test_hostile_articles_are_cut_and_ping_no_one(
         topics=("Bait",),
         provider="\u200b",
     )
-    await start(newsbot, articles)
+    await newsbot.start(articles_dir=articles, ingested=True)
 
     topic = await run(discord_stub, "topic", topic="Bait")
     answered_in_time(topic)

@@ -1,0 +1,78 @@
+"""The composition root: the running config, the store, the ingestor and the services, built once
+and closed once, for the bot (`newsbot run`), the one-shot commands and the tests.
+
+    async with open_app(config, watch=True) as app:   # opens the store, builds the rest
+        bot = NewsBot(app)                              # the bot holds the app, never closes it
+        ...
+                                                        # ingestor, then store, closed here
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import Config, LiveConfig
+from bot.ingest import Ingestor
+from bot.news.service import NewsService
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.digests.delivery import Sender
+    from bot.digests.service import DigestJobs, DigestService
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    config: LiveConfig  # the one owner of the running config
+    store: Store
+    ingestor: Ingestor
+    news: NewsService
+
+    async def reload(self) -> Config:
+        """Re-read the config file and apply it to the store and the ingestor; ConfigError when
+        it does not validate, and then nothing changes."""
+        fresh = self.config.reload(os.environ, Path.cwd())
+        await self.store.articles.apply_aliases(fresh.topics.canonical)
+        # Plain attributes, not a config read per file: the ingest hot path stays as it is.
+        self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
+        self.ingestor.canonical_topic = fresh.topics.canonical
+        return fresh
+
+
+@asynccontextmanager
+async def open_app(
+    config: Config, *, watch: bool = False, workers: int | None = None
+) -> AsyncIterator[App]:
+    """Open the store and build the services on it; on exit close what was opened, in reverse.
+
+    ``watch``: a long-running owner (the bot) keeps inotify watches on the folders it walked, so
+    an unchanged tree is not walked again. ``workers``: parse processes (default: one per CPU).
+    """
+    async with AsyncExitStack() as opened:
+        store = await Store.open(config.database.path)
+        opened.push_async_callback(store.close)
+        ingestor = Ingestor(
+            store,
+            max_file_bytes=config.ingest.max_file_bytes,
+            canonical_topic=config.topics.canonical,
+            workers=workers,
+            watch=watch,
+        )
+        opened.callback(ingestor.close)
+        live = LiveConfig(config)
+        yield App(config=live, store=store, ingestor=ingestor, news=NewsService(store, live))
+
+
+def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:
+    """The digest service of one bot: it posts through its sender and schedules on its jobs."""
+    # Imported here: the one-shot commands never post, so they do not load what posting needs.
+    from bot.digests.delivery import Delivery
+    from bot.digests.service import DigestService
+
+    delivery = Delivery(app.store, sender, config=app.config.current)
+    return DigestService(app.store, config=app.config.current, delivery=delivery, jobs=jobs)

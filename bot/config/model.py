@@ -1,0 +1,139 @@
+"""The settings: frozen records, their defaults, and the keys a config file may hold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+
+MASK = "********"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_DATABASE_PATH = "data/newsbot.sqlite3"
+DEFAULT_INGEST_PATHS = ("seeds",)
+ENV_CONFIG = "NEWSBOT_CONFIG"
+ENV_TOKEN = "DISCORD_TOKEN"
+ENV_API_BASE = "DISCORD_API_BASE"
+ENV_GATEWAY_URL = "DISCORD_GATEWAY_URL"
+MAX_QUALITY_BAR = 1000  # the highest min_quality: real files rate past 100 (189 seen)
+MAX_AGE_DAYS = 36_500  # the highest max_age_days (a hundred years); 0 is no limit
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. str(exc) names the key, the value and what is allowed.
+
+    ``key`` is the dotted key at fault when there is one ('digest.channels[0].min_quality').
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    token: str | None = None
+    guild_ids: tuple[int, ...] = ()  # guilds to sync slash commands to at once (else global)
+    owner_ids: tuple[int, ...] = ()  # users allowed the /newsbot owner commands
+    api_base: str | None = None  # REST base of a Discord-compatible proxy (no trailing slash)
+    gateway_url: str | None = None  # gateway to connect to instead of Discord's (testing aid)
+
+    def __repr__(self) -> str:
+        token = "None" if self.token is None else repr(MASK)
+        return (
+            f"DiscordConfig(token={token}, guild_ids={self.guild_ids!r}, "
+            f"owner_ids={self.owner_ids!r}, api_base={self.api_base!r}, "
+            f"gateway_url={self.gateway_url!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: Path = Path(DEFAULT_DATABASE_PATH)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    paths: tuple[Path, ...] = tuple(Path(p) for p in DEFAULT_INGEST_PATHS)
+    interval_minutes: float = 5.0
+    max_file_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    """``[topics] aliases``: other names -> one topic. Keys kept as written."""
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    _folded: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        aliases = MappingProxyType(dict(self.aliases))
+        object.__setattr__(self, "aliases", aliases)
+        folded = {key.strip().casefold(): value for key, value in aliases.items()}
+        object.__setattr__(self, "_folded", MappingProxyType(folded))
+
+    def canonical(self, name: str) -> str:
+        """The topic a name stands for: its alias target (matched case-insensitively), else
+        the name itself (stripped)."""
+        name = name.strip()
+        return self._folded.get(name.casefold(), name)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    schedule: str = "0 9 * * *"  # 5-field cron or 'daily HH:MM', validated
+    timezone: str = "UTC"  # IANA name, validated
+    min_quality: int = 60  # 0-1000
+    max_items: int = 10  # 1-25
+    only_published: bool = True
+    max_age_days: int = 7  # a story published longer ago is not posted; 0: no limit
+    backfill_hours: float = 24.0  # a new subscription's cursor starts this far back
+    misfire_grace_minutes: float = 60.0  # APScheduler misfire_grace_time
+    topics: tuple[str, ...] = ()  # empty: all topics; names as written (see TopicsConfig)
+    role_id: int | None = None  # the one role a digest may ping
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    channel_id: int
+    settings: DigestSettings  # [digest] overlaid with this channel's keys
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    channels: tuple[ChannelConfig, ...] = ()
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: Path | None = None  # the file it came from; None: built-in defaults
+
+    def channel(self, channel_id: int) -> ChannelConfig | None:
+        """The ``[[digest.channels]]`` entry for a channel, if the file manages it."""
+        for channel in self.channels:
+            if channel.channel_id == channel_id:
+                return channel
+        return None
+
+
+DIGEST_KEYS: tuple[str, ...] = tuple(f.name for f in fields(DigestSettings))
+CHANNEL_KEYS: tuple[str, ...] = ("channel_id", *DIGEST_KEYS)
+SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "discord": ("token", "guild_ids", "owner_ids", "api_base", "gateway_url"),
+        "database": ("path",),
+        "ingest": ("paths", "interval_minutes", "max_file_bytes"),
+        "topics": ("aliases",),
+        "digest": (*DIGEST_KEYS, "channels"),
+        "logging": ("level",),
+    }
+)

@@ -1,0 +1,147 @@
+"""The Discord side of digest delivery: find the channel, check the bot may post there, send
+paced, look back in history; discord.py's errors become ChannelUnavailable or TransientError."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+
+import aiohttp
+import discord
+
+from bot.digests.model import (
+    ChannelUnavailable,
+    TransientError,
+    message_fingerprint,
+    payload_fingerprint,
+)
+from bot.render import Payload
+from bot.ui.messages import message_kwargs
+
+__all__ = ["DIGEST_REQUESTS_PER_S", "DiscordSender", "Pacer", "channel_problem"]
+
+DIGEST_REQUESTS_PER_S = 47.0  # under Discord's 50/s global limit, with room for other requests
+HISTORY_SLACK_S = 60.0  # clock skew between us and Discord when looking back for a sent message
+READY_WAIT_S = 30.0  # how long a digest waits for the gateway's channel cache at start-up
+
+_NEEDED = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+)
+
+
+def channel_problem(permissions: discord.Permissions) -> str | None:
+    """What the bot lacks to post a digest in a channel, or None."""
+    missing = [name for attr, name in _NEEDED if not getattr(permissions, attr)]
+    if not missing:
+        return None
+    return "the bot is missing the " + ", ".join(missing) + " permission" + "s" * (len(missing) > 1)
+
+
+class Pacer:
+    """Spaces requests evenly at ``per_second``: many digests due at once go out at a steady
+    rate under Discord's global limit (50 requests/s) instead of a burst that 429s, retries
+    in a herd and starves everything else the bot sends (command sync, interaction replies)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class DiscordSender:
+    """Sends through discord.py: bot.get_channel, else fetch_channel; message_kwargs(payload).
+    Every request it makes is paced (``Pacer``)."""
+
+    def __init__(self, client: discord.Client, *, per_second: float = DIGEST_REQUESTS_PER_S):
+        self.client = client
+        self.pacer = Pacer(per_second)
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.client.get_channel(channel_id)
+        if channel is None and not self.client.is_ready():
+            # Digests due at start-up run before the gateway filled the channel cache; a
+            # fetch per channel would double the requests.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.wait_until_ready(), READY_WAIT_S)
+            channel = self.client.get_channel(channel_id)
+        if channel is None:
+            await self.pacer.wait()
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except discord.NotFound:
+                raise ChannelUnavailable(f"channel {channel_id} not found (deleted?)") from None
+            except discord.Forbidden:
+                raise ChannelUnavailable(f"the bot cannot see channel {channel_id}") from None
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChannelUnavailable(f"channel {channel_id} is not a text channel")
+        if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+            me = channel.guild.me
+            problem = channel_problem(channel.permissions_for(me)) if me is not None else None
+            if problem:
+                raise ChannelUnavailable(problem)
+        return channel
+
+    def guild_of(self, channel_id: int) -> int | None:
+        channel = self.client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        return guild.id if guild is not None else None
+
+    async def find_sent(self, channel_id: int, payload: Payload, since: float) -> int | None:
+        """Look in the channel's recent history for a message of ours with this payload.
+
+        Discord drops a repeated nonce only for a few minutes; after a longer outage this is
+        what keeps a resumed run from posting twice. Without Read Message History it finds
+        nothing and the nonce is the only guard.
+        """
+        channel = await self._channel(channel_id)
+        me = self.client.user
+        if me is None:
+            return None
+        wanted = payload_fingerprint(payload)
+        after = datetime.fromtimestamp(since - HISTORY_SLACK_S, UTC)
+        await self.pacer.wait()
+        try:
+            async for message in channel.history(limit=100, after=after):
+                if message.author.id != me.id:
+                    continue
+                seen = message_fingerprint(
+                    message.content, ((e.title, e.url) for e in message.embeds)
+                )
+                if seen == wanted:
+                    return message.id
+        except discord.Forbidden:
+            return None
+        except discord.DiscordServerError as exc:
+            raise TransientError(f"Discord server error {exc.status}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"network error: {type(exc).__name__}") from None
+        return None
+
+    async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
+        channel = await self._channel(channel_id)
+        await self.pacer.wait()
+        try:
+            message = await channel.send(nonce=nonce, **message_kwargs(payload))
+        except discord.NotFound:
+            raise ChannelUnavailable(f"channel {channel_id} not found (deleted?)") from None
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(f"Discord refused the message: {exc.text or exc}") from None
+        except discord.DiscordServerError as exc:
+            raise TransientError(f"Discord server error {exc.status}") from None
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise TransientError(f"Discord error {exc.status}") from None
+            raise
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"network error: {type(exc).__name__}") from None
+        return message.id

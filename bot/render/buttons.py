@@ -1,0 +1,55 @@
+"""The Related button (its custom_id format, defined only here) and action rows of buttons."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from bot.articles import StoryEntry
+from bot.render.limits import LIMITS, OWN_ROWS
+from bot.render.shapes import ActionRow, Button
+from bot.render.text import clean, cut
+
+_RELATED_PREFIX = "newsbot:related:"
+# What the Related button's handler matches; the check is optional because buttons sent before
+# it existed carry only the id.
+RELATED_TEMPLATE = _RELATED_PREFIX + r"(?P<id>[0-9]{1,19})(?::(?P<check>[0-9a-f]{8}))?"
+
+
+def related_check(canonical_url: str) -> str:
+    """8 hex characters of the article's identity, carried in its Related button, so that a
+    button whose row id now belongs to another article (a rebuilt database) is recognised."""
+    return hashlib.blake2b(canonical_url.encode(), digest_size=4).hexdigest()
+
+
+def related_custom_id(article_id: int, check: str | None) -> str:
+    """``newsbot:related:<article_id>:<check>``, or without ``:<check>`` when there is none."""
+    return f"{_RELATED_PREFIX}{article_id}" + (f":{check}" if check else "")
+
+
+def related_button(entry: StoryEntry) -> Button:
+    """The persistent Related button of an article."""
+    custom_id = related_custom_id(entry.article_id, related_check(entry.article.canonical_url))
+    if len(custom_id) > LIMITS.custom_id:
+        raise ValueError(f"article id too long for a custom_id: {entry.article_id!r}")
+    title = clean(entry.article.title, one_line=True)
+    label = f"Related: {cut(title, 40)}" if title else "Related"
+    return {"type": 2, "style": 2, "label": cut(label, LIMITS.button_label), "custom_id": custom_id}
+
+
+def action_rows(buttons: Iterable[Button]) -> list[ActionRow]:
+    """Action rows of up to 5 buttons, duplicates of a custom_id dropped (Discord rejects them)."""
+    unique: list[Button] = []
+    seen: set[str] = set()
+    for button in buttons:
+        if button["custom_id"] not in seen:
+            seen.add(button["custom_id"])
+            unique.append(button)
+    size = LIMITS.row_buttons
+    rows: list[ActionRow] = [
+        {"type": 1, "components": unique[start : start + size]}
+        for start in range(0, len(unique), size)
+    ]
+    if len(rows) > OWN_ROWS:
+        raise ValueError("too many buttons for one message")
+    return rows

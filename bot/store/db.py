@@ -1,0 +1,149 @@
+"""SQLite connections: one writer and one reader over a WAL database, the pragmas, numbered
+migrations, and running work on a connection's own thread."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+T = TypeVar("T")
+Row = tuple[Any, ...]  # a result row, as sqlite3 returns it (no row factory)
+
+
+class Database:
+    """One writer connection (every write, one at a time, on its thread) and one reader
+    connection (query_only) over a WAL database."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._closing: asyncio.Future[None] | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open both connections, migrating the database first."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(writer)
+            await _on_thread(writer, _migrate)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await _configure(reader)
+            await reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        """Idempotent and safe to call from two tasks at once: every caller waits for the one
+        close (closing an aiosqlite connection twice waits forever on its stopped thread, and
+        a connection left open keeps the process from exiting)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_connections())
+        await asyncio.shield(self._closing)
+
+    async def _close_connections(self) -> None:
+        for conn in (self._reader, self._writer):
+            await conn.close()
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a function on the reader connection's thread."""
+        return await _on_thread(self._reader, work)
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a function on the writer connection's thread inside one transaction."""
+
+        def wrapped(conn: sqlite3.Connection) -> T:
+            with transaction(conn):
+                return work(conn)
+
+        return await _on_thread(self._writer, wrapped)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of one query on the reader."""
+        return await _on_thread(self._reader, lambda conn: conn.execute(sql, params).fetchall())
+
+    async def scalar(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """The first column of the first row of one query on the reader, as an int (0: none)."""
+        rows = await self.fetchall(sql, params)
+        return int(rows[0][0] or 0) if rows else 0
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement on the writer, a transaction of its own; returns the rows it changed."""
+        return await _on_thread(self._writer, lambda conn: conn.execute(sql, params).rowcount)
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run a whole batch on the connection's own thread in one hop (aiosqlite has no public
+    call for this; one hop per batch instead of one per statement is what makes ingest fast)."""
+    execute = cast(  # aiosqlite's _execute is unannotated: this is the type it has
+        Callable[[Callable[[sqlite3.Connection], T], sqlite3.Connection], Awaitable[T]],
+        conn._execute,
+    )
+    return await execute(work, conn._conn)
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA busy_timeout = 10000")
+    await conn.execute("PRAGMA cache_size = -32000")
+    await conn.execute("PRAGMA temp_store = MEMORY")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT on a connection in autocommit mode; ROLLBACK on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# -------------------------------------------------------------------- migrations
+def migration_scripts() -> list[tuple[int, str]]:
+    """The numbered migrations shipped in bot/store/migrations, in order."""
+    found = []
+    for entry in importlib.resources.files("bot.store.migrations").iterdir():
+        match = re.match(r"(\d+)_.*\.sql$", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers keep their inner semicolons)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        current.append(line)
+        candidate = "\n".join(current).strip()
+        if candidate and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            current = []
+    return [s for s in statements if s.strip(" ;\n")]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply numbered migrations, each in one transaction, tracked in PRAGMA user_version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, sql in migration_scripts():
+        if number <= version:
+            continue
+        with transaction(conn):
+            for statement in split_sql(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(number)}")

@@ -1,0 +1,163 @@
+"""The records the store accepts and returns: its interface, whatever database is behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from bot.articles import Article, StoryEntry
+
+# What the store knows about one file: (path, size, mtime_ns, the reason when the file is
+# rejected, else None). The row itself: 100k of them are read per ingest, and a named tuple
+# per row would add ~20 ms to a full walk that takes ~330 ms.
+FileState = tuple[str, int, int, str | None]
+
+# One related-list entry of a prepared article: (position in the list, canonical_url, the
+# stub's row in write.BOUND_COLUMNS order without updated_at).
+RelatedStub = tuple[int, str, tuple[Any, ...]]
+
+
+class PreparedArticle(NamedTuple):
+    """What the writer needs about one file's article, as plain values, made by a parse worker
+    (prepare.prepare_article) and pickled to the writer. A NamedTuple, the cheapest named
+    record: a first ingest pickles 100k, each ~3 us dearer than a plain tuple (pickling, and
+    the writer's garbage collector, which cannot untrack a tuple subclass)."""
+
+    canonical_url: str
+    base: tuple[Any, ...]  # the article's own columns, in prepare.BASE_COLUMNS order
+    topics: tuple[str, ...]  # as the file names them (aliases are applied by the writer)
+    text_fingerprint: str  # of everything but the topics
+    story_key: str
+    related: tuple[RelatedStub, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What ingest learned about one file: an article, or the reason it was rejected."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    article: Article | None = None
+    error: str | None = None
+    # prepare_article(article), made by a parse worker so the writer does no per-field work
+    prepared: PreparedArticle | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.article is not None or self.prepared is not None
+
+
+@dataclass(slots=True)
+class BatchCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    related_added: int = 0
+
+    def __iadd__(self, other: BatchCounts) -> BatchCounts:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.related_added += other.related_added
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    articles: int
+    stories: int
+    topics: int
+    files: int
+    rejected_files: int
+    subscriptions: int
+    last_ingest_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "stories": self.stories,
+            "topics": self.topics,
+            "files": self.files,
+            "rejected_files": self.rejected_files,
+            "subscriptions": self.subscriptions,
+            "last_ingest_at": self.last_ingest_at,
+        }
+
+
+# -------------------------------------------------------------------- digests
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """What an admin (or the config file) chooses for a channel's digest."""
+
+    schedule: str
+    timezone: str
+    topics: tuple[str, ...] = ()  # empty: all topics
+    min_quality: int = 60
+    max_items: int = 10
+    only_published: bool = True
+    role_id: int | None = None
+    max_age_days: int | None = None  # None: [digest] max_age_days at run time; 0: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    channel_id: int
+    guild_id: int | None
+    spec: SubscriptionSpec
+    managed_by: str  # 'command' or 'file'
+    paused: bool
+    paused_reason: str | None
+    cursor: int  # the change sequence value its last run selected up to
+    last_run_at: float | None
+    items_delivered: int
+    consecutive_failures: int
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidate:
+    entry: StoryEntry
+    story_id: int | None
+    change_seq: int  # the change sequence value of its last change that can make it due
+    delivered: bool  # its story already reached the channel (or waits in an unsent run)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidates:
+    """What a run may post, read in one snapshot: the best candidates, how many stories are
+    due, and the change sequence value they were selected up to (the run's new cursor)."""
+
+    candidates: tuple[DigestCandidate, ...]
+    stories: int
+    seq: int
+
+
+class RunConflict(Exception):
+    """A run could not be recorded: another run of the channel (in this process or another)
+    recorded first, or holds one of its articles. Select again."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunMessage:
+    chunk: int
+    nonce: str
+    payload: str  # JSON
+    message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRunRecord:
+    id: int
+    channel_id: int
+    trigger: str
+    selected_at: float
+    selected_seq: int | None  # None only for runs recorded before the change sequence
+    status: str  # 'pending', 'delivered' or 'abandoned'
+    more: int
+    attempts: int
+    last_error: str | None
+    messages: tuple[RunMessage, ...]

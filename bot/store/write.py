@@ -1,0 +1,476 @@
+"""The article write path: a batch of files' articles, their related stubs, topics, stories and
+the full-text index, in one transaction on the writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.articles import Article, topic_key
+from bot.store import sequence
+from bot.store.db import Database
+from bot.store.files import bump_files_generation
+from bot.store.prepare import (
+    BASE_PUBLISHED_AT,
+    BASE_QUALITY,
+    BOUND_COLUMNS,
+    STUB_FINGERPRINT,
+    fingerprint,
+    prepare_article,
+)
+from bot.store.records import BatchCounts, FileRecord, PreparedArticle
+from bot.store.rows import TOPIC_SEP
+
+STORY_WINDOW_S = 3 * 24 * 3600
+
+
+# A file's article takes the batch's change sequence value (DESIGN §4) when it is new, was only
+# a stub, or changed in a column that can change whether it is due; SET reads the old row.
+_ELIGIBILITY_CHANGED = " OR ".join(
+    [
+        "articles.from_file = 0",
+        *(
+            f"articles.{c} IS NOT excluded.{c}"
+            for c in ("published", "quality", "topics", "title", "published_at")
+        ),
+    ]
+)
+
+
+def _article_upsert(*, from_file: bool) -> str:
+    """The upsert of a file's own article, or of a related-list stub. A stub never overwrites
+    what a file says about itself, never says whether it is published or what its topics are,
+    and never takes a change sequence value (being named in a related list is not being seen)."""
+    stub_silent = ("published", "published_field", "topics")
+    updated = [c for c in BOUND_COLUMNS[1:] if from_file or c not in stub_silent]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in updated)
+    marks = ", ".join("?" * len(BOUND_COLUMNS))
+    columns: tuple[str, ...]
+    if from_file:
+        columns = (*BOUND_COLUMNS, "from_file", "arrived_at", "change_seq")
+        values = f"{marks}, 1, ?, ?"
+        assignments += (
+            ", from_file = 1, arrived_at = COALESCE(articles.arrived_at, excluded.arrived_at),"
+            f" change_seq = CASE WHEN {_ELIGIBILITY_CHANGED} THEN excluded.change_seq"
+            " ELSE articles.change_seq END"
+        )
+        where = "articles.fingerprint != excluded.fingerprint OR articles.from_file = 0"
+    else:
+        columns = (*BOUND_COLUMNS, "from_file")
+        values = f"{marks}, 0"
+        where = "articles.from_file = 0 AND articles.fingerprint != excluded.fingerprint"
+    return (
+        f"INSERT INTO articles ({', '.join(columns)}) VALUES ({values})"
+        f" ON CONFLICT (canonical_url) DO UPDATE SET {assignments} WHERE {where} RETURNING id"
+    )
+
+
+_UPSERT_FILE_ARTICLE = _article_upsert(from_file=True)
+_UPSERT_STUB = _article_upsert(from_file=False)
+_FTS_DELETE = (
+    "INSERT INTO articles_fts (articles_fts, rowid, title, excerpt, provider)"
+    " VALUES ('delete', ?, ?, ?, ?)"
+)
+_TITLES_FTS_DELETE = "INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)"
+# A _BatchState.known entry is a list [id, fingerprint, from_file]; the stub path updates this.
+_KNOWN_FINGERPRINT = 1
+# What stands for the entry of a URL that neither the database nor the batch knows.
+_UNKNOWN: tuple[Any, ...] = (None, None, None)
+
+
+class ArticleWriter:
+    """Writes articles: ingest's batches, bulk loads, and topic alias merges."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    async def apply_batch(
+        self,
+        records: Sequence[FileRecord],
+        now: float,
+        canonical_topic: Callable[[str], str] = lambda name: name,
+    ) -> BatchCounts:
+        """Write one batch of ingested files in a single transaction."""
+        return await self._db.write(lambda conn: _apply_batch(conn, records, now, canonical_topic))
+
+    async def bulk_load(
+        self,
+        articles: Iterable[Article | PreparedArticle],
+        now: float,
+        *,
+        batch: int = 5000,
+        canonical_topic: Callable[[str], str] = lambda name: name,
+    ) -> BatchCounts:
+        """Load articles that come from no file (an import, a benchmark) through the same write
+        path as ingest, ``batch`` per transaction. Accepts Articles or prepare_article() tuples
+        (made elsewhere, e.g. in another process). No files rows are written."""
+        total = BatchCounts()
+        pending: list[FileRecord] = []
+        for item in articles:
+            if isinstance(item, Article):
+                pending.append(FileRecord("", 0, 0, "", article=item))
+            else:
+                pending.append(FileRecord("", 0, 0, "", prepared=item))
+            if len(pending) >= batch:
+                total += await self.apply_batch(pending, now, canonical_topic)
+                pending = []
+        if pending:
+            total += await self.apply_batch(pending, now, canonical_topic)
+        return total
+
+    async def apply_aliases(
+        self, canonical_topic: Callable[[str], str], now: float | None = None
+    ) -> int:
+        """Merge topics that the alias table now maps onto another topic; returns merges. The
+        merged topics' file articles changed topics: they take a change sequence value."""
+        moment = time.time() if now is None else now
+
+        def work(conn: sqlite3.Connection) -> int:
+            merged = 0
+            seq = sequence.next_value(conn)
+            for topic_id, name in conn.execute("SELECT id, name FROM topics").fetchall():
+                target = canonical_topic(name)
+                if topic_key(target) == topic_key(name):
+                    continue
+                target_id = _topic_id(conn, target)
+                conn.execute(
+                    "UPDATE articles SET change_seq = ? WHERE from_file = 1 AND id IN"
+                    " (SELECT article_id FROM article_topics WHERE topic_id = ?)",
+                    (seq, topic_id),
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO article_topics"
+                    " SELECT ?, published_at, article_id, quality FROM article_topics"
+                    " WHERE topic_id = ?",
+                    (target_id, topic_id),
+                )
+                conn.execute("DELETE FROM article_topics WHERE topic_id = ?", (topic_id,))
+                conn.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
+                _recount_topics(conn, [target_id])
+                merged += 1
+            sequence.take(conn, seq, moment)
+            return merged
+
+        return await self._db.write(work)
+
+
+def _topic_id(conn: sqlite3.Connection, name: str) -> int:
+    key = topic_key(name)
+    row = conn.execute("SELECT id FROM topics WHERE key = ?", (key,)).fetchone()
+    if row:
+        return int(row[0])
+    cur = conn.execute("INSERT INTO topics (name, key) VALUES (?, ?)", (name, key))
+    return int(cur.lastrowid or 0)
+
+
+def _recount_topics(conn: sqlite3.Connection, topic_ids: Iterable[int]) -> None:
+    conn.executemany(
+        "UPDATE topics SET article_count ="
+        " (SELECT count(*) FROM article_topics WHERE topic_id = ?) WHERE id = ?",
+        [(t, t) for t in set(topic_ids)],
+    )
+
+
+@dataclass(slots=True)
+class _BatchState:
+    seq: int  # the change sequence value the batch stamps its changed articles with
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    changed_ids: set[int] = field(default_factory=set)
+    unchanged_ids: set[int] = field(default_factory=set)
+    # canonical_url -> [id, fingerprint, from_file], as the batch has written it so far
+    known: dict[str, list[Any]] = field(default_factory=dict)
+    # canonical_url -> (id, title, excerpt, provider_name) of rows that existed before the batch
+    before: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    # id -> (title, excerpt, provider_name) indexed before the batch: to unindex
+    fts_old: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    fts_new: set[int] = field(default_factory=set)  # (re)index from the row at the end
+    topic_ids: dict[str, int] = field(default_factory=dict)  # topic key -> id
+    topic_delta: dict[int, int] = field(default_factory=dict)  # topic id -> article_count change
+    topics_cleared: set[int] = field(default_factory=set)  # articles whose stored topics went
+    # article id -> its article_topics rows (topic_id, published_at, article_id, quality)
+    pending_topics: dict[int, list[tuple[int, int, int, int | None]]] = field(default_factory=dict)
+    edges_cleared: set[int] = field(default_factory=set)  # parents whose stored edges went
+    # parent id -> its related rows (parent_id, child_id, position)
+    pending_edges: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+    def reindex(self, canonical: str, article_id: int) -> None:
+        """The row changed: its full-text entry is rebuilt at the end of the batch."""
+        self.fts_new.add(article_id)
+        old = self.before.get(canonical)
+        if old is not None and article_id not in self.fts_old:
+            self.fts_old[article_id] = old[1:]
+
+
+def _apply_batch(
+    conn: sqlite3.Connection,
+    records: Sequence[FileRecord],
+    now: float,
+    canonical_topic: Callable[[str], str],
+) -> BatchCounts:
+    """Write a batch. The full-text index is maintained here in two set statements at the end
+    (a trigger writing FTS5 row by row flushes its pending terms on every row: ~10x slower)."""
+    state = _BatchState(sequence.next_value(conn))
+    prepared: list[PreparedArticle | None] = [
+        record.prepared
+        if record.prepared is not None
+        else (prepare_article(record.article) if record.article is not None else None)
+        for record in records
+    ]
+    _prefetch(conn, prepared, state)
+    # Every file's own article first, so a related entry in the same batch never counts as new.
+    ids: list[int | None] = [
+        None if item is None else _upsert_file_article(conn, item, now, canonical_topic, state)
+        for item in prepared
+    ]
+    for item, article_id in zip(prepared, ids, strict=True):
+        if item is not None and article_id is not None:
+            _link_related(conn, article_id, item, now, state)
+    rows = [row for rows in state.pending_topics.values() for row in rows]
+    conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", rows)
+    edges = [edge for edges in state.pending_edges.values() for edge in edges]
+    conn.executemany("INSERT OR IGNORE INTO related VALUES (?, ?, ?)", edges)
+    file_rows = [
+        (
+            record.path,
+            record.size,
+            record.mtime_ns,
+            record.hash,
+            "ok" if item is not None else "rejected",
+            record.error,
+            article_id,
+            now,
+        )
+        for record, item, article_id in zip(records, prepared, ids, strict=True)
+        if record.path  # bulk_load: articles from no file
+    ]
+    conn.executemany(
+        "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+        " size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash,"
+        " status = excluded.status, error = excluded.error, article_id = excluded.article_id,"
+        " seen_at = excluded.seen_at",
+        file_rows,
+    )
+    if file_rows:
+        bump_files_generation(conn)
+    _update_fts(conn, state)
+    _assign_stories(conn, state.changed_ids)
+    sequence.take(conn, state.seq, now)
+    conn.executemany(
+        "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
+        [(delta, topic_id) for topic_id, delta in state.topic_delta.items() if delta],
+    )
+    return state.counts
+
+
+def _prefetch(
+    conn: sqlite3.Connection, prepared: Sequence[PreparedArticle | None], state: _BatchState
+) -> None:
+    """One look-up for every URL the batch names (its files' articles and related entries)."""
+    urls: set[str] = set()
+    for item in prepared:
+        if item is not None:
+            urls.add(item.canonical_url)
+            urls.update(canonical for _position, canonical, _row in item.related)
+    ordered = list(urls)
+    for i in range(0, len(ordered), 500):
+        part = ordered[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for (
+            canonical,
+            article_id,
+            stored_fingerprint,
+            from_file,
+            title,
+            excerpt,
+            provider,
+        ) in conn.execute(
+            "SELECT canonical_url, id, fingerprint, from_file, title, excerpt, provider_name"
+            f" FROM articles WHERE canonical_url IN ({marks})",
+            part,
+        ):
+            state.known[canonical] = [article_id, stored_fingerprint, from_file]
+            state.before[canonical] = (article_id, title, excerpt, provider)
+
+
+def _upsert_file_article(
+    conn: sqlite3.Connection,
+    item: PreparedArticle,
+    now: float,
+    canonical_topic: Callable[[str], str],
+    state: _BatchState,
+) -> int:
+    canonical, base, file_topics, text, key, _related = item
+    topics = _dedupe_topics(canonical_topic(t) for t in file_topics)
+    new_fingerprint = fingerprint(text, topics)
+    before = state.known.get(canonical)
+    known_id, known_fingerprint, known_from_file = _UNKNOWN if before is None else before
+    got: tuple[int] | None  # the id of the row the upsert wrote
+    if known_from_file == 1 and known_fingerprint == new_fingerprint:
+        got = None  # the upsert's WHERE would keep the row as it is
+    else:
+        got = conn.execute(
+            _UPSERT_FILE_ARTICLE,
+            (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now, state.seq),
+        ).fetchone()
+    article_id: int
+    if before is None:
+        assert got is not None  # a URL new to the database: inserted
+        state.counts.added += 1
+        article_id = got[0]
+    else:
+        article_id = known_id
+        if known_from_file == 0:
+            state.counts.added += 1  # first file about an article known only as related
+        elif known_fingerprint != new_fingerprint:
+            state.counts.updated += 1
+        else:
+            state.counts.unchanged += 1
+            state.unchanged_ids.add(article_id)
+            return article_id
+    state.known[canonical] = [article_id, new_fingerprint, 1]
+    state.changed_ids.add(article_id)
+    if got is not None:
+        state.reindex(canonical, article_id)
+    # Topics: replace this article's set (what the database held, and what this batch queued).
+    delta = state.topic_delta
+    if canonical in state.before and article_id not in state.topics_cleared:
+        state.topics_cleared.add(article_id)
+        for (topic_id,) in conn.execute(
+            "DELETE FROM article_topics WHERE article_id = ? RETURNING topic_id", (article_id,)
+        ).fetchall():
+            delta[topic_id] = delta.get(topic_id, 0) - 1
+    for old_topic_id, _published_at, _article_id, _quality in state.pending_topics.pop(
+        article_id, ()
+    ):
+        delta[old_topic_id] = delta.get(old_topic_id, 0) - 1
+    published_at = base[BASE_PUBLISHED_AT] or 0
+    quality = base[BASE_QUALITY]
+    rows = []
+    for name in topics:
+        topic_id = _batch_topic_id(conn, name, state)
+        delta[topic_id] = delta.get(topic_id, 0) + 1
+        rows.append((topic_id, published_at, article_id, quality))
+    state.pending_topics[article_id] = rows
+    return article_id
+
+
+def _batch_topic_id(conn: sqlite3.Connection, name: str, state: _BatchState) -> int:
+    key = topic_key(name)
+    topic_id = state.topic_ids.get(key)
+    if topic_id is None:
+        topic_id = state.topic_ids[key] = _topic_id(conn, name)
+    return topic_id
+
+
+def _link_related(
+    conn: sqlite3.Connection,
+    article_id: int,
+    item: PreparedArticle,
+    now: float,
+    state: _BatchState,
+) -> None:
+    if article_id in state.unchanged_ids:
+        return
+    # Related: this file's list replaces the edges it made before.
+    if item.canonical_url in state.before and article_id not in state.edges_cleared:
+        state.edges_cleared.add(article_id)
+        conn.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
+    edges = []
+    known = state.known
+    for position, canonical, row in item.related:
+        stub_fingerprint = row[STUB_FINGERPRINT]
+        stub_before = known.get(canonical)
+        stub_id, known_fingerprint, known_from_file = (
+            _UNKNOWN if stub_before is None else stub_before
+        )
+        got: tuple[int] | None
+        if stub_before is not None and (
+            known_from_file == 1 or known_fingerprint == stub_fingerprint
+        ):
+            got = None  # the upsert's WHERE would keep the row as it is
+        else:
+            got = conn.execute(_UPSERT_STUB, (*row, now)).fetchone()
+        if stub_before is None:
+            assert got is not None  # a URL new to the database: inserted
+            state.counts.related_added += 1
+            stub_id = got[0]
+            state.changed_ids.add(stub_id)
+            known[canonical] = [stub_id, stub_fingerprint, 0]
+        elif known_from_file == 0:
+            state.changed_ids.add(stub_id)
+            if got is not None:
+                stub_before[_KNOWN_FINGERPRINT] = stub_fingerprint
+        if got is not None:
+            state.reindex(canonical, stub_id)
+        edges.append((article_id, stub_id, position))
+    state.pending_edges[article_id] = edges
+
+
+def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
+    """Unindex the changed rows' old text, then index their text as it is now, in bulk."""
+    if state.fts_old:
+        conn.executemany(_FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
+        conn.executemany(
+            _TITLES_FTS_DELETE,
+            [(i, title) for i, (title, _excerpt, _provider) in state.fts_old.items()],
+        )
+    if state.fts_new:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.fts_pending")
+        conn.executemany(
+            "INSERT INTO temp.fts_pending (id) VALUES (?)", [(i,) for i in state.fts_new]
+        )
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, title, excerpt, provider)"
+            " SELECT a.id, a.title, a.excerpt, a.provider_name"
+            " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
+        )
+        conn.execute(
+            "INSERT INTO titles_fts (rowid, title) SELECT a.id, a.title"
+            " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
+        )
+        conn.execute("DELETE FROM temp.fts_pending")
+
+
+def _dedupe_topics(names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        key = topic_key(name)
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
+
+
+def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> None:
+    """Join each changed article to a story: same normalised title, within 3 days."""
+    ordered = sorted(article_ids)
+    rows: dict[int, tuple[Any, ...]] = {}
+    for i in range(0, len(ordered), 500):  # each row is read before any of them is updated
+        part = ordered[i : i + 500]
+        for article_id, key, published_at, story_id in conn.execute(
+            "SELECT id, story_key, published_at, story_id FROM articles"
+            f" WHERE id IN ({','.join('?' * len(part))})",
+            part,
+        ):
+            rows[article_id] = (key, published_at, story_id)
+    for article_id in ordered:
+        row = rows.get(article_id)
+        if row is None:
+            continue
+        key, published_at, current = row
+        match = None
+        if published_at is not None and key:
+            match = conn.execute(
+                "SELECT min(story_id) FROM articles WHERE story_key = ? AND id != ?"
+                " AND published_at BETWEEN ? AND ? AND story_id IS NOT NULL",
+                (key, article_id, published_at - STORY_WINDOW_S, published_at + STORY_WINDOW_S),
+            ).fetchone()[0]
+        story = match if match is not None else (current if current == article_id else article_id)
+        if story != current:
+            conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
