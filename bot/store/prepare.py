@@ -40,7 +40,7 @@ def prepare_article(article: Article) -> PreparedArticle:
         row = (stub.canonical_url, *stub_base, "", stub_fingerprint, story_key(stub.title))
         related.append((position, stub.canonical_url, row))
     text = repr((base, tuple(r.canonical_url for r in article.related)))
-    return PreparedArticle(
+    return (
         article.canonical_url,
         base,
         article.topics,

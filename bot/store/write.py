@@ -282,8 +282,9 @@ def _prefetch(
     urls: set[str] = set()
     for item in prepared:
         if item is not None:
-            urls.add(item.canonical_url)
-            urls.update(canonical for _position, canonical, _row in item.related)
+            canonical, _base, _topics, _text, _key, related, _removed = item
+            urls.add(canonical)
+            urls.update(stub_url for _position, stub_url, _row in related)
     ordered = list(urls)
     for i in range(0, len(ordered), 500):
         part = ordered[i : i + 500]
@@ -403,12 +404,13 @@ def _link_related(
     if article_id in state.unchanged_ids:
         return
     # Related: this file's list replaces the edges it made before.
-    if item.canonical_url in state.before and article_id not in state.edges_cleared:
+    canonical_url, _base, _topics, _text, _key, related, _removed = item
+    if canonical_url in state.before and article_id not in state.edges_cleared:
         state.edges_cleared.add(article_id)
         conn.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
     edges = []
     known = state.known
-    for position, canonical, row in item.related:
+    for position, canonical, row in related:
         stub_fingerprint = row[STUB_FINGERPRINT]
         stub_before = known.get(canonical)
         stub_id, known_fingerprint, known_from_file, _gone = (
