@@ -90,7 +90,7 @@ def _chunks(n: int, seed: int, chunk: int) -> Iterator[list[Any]]:
 
 async def build_store(path: Path, n: int, *, seed: int = 2, chunk: int = 5000) -> dict[str, Any]:
     """A fresh database at ``path`` holding the n generated articles (and their related stubs),
-    written through Store.bulk_load; generation and preparation run in a second process."""
+    written through store.articles.bulk_load; generation and preparation run in a second process."""
     from bot.store import Store
 
     remove_db(path)

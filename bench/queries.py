@@ -1,4 +1,4 @@
-"""Store query latencies (p50/p99) over a large database built by Store.bulk_load.
+"""Store query latencies (p50/p99) over a large database built by store.articles.bulk_load.
 
 python -m bench.queries --db PATH [--build N [--seed S]] [--repeat 300]
 """
