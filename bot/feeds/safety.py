@@ -1,0 +1,103 @@
+"""What keeps a hostile feed harmless before any XML parser sees it. Pure.
+
+No external entity or DTD is ever fetched: feedparser turns external general entities off in
+xml.sax and strips the DOCTYPE itself. On top of that a feed that declares its own entities is
+refused here, by a bounded scan of the prolog, so neither an entity-expansion bomb nor an
+external entity reaches a parser; and expat older than 2.4.1 (no amplification limits) is
+refused at start-up.
+"""
+
+from __future__ import annotations
+
+import pyexpat
+import re
+
+from bot.feeds.model import FeedError
+
+MIN_EXPAT = (2, 4, 1)  # the first expat that refuses entity-expansion bombs on its own
+PROLOG_SCAN_BYTES = 65_536  # real prologs are a few hundred bytes
+_EBCDIC_XML_DECL = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC, which feedparser also reads
+# What ends a stretch of a markup declaration: a quote, its end, or an internal subset.
+_DECLARATION_STOP = re.compile(r"[\"'>\[]")
+_NAME_END = re.compile(r"[\s>/\[\"']")
+
+
+def check_expat(version: str = pyexpat.EXPAT_VERSION) -> str | None:
+    """None when expat (``pyexpat.EXPAT_VERSION``, "expat_2.5.0") is 2.4.1 or newer, else the
+    reason fetching feeds is refused."""
+    numbers = version.removeprefix("expat_").split(".")
+    try:
+        found = tuple(int(number) for number in numbers)
+    except ValueError:
+        found = ()
+    if len(found) != 3:
+        return f"feeds are not fetched: cannot tell the expat version from {version!r}"
+    if found < MIN_EXPAT:
+        return (
+            f"feeds are not fetched: Python links {version}, older than expat 2.4.1, which"
+            " would not refuse an entity-expansion bomb; use a Python built with a newer expat"
+        )
+    return None
+
+
+def prolog_head(body: bytes) -> str:
+    """The start of a body as text good enough to scan markup in: ASCII-compatible encodings
+    as Latin-1, UTF-16 and UTF-32 with their zero bytes dropped, EBCDIC decoded."""
+    head = body[:PROLOG_SCAN_BYTES]
+    if head.startswith(_EBCDIC_XML_DECL):
+        return head.decode("cp037")
+    return head.replace(b"\x00", b"").decode("latin-1")
+
+
+def root_element(body: bytes) -> str | None:
+    """The name of the document's first element, after a prolog checked to be safe; None when
+    the body has no element (not XML). FeedError when the prolog declares an entity, or is
+    longer than PROLOG_SCAN_BYTES (a prolog padded to hide one)."""
+    head = prolog_head(body)
+    size = len(head)
+    pos = 0
+    while True:
+        start = head.find("<", pos)
+        if start < 0 or start + 1 >= size:
+            break
+        if head.startswith("<?", start):
+            end = head.find("?>", start + 2)
+            pos = end + 2 if end >= 0 else size
+        elif head.startswith("<!--", start):
+            end = head.find("-->", start + 4)
+            pos = end + 3 if end >= 0 else size
+        elif head.startswith("<!", start):
+            keyword = _name_at(head, start + 2).upper()
+            if keyword == "ENTITY":
+                raise FeedError("entity declarations are refused (the feed's DOCTYPE declares one)")
+            pos = _declaration_end(head, start + 2)
+        elif head[start + 1].isalpha() or head[start + 1] in "_:":
+            return _name_at(head, start + 1)
+        else:
+            pos = start + 1
+    if len(body) > PROLOG_SCAN_BYTES:
+        raise FeedError(f"not a feed: no XML element in the first {PROLOG_SCAN_BYTES} bytes")
+    return None
+
+
+def _name_at(head: str, pos: int) -> str:
+    match = _NAME_END.search(head, pos)
+    return head[pos : match.start() if match else len(head)]
+
+
+def _declaration_end(head: str, pos: int) -> int:
+    """Where scanning goes on after the markup declaration whose name starts at pos: after its
+    ">", or just inside a DOCTYPE's internal subset "[", so the declarations there are seen."""
+    size = len(head)
+    while pos < size:
+        stop = _DECLARATION_STOP.search(head, pos)
+        if stop is None:
+            break
+        pos = stop.start()
+        char = head[pos]
+        if char in "\"'":
+            end = head.find(char, pos + 1)
+            pos = end + 1 if end >= 0 else size
+        else:  # ">" or "["
+            return pos + 1
+    return size
