@@ -3,7 +3,7 @@ and the JSON Feed readers. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from bot.feeds.model import FeedItem, ParsedFeed
@@ -66,11 +66,12 @@ def plain_line(value: object) -> str | None:
     return one_line(value) or None
 
 
-def categories(names: Iterable[object]) -> tuple[str, ...]:
-    """The distinct non-empty names, on one line each, at most MAX_CATEGORIES."""
+def categories(names: Iterable[object], line: Callable[[object], str | None]) -> tuple[str, ...]:
+    """The distinct non-empty names, each made one line of text by line (html_line or
+    plain_line), at most MAX_CATEGORIES."""
     found: list[str] = []
     for name in names:
-        text = plain_line(name)
+        text = line(name)
         if text is not None and text not in found:
             found.append(text)
             if len(found) == MAX_CATEGORIES:

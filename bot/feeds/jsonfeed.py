@@ -50,7 +50,7 @@ def _item(entry: dict[str, object], base: str) -> FeedItem:
         title=plain_line(entry.get("title")),
         summary=_summary(entry),
         published=_date(entry.get("date_published")) or _date(entry.get("date_modified")),
-        categories=categories(tags) if isinstance(tags, list) else (),
+        categories=categories(tags, plain_line) if isinstance(tags, list) else (),
         image_url=http_url(entry.get("image"), base) or http_url(entry.get("banner_image"), base),
     )
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from bot.articles.identity import canonical_url, split_http_url, url_entities_decoded
+from bot.articles.identity import (
+    canonical_url,
+    is_plain_http_url,
+    split_http_url,
+    url_entities_decoded,
+)
 
 MAX_URL_CHARS = 4096  # longer is no link anyone follows
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_:%")
@@ -20,6 +25,8 @@ def http_url(value: object, base: str | None) -> str | None:
         return None
     if "&" in url and ";" in url:  # "&#038;" and "&amp;" that a feed escaped twice
         url = url_entities_decoded(url)
+    if is_plain_http_url(url):  # the usual absolute link: a plain host, nothing to resolve
+        return url
     url = url.replace(" ", "%20")
     try:
         if base is not None:

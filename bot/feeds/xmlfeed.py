@@ -78,7 +78,7 @@ def _item(entry: Entry, feed_url: str) -> FeedItem:
         title=html_line(entry.get("title")),
         summary=_summary(entry),
         published=_date(entry.get("published_parsed")) or _date(entry.get("updated_parsed")),
-        categories=categories(_tag_names(tags)) if isinstance(tags, list) else (),
+        categories=categories(_tag_names(tags), html_line) if isinstance(tags, list) else (),
         image_url=_image(entry, base),
     )
 
