@@ -12,7 +12,7 @@ from bot.articles.identity import (
 )
 
 MAX_URL_CHARS = 4096  # longer is no link anyone follows
-_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_:%")
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_:")
 
 
 def http_url(value: object, base: str | None) -> str | None:

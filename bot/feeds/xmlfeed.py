@@ -77,7 +77,7 @@ def _item(entry: Entry, feed_url: str) -> FeedItem:
         guid=_guid(entry.get("id")),
         title=html_line(entry.get("title")),
         summary=_summary(entry),
-        published=_date(entry.get("published_parsed")) or _date(entry.get("updated_parsed")),
+        published=_date(entry.get("published_parsed")) or _updated(entry),
         categories=categories(_tag_names(tags), html_line) if isinstance(tags, list) else (),
         image_url=_image(entry, base),
     )
@@ -119,6 +119,12 @@ def _date(value: object) -> datetime | None:
         return utc(datetime(*value[:6], tzinfo=UTC))
     except (OverflowError, ValueError):
         return None
+
+
+def _updated(entry: Entry) -> datetime | None:
+    # `in` first: feedparser's get("updated_parsed") falls back to published_parsed with a
+    # DeprecationWarning
+    return _date(entry.get("updated_parsed")) if "updated_parsed" in entry else None
 
 
 def _tag_names(tags: list[object]) -> list[object]:
