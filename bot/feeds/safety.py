@@ -30,8 +30,9 @@ def check_expat(version: str = pyexpat.EXPAT_VERSION) -> str | None:
         found = tuple(int(number) for number in numbers)
     except ValueError:
         found = ()
-    if len(found) != 3:
+    if not 1 <= len(found) <= 3:
         return f"feeds are not fetched: cannot tell the expat version from {version!r}"
+    found += (0,) * (3 - len(found))  # "2.5" is 2.5.0
     if found < MIN_EXPAT:
         return (
             f"feeds are not fetched: Python links {version}, older than expat 2.4.1, which"
