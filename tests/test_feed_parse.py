@@ -321,6 +321,7 @@ def test_warnings_are_capped() -> None:
         ("a<br>b<br/>c", "a\nb\nc"),
         ("<script>alert('<p>x</p>')</script>kept<style>p{}</style>", "kept"),
         ("<template><b>hidden</b></template>shown", "shown"),
+        ("<noscript>Enable JavaScript</noscript><p>text</p>", "text"),
         ("caf&eacute; &amp; &#x263A; &lt;tag&gt;", "café & ☺ <tag>"),
         ("  lots \t of\n\n  space  ", "lots of\nspace"),
         ("ctrl\x00\x07chars\x85", "ctrl chars"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 # Elements whose content is never text a reader sees.
-_DROPPED = frozenset({"script", "style", "template"})
+_DROPPED = frozenset({"noscript", "script", "style", "template"})
 # Elements that end a line of text: a paragraph, a list item, a line break.
 _BLOCKS = frozenset(
     {

@@ -28,9 +28,10 @@ def parse_xml_feed(body: bytes, *, url: str, content_type: str | None) -> Parsed
     checked the prolog (bot.feeds.safety.root_element)."""
     headers = {"content-location": url, "content-type": _xml_content_type(content_type)}
     try:
+        # no sanitizing or resolving inside HTML: html_text keeps only its text (a quarter faster)
         result = feedparser.parse(
-            io.BytesIO(body), response_headers=headers, resolve_relative_uris=True,
-            sanitize_html=True,
+            io.BytesIO(body), response_headers=headers, resolve_relative_uris=False,
+            sanitize_html=False,
         )  # fmt: skip
     except Exception as exc:  # a third-party parser on hostile bytes: any failure is the feed's
         raise FeedError(f"unreadable feed: {type(exc).__name__}: {exc}") from None
