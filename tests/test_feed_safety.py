@@ -103,6 +103,32 @@ def test_entity_declarations_are_refused_however_written(body: bytes) -> None:
         parse_feed(body, url=FEED_URL, content_type="application/xml")
 
 
+UTF7_ENTITY = b'<!DOCTYPE rss [+ADw-!ENTITY lol "SEEN">]>' + RSS.replace(b"&lol2;", b"&lol;")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (UTF7_ENTITY, "application/xml; charset=utf-7"),
+        (UTF7_ENTITY, 'text/xml; charset="UTF-7"'),
+        (b'<?xml version="1.0" encoding="utf-7"?>' + UTF7_ENTITY, None),
+        (
+            '<?xml version="1.0" encoding="cp500"?><!DOCTYPE rss [<!ENTITY a "b">]><rss/>'.encode(
+                "cp500"
+            ),
+            "application/xml; charset=cp500",
+        ),
+    ],
+    ids=["utf-7-charset", "utf-7-quoted-charset", "utf-7-declaration", "ebcdic-cp500"],
+)
+def test_entity_declarations_are_refused_in_the_encoding_the_feed_names(
+    body: bytes, content_type: str | None
+) -> None:
+    """UTF-7 spells "<" as "+ADw-": the prolog is read in the declared encoding too."""
+    with pytest.raises(FeedError, match=ENTITIES_REFUSED):
+        parse_feed(body, url=FEED_URL, content_type=content_type)
+
+
 def test_a_prolog_padded_past_the_scan_is_refused() -> None:
     padding = b"<!--" + b"x" * PROLOG_SCAN_BYTES + b"-->"
     body = padding + b"<!DOCTYPE rss [" + LOL + b"]>" + RSS

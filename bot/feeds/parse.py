@@ -23,7 +23,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     media_type = (content_type or "").partition(";")[0].strip().lower()
     if start == b"{" or (media_type in _JSON_TYPES and start != b"<"):
         return parse_json_feed(body, url=url)
-    root = root_element(body)
+    root = root_element(body, content_type)
     if root is None:
         raise FeedError("not a feed: neither XML nor JSON")
     if root.lower() == "html":

@@ -19,6 +19,10 @@ PROLOG_SCAN_BYTES = 65_536  # real prologs are a few hundred bytes
 _EBCDIC_XML_DECL = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC, which feedparser also reads
 # What ends a stretch of a markup declaration: a quote, its end, or an internal subset.
 _DECLARATION_STOP = re.compile(r"[\"'>\[]")
+# The encoding an XML declaration names; bounded, searched in its first 512 characters only.
+_XML_ENCODING = re.compile(
+    r"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:\-]{1,40})["']"""
+)
 _NAME_END = re.compile(r"[\s>/\[\"']")
 
 
@@ -41,20 +45,54 @@ def check_expat(version: str = pyexpat.EXPAT_VERSION) -> str | None:
     return None
 
 
-def prolog_head(body: bytes) -> str:
-    """The start of a body as text good enough to scan markup in: ASCII-compatible encodings
-    as Latin-1, UTF-16 and UTF-32 with their zero bytes dropped, EBCDIC decoded."""
+def root_element(body: bytes, content_type: str | None = None) -> str | None:
+    """The name of the document's first element, after a prolog checked to be safe; None when
+    the body has no element (not XML). FeedError when the prolog declares an entity, or is
+    longer than PROLOG_SCAN_BYTES (a prolog padded to hide one).
+
+    The prolog is read as the parser may read it: as an ASCII-compatible encoding (UTF-16 and
+    UTF-32 too, their zero bytes dropped; EBCDIC by its signature), and also in each encoding
+    the Content-Type's charset or the XML declaration names (UTF-7 can spell "<!ENTITY" in
+    letters and digits)."""
     head = body[:PROLOG_SCAN_BYTES]
+    truncated = len(body) > PROLOG_SCAN_BYTES
+    plain = _plain_view(head)
+    root = _scanned_root(plain, truncated)
+    for encoding in _declared_encodings(plain, content_type):
+        view = _decoded(head, encoding)
+        if view is not None:
+            _scanned_root(view, truncated)
+    return root
+
+
+def _plain_view(head: bytes) -> str:
     if head.startswith(_EBCDIC_XML_DECL):
         return head.decode("cp037")
     return head.replace(b"\x00", b"").decode("latin-1")
 
 
-def root_element(body: bytes) -> str | None:
-    """The name of the document's first element, after a prolog checked to be safe; None when
-    the body has no element (not XML). FeedError when the prolog declares an entity, or is
-    longer than PROLOG_SCAN_BYTES (a prolog padded to hide one)."""
-    head = prolog_head(body)
+def _declared_encodings(plain: str, content_type: str | None) -> set[str]:
+    names = set()
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            names.add(value.strip().strip("\"'").lower())
+    declared = _XML_ENCODING.search(plain, 0, 512)
+    if declared:
+        names.add(declared[1].lower())
+    return names
+
+
+def _decoded(head: bytes, encoding: str) -> str | None:
+    """head in encoding, unreadable bytes replaced; None for an encoding Python cannot
+    decode with (unknown, or not a text encoding)."""
+    try:
+        return head.decode(encoding, "replace")
+    except (LookupError, UnicodeError, ValueError):
+        return None
+
+
+def _scanned_root(head: str, truncated: bool) -> str | None:
     size = len(head)
     pos = 0
     while True:
@@ -76,7 +114,7 @@ def root_element(body: bytes) -> str | None:
             return _name_at(head, start + 1)
         else:
             pos = start + 1
-    if len(body) > PROLOG_SCAN_BYTES:
+    if truncated:
         raise FeedError(f"not a feed: no XML element in the first {PROLOG_SCAN_BYTES} bytes")
     return None
 
