@@ -222,11 +222,11 @@ class Digest(commands.Cog):
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        def role_exists(role_id: int) -> bool:
-            guild = interaction.guild
-            return guild is None or guild.get_role(role_id) is not None
+        def role_name(role_id: int) -> str | None:
+            role = interaction.guild.get_role(role_id) if interaction.guild else None
+            return role.name if role is not None else None
 
-        payloads = await self.service.list_subscriptions(guild_id, in_guild, role_exists)
+        payloads = await self.service.list_subscriptions(guild_id, in_guild, role_name)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="alerts", description="Where the bot reports failing or paused digests")

@@ -470,16 +470,20 @@ class DigestService:
         )
 
     @staticmethod
-    def _options(spec: SubscriptionSpec, role_exists: Callable[[int], bool]) -> list[str]:
-        """The delivery options that are set: role, keywords, exclude."""
+    def _options(
+        spec: SubscriptionSpec, role_name: Callable[[int], str | None] | None
+    ) -> list[str]:
+        """The delivery options that are set: role, keywords, exclude. ``role_name``: a
+        role's name, None when the role is gone (no callable: names unknown)."""
         lines = []
         if spec.role_id is not None:
-            if role_exists(spec.role_id):
-                lines.append(f"mentions <@&{spec.role_id}>")
+            name = role_name(spec.role_id) if role_name is not None else str(spec.role_id)
+            if name is not None:
+                lines.append(f"mentions the role {render.quote(name)}")
             else:
                 lines.append(
-                    f"role {spec.role_id} no longer exists: digests post without a mention;"
-                    " `/digest subscribe role:` picks another"
+                    f"the role it mentioned ({spec.role_id}) no longer exists: digests post"
+                    " without a mention; `/digest subscribe role:` picks another"
                 )
         if spec.keywords:
             lines.append("keywords: " + ", ".join(render.quote(k) for k in spec.keywords))
@@ -496,10 +500,10 @@ class DigestService:
         self,
         guild_id: int,
         in_guild: Callable[[int], bool] = lambda _: False,
-        role_exists: Callable[[int], bool] = lambda _: True,
+        role_name: Callable[[int], str | None] | None = None,
     ) -> list[Payload]:
         """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet;
-        ``role_exists`` tells a deleted role."""
+        ``role_name`` names a role (None: deleted)."""
         subs = [
             s
             for s in await self.store.digests.subscriptions(guild_id)
@@ -511,7 +515,7 @@ class DigestService:
         alerts = f"<#{alert_channel}>" if alert_channel else "off (`/digest alerts channel:`)"
         blocks = [f"Alerts: {alerts}"]
         for sub in subs:
-            lines = [f"**{self._describe(sub)}**", *self._options(sub.spec, role_exists)]
+            lines = [f"**{self._describe(sub)}**", *self._options(sub.spec, role_name)]
             managed = "config file" if sub.managed_by == "file" else "command"
             lines.append(
                 f"managed by the {managed} · last run {_when(sub.last_run_at)}"
