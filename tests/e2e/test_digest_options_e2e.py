@@ -85,7 +85,7 @@ def options_of(message: dict[str, Any]) -> list[dict[str, Any]]:
     [row] = message["components"]
     [menu] = row["components"]
     assert menu["type"] == 3
-    return menu["options"]
+    return list(menu["options"])
 
 
 def add_stories(articles: Path, count: int) -> list[str]:
