@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.discord_stub import DiscordStub, Reply, RoleSpec, UserSpec
+from tests.discord_stub import permissions as P
 from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.specs import ChannelSpec, GuildSpec
 from tests.discord_stub.world import (
@@ -31,6 +32,7 @@ CARDS_CHANNEL_ID = 227
 ONE_CHANNEL_ID = 228
 MENTIONABLE_ROLE_ID = 901
 SILENT_ROLE_ID = 902  # not mentionable, and the bot has no Mention Everyone
+BOT_MENTIONS_ROLE_ID = 903  # given to the bot later: Mention Everyone
 STORIES = re.compile(r"^\d+\. ", re.MULTILINE)
 
 
@@ -188,6 +190,18 @@ async def test_role_pings_that_role_only_and_a_deleted_role_posts_without_it(
     second = discord_stub.messages(DIGEST_CHANNEL_ID)[1]
     assert "<@&" not in second["content"] and discord_stub.pings(second).nobody
     assert "no longer exists" in (await cmd(discord_stub, "list")).content
+
+    # with Mention Everyone the bot may mention a role that is not mentionable
+    await discord_stub.roles.create(
+        GUILD_ID,
+        RoleSpec(id=BOT_MENTIONS_ROLE_ID, name="bot", position=4, permissions=P.MENTION_EVERYONE),
+        give_bot=True,
+    )
+    allowed = await cmd(discord_stub, "subscribe", channel=NEWS_CHANNEL_ID, role=SILENT_ROLE_ID)
+    assert "Subscribed" in allowed.content, allowed.content
+    await cmd(discord_stub, "now", channel=NEWS_CHANNEL_ID)
+    [quiet] = discord_stub.messages(NEWS_CHANNEL_ID)
+    assert discord_stub.pings(quiet).roles == {SILENT_ROLE_ID}
 
 
 async def test_keywords_and_exclude_with_the_preview_saying_why(
