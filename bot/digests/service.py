@@ -31,6 +31,7 @@ __all__ = [
     "DigestService",
     "build_spec",
     "digest_settings",
+    "parse_keywords",
     "parse_topics",
     "preview_digest",
     "spec_from_settings",

@@ -4,14 +4,12 @@ carries, in order (what a run records, message by message)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from bot.articles import StoryEntry
 from bot.render.compact import compact_payloads
 from bot.render.payloads import digest_payloads
 from bot.render.shapes import Payload
-
-Layout = Literal["cards", "compact"]
 
 
 class DigestMessage(NamedTuple):
