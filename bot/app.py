@@ -74,8 +74,15 @@ async def open_app(
 def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:
     """The digest service of one bot: it posts through its sender and schedules on its jobs."""
     # Imported here: the one-shot commands never post, so they do not load what posting needs.
+    from bot.digests.alerts import Alerts
     from bot.digests.delivery import Delivery
     from bot.digests.service import DigestService
 
     delivery = Delivery(app.store, sender, config=app.config.current)
-    return DigestService(app.store, config=app.config.current, delivery=delivery, jobs=jobs)
+    return DigestService(
+        app.store,
+        config=app.config.current,
+        delivery=delivery,
+        jobs=jobs,
+        alerts=Alerts(app.store, sender),
+    )

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
+from bot.config import (
+    DIGEST_LAYOUTS,
+    Config,
+    ConfigError,
+    load_config,
+    render_config,
+    resolve_config_path,
+)
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -90,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="DAYS",
         help="preview with this max_age_days instead of the subscription's (0: no limit)",
+    )
+    digest.add_argument(
+        "--layout", choices=DIGEST_LAYOUTS, help="preview in this layout instead of its own"
+    )
+    digest.add_argument(
+        "--keywords",
+        metavar="WORDS",
+        help='only stories with one of these comma-separated words or "phrases" (-: none)',
+    )
+    digest.add_argument(
+        "--exclude",
+        metavar="WORDS",
+        help='leave out stories with any of these words or "phrases" (-: none)',
+    )
+    digest.add_argument(
+        "--role", type=int, metavar="ID", help="mention this role at the top (0: none)"
     )
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
 
@@ -284,6 +307,10 @@ async def preview_payloads(app: App, args: argparse.Namespace) -> list[Payload]:
                 args.channel,
                 explain=not args.json,
                 max_age_days=args.max_age_days,
+                layout=args.layout,
+                keywords=args.keywords,
+                exclude=args.exclude,
+                role_id=args.role,
             )
     except UserError as exc:
         raise UsageError(str(exc)) from None

@@ -23,6 +23,7 @@ from bot.digests.cog import DigestHost
 from bot.news.cog import NewsHost
 from bot.ui.related import RelatedButton
 from bot.ui.reply import PagerHost
+from bot.ui.stories import StoriesSelect
 from tests.discord_stub.validation import check_commands
 
 NEWS_SUBCOMMANDS = {"topic", "related", "search", "latest", "topics"}
@@ -128,7 +129,7 @@ def dynamic_items(bot: discord.Client) -> set[type]:
     return set(bot._connection._view_store._dynamic_items.values())
 
 
-async def test_start_up_registers_the_related_button_through_the_news_cog(tmp_path: Path):
+async def test_start_up_registers_the_related_button_and_the_stories_select(tmp_path: Path):
     config = Config(
         database=DatabaseConfig(path=tmp_path / "db.sqlite3"),
         ingest=IngestConfig(paths=(tmp_path,)),
@@ -139,8 +140,10 @@ async def test_start_up_registers_the_related_button_through_the_news_cog(tmp_pa
         async with bot:  # as `newsbot run` does, without logging in
             assert dynamic_items(bot) == set()
             await bot.setup_hook()
-            assert dynamic_items(bot) == {RelatedButton}
+            assert dynamic_items(bot) == {RelatedButton, StoriesSelect}
             await bot.unload_extension("bot.news.cog")  # the news feature takes it back
+            assert dynamic_items(bot) == {StoriesSelect}
+            await bot.unload_extension("bot.digests.cog")  # and the digests feature its own
             assert dynamic_items(bot) == set()
 
 

@@ -68,6 +68,9 @@ class FakeDiscord:
     def guild_of(self, channel_id: int) -> int | None:
         return None
 
+    def role_exists(self, channel_id: int, role_id: int) -> bool:
+        return True
+
     def forget_nonces(self) -> None:
         """Discord keeps a nonce only for minutes; after a long outage it is forgotten."""
         self.by_nonce.clear()

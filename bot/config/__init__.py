@@ -17,6 +17,7 @@ from bot.config.live import LiveConfig
 from bot.config.load import load_config, parse_config, resolve_config_path
 from bot.config.model import (
     CHANNEL_KEYS,
+    DIGEST_LAYOUTS,
     MAX_AGE_DAYS,
     MAX_QUALITY_BAR,
     SECTION_KEYS,
@@ -33,6 +34,7 @@ from bot.config.model import (
 
 __all__ = [
     "CHANNEL_KEYS",
+    "DIGEST_LAYOUTS",
     "MAX_AGE_DAYS",
     "MAX_QUALITY_BAR",
     "SECTION_KEYS",

@@ -17,6 +17,7 @@ from bot.config.model import (
     CHANNEL_KEYS,
     DEFAULT_DATABASE_PATH,
     DEFAULT_INGEST_PATHS,
+    DIGEST_LAYOUTS,
     ENV_API_BASE,
     ENV_CONFIG,
     ENV_GATEWAY_URL,
@@ -36,6 +37,7 @@ from bot.config.model import (
     LoggingConfig,
     TopicsConfig,
 )
+from bot.keywords import KeywordError, parse_terms
 from bot.schedules import ScheduleError, parse_schedule, parse_timezone
 
 # generous upper bounds, so nothing downstream (timedelta, APScheduler) overflows
@@ -379,6 +381,11 @@ def _digest_settings(table: Mapping[str, Any], base: DigestSettings, prefix: str
         changes["topics"] = _topic_list(table["topics"], prefix + "topics")
     if "role_id" in table:
         changes["role_id"] = _snowflake(table["role_id"], prefix + "role_id")
+    if "layout" in table:
+        changes["layout"] = _layout(table["layout"], prefix + "layout")
+    for name in ("keywords", "exclude"):
+        if name in table:
+            changes[name] = _terms(table[name], prefix + name)
     if "timezone" in table:
         key = prefix + "timezone"
         zone = _string(table["timezone"], key, "an IANA time zone name like 'Europe/Berlin'")
@@ -400,6 +407,26 @@ def _digest_settings(table: Mapping[str, Any], base: DigestSettings, prefix: str
             key = prefix + "schedule"
             raise ConfigError(f"invalid {key} = {_shown(settings.schedule)}: {exc}", key) from None
     return settings
+
+
+def _layout(value: object, key: str) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in DIGEST_LAYOUTS:
+        raise _invalid(key, value, " or ".join(repr(name) for name in DIGEST_LAYOUTS))
+    return value.strip().lower()
+
+
+def _terms(value: object, key: str) -> tuple[str, ...]:
+    """Keywords as a list of words or phrases, or one comma-separated string."""
+    if not (isinstance(value, str) or (isinstance(value, list) and _all_str(value))):
+        raise _invalid(key, value, 'a list of words or phrases, like ["AI", "open source"]')
+    try:
+        return parse_terms(value, key.rpartition(".")[2])
+    except KeywordError as exc:
+        raise ConfigError(f"invalid {key}: {exc}", key) from None
+
+
+def _all_str(items: list[Any]) -> TypeGuard[list[str]]:
+    return all(isinstance(item, str) for item in items)
 
 
 def _topic_list(value: object, key: str) -> tuple[str, ...]:

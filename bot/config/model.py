@@ -17,6 +17,7 @@ ENV_API_BASE = "DISCORD_API_BASE"
 ENV_GATEWAY_URL = "DISCORD_GATEWAY_URL"
 MAX_QUALITY_BAR = 1000  # the highest min_quality: real files rate past 100 (189 seen)
 MAX_AGE_DAYS = 36_500  # the highest max_age_days (a hundred years); 0 is no limit
+DIGEST_LAYOUTS = ("cards", "compact")
 
 
 class ConfigError(Exception):
@@ -93,6 +94,9 @@ class DigestSettings:
     misfire_grace_minutes: float = 60.0  # APScheduler misfire_grace_time
     topics: tuple[str, ...] = ()  # empty: all topics; names as written (see TopicsConfig)
     role_id: int | None = None  # the one role a digest may ping
+    layout: str = "cards"  # 'cards' (an embed per story) or 'compact' (one line per story)
+    keywords: tuple[str, ...] = ()  # words or phrases; a story needs one (none: no filter)
+    exclude: tuple[str, ...] = ()  # words or phrases; a story with any of them is left out
 
 
 @dataclass(frozen=True)

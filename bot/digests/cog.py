@@ -1,4 +1,4 @@
-"""/digest: subscribe, unsubscribe, pause, resume, list, preview, now. Thin: options ->
+"""/digest: subscribe, unsubscribe, pause, resume, list, preview, now, alerts. Thin: options ->
 DigestService -> reply. Manage Server is checked at run time, not only by default permissions."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR
+from bot.config import DIGEST_LAYOUTS, MAX_AGE_DAYS, MAX_QUALITY_BAR
 from bot.digests.sender import channel_problem
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.schedules import timezone_names
 from bot.ui.messages import app_choices
 from bot.ui.reply import send_payloads
+from bot.ui.stories import StoriesSelect
 
 _POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
 
@@ -53,6 +54,13 @@ class Digest(commands.Cog):
     def __init__(self, bot: commands.Bot, service: DigestService):
         self.bot = bot
         self.service = service
+
+    async def cog_load(self) -> None:
+        # the stories select of compact digests posted before a restart answers too
+        self.bot.add_dynamic_items(StoriesSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(StoriesSelect)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
@@ -97,6 +105,14 @@ class Digest(commands.Cog):
         min_quality="Only articles at or above this quality (0-1000)",
         max_items="At most this many stories per digest (1-25)",
         max_age_days="Leave out stories published more days ago than this (0: no limit)",
+        layout="cards: an embed per story; compact: one line per story, with a menu",
+        role="A role mentioned at the top of each digest (it must be mentionable by the bot)",
+        no_role="True: stop mentioning the role",
+        keywords='Only stories with one of these words or "phrases" (comma-separated; -: none)',
+        exclude='Leave out stories with any of these words or "phrases" (-: none)',
+    )
+    @app_commands.choices(
+        layout=[app_commands.Choice(name=name, value=name) for name in DIGEST_LAYOUTS]
     )
     async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
         self,
@@ -108,8 +124,17 @@ class Digest(commands.Cog):
         min_quality: app_commands.Range[int, 0, MAX_QUALITY_BAR] | None = None,
         max_items: app_commands.Range[int, 1, 25] | None = None,
         max_age_days: app_commands.Range[int, 0, MAX_AGE_DAYS] | None = None,
+        layout: str | None = None,
+        role: discord.Role | None = None,
+        no_role: bool = False,
+        keywords: app_commands.Range[str, 1, 1000] | None = None,
+        exclude: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
+        role_id = 0 if no_role else None
+        if role is not None:
+            self._check_role(interaction, channel, role)
+            role_id = role.id
         payloads = await self.service.subscribe(
             interaction.guild_id or 0,
             channel_id,
@@ -119,8 +144,40 @@ class Digest(commands.Cog):
             min_quality=min_quality,
             max_items=max_items,
             max_age_days=max_age_days,
+            layout=layout,
+            role_id=role_id,
+            keywords=keywords,
+            exclude=exclude,
         )
         await send_payloads(interaction, payloads, ephemeral=True)
+
+    @staticmethod
+    def _check_role(
+        interaction: discord.Interaction,
+        channel: app_commands.AppCommandChannel,
+        role: discord.Role,
+    ) -> None:
+        """The role is this server's, not @everyone, and the bot may mention it there."""
+        guild = interaction.guild
+        if guild is None or role.guild.id != guild.id:
+            raise UserError("Pick a role of this server.")
+        if role.is_default():
+            raise UserError("A digest never mentions @everyone; pick a role.")
+        if role.mentionable:
+            return
+        resolved = channel.resolve()
+        me = guild.me
+        if (
+            resolved is not None
+            and me is not None
+            and resolved.permissions_for(me).mention_everyone
+        ):
+            return
+        raise UserError(
+            f"The bot may not mention {role.mention}: make the role mentionable (Server"
+            f" Settings → Roles → {role.name} → Allow anyone to @mention this role), or give"
+            f" the bot Mention @everyone, @here and All Roles in {channel.mention}."
+        )
 
     @subscribe.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -165,7 +222,22 @@ class Digest(commands.Cog):
             found = self.bot.get_channel(channel_id)
             return getattr(getattr(found, "guild", None), "id", None) == guild_id
 
-        payloads = await self.service.list_subscriptions(guild_id, in_guild)
+        def role_name(role_id: int) -> str | None:
+            role = interaction.guild.get_role(role_id) if interaction.guild else None
+            return role.name if role is not None else None
+
+        payloads = await self.service.list_subscriptions(guild_id, in_guild, role_name)
+        await send_payloads(interaction, payloads, ephemeral=True)
+
+    @digest.command(name="alerts", description="Where the bot reports failing or paused digests")
+    @app_commands.describe(channel="The channel for alerts (leave out to turn alerts off)")
+    async def alerts(
+        self, interaction: discord.Interaction, channel: TextChannelOption | None = None
+    ) -> None:
+        channel_id = None
+        if channel is not None:
+            channel_id = await self._channel_id(interaction, channel, postable=True)
+        payloads = await self.service.set_alerts(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)
 
     @digest.command(name="preview", description="What the digest would post now, and why not more")

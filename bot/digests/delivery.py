@@ -21,10 +21,17 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from bot.config import Config
-from bot.digests.model import ChannelUnavailable, RunOutcome, TransientError, Trigger
+from bot.digests.model import (
+    ChannelUnavailable,
+    RunOutcome,
+    RunStatus,
+    TransientError,
+    Trigger,
+)
 from bot.digests.selection import plan_run
 from bot.render import Payload
 from bot.store import DigestRunRecord, RunConflict, Store, Subscription
@@ -54,6 +61,10 @@ class Sender(Protocol):
         """The guild of a channel, when known."""
         ...
 
+    def role_exists(self, channel_id: int, role_id: int) -> bool:
+        """False when the role is known to be gone from the channel's guild (deleted)."""
+        ...
+
 
 def run_nonce(channel_id: int, run_id: int, chunk: int, selected_at: float) -> str:
     """Deterministic per (run, chunk), at most 25 characters, distinct across databases."""
@@ -67,9 +78,16 @@ def _payload_json(payload: Payload) -> str:
 
 
 def _titles(run: DigestRunRecord) -> tuple[str, ...]:
-    titles = []
+    """The stories' titles: a card's embed title, or the options of a compact digest's select."""
+    titles: list[str] = []
     for message in run.messages:
-        for embed in json.loads(message.payload).get("embeds", []):
+        payload = json.loads(message.payload)
+        selects = [c for row in payload.get("components", []) for c in row.get("components", [])]
+        options = [o for c in selects if c.get("type") == 3 for o in c.get("options", [])]
+        if options:
+            titles.extend(str(option.get("label", "")) for option in options)
+            continue
+        for embed in payload.get("embeds", []):
             titles.append(str(embed.get("title", "")))
     return tuple(titles)
 
@@ -96,8 +114,12 @@ class Delivery:
 
     async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome:
         """One digest run: finish an unsent run first; then (unless a retry or a resume)
-        select, record and send a new one."""
-        async with self._lock(channel_id):
+        select, record and send a new one. ``now`` does not wait for a run of the channel
+        that is posting: it says so (``busy``) instead."""
+        lock = self._lock(channel_id)
+        if trigger == "now" and lock.locked():
+            return RunOutcome(channel_id, "busy")
+        async with lock:
             try:
                 return await self._run(channel_id, trigger)
             except Exception:
@@ -122,28 +144,40 @@ class Delivery:
         if trigger in ("retry", "resume"):
             return outcome or RunOutcome(channel_id, "empty")
         run: DigestRunRecord | None = None
+        conflicted = False
         for _attempt in range(CLAIM_ATTEMPTS):
             try:
                 run = await self._record(sub, trigger)
                 break
             except RunConflict as exc:  # another process's run recorded first: what is left?
                 log.info("digest for channel %s: %s; selecting again", channel_id, exc)
+                conflicted = True
             refreshed = await self.store.digests.subscription(channel_id)
             if refreshed is None:
                 return RunOutcome(channel_id, "skipped", error="no subscription")
             sub = refreshed
         if run is None:
             log.warning("digest for channel %s: other runs kept recording first", channel_id)
-            return outcome or RunOutcome(channel_id, "empty")
+            return outcome or RunOutcome(channel_id, "busy" if trigger == "now" else "empty")
         if not run.messages:
             log.info("digest for channel %s: nothing new", channel_id)
-            return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
+            # what this run would have posted went out with the run that recorded first
+            status: RunStatus = "busy" if conflicted and trigger == "now" else "empty"
+            return outcome or RunOutcome(channel_id, status, run_id=run.id)
         return await self._deliver(run)
 
     async def _record(self, sub: Subscription, trigger: Trigger) -> DigestRunRecord:
         """Select and claim a run (RunConflict when another run recorded first)."""
         now = self.clock()
         config = self._config()
+        role_id = sub.spec.role_id
+        if role_id is not None and not self.sender.role_exists(sub.channel_id, role_id):
+            log.warning(
+                "digest for channel %s: role %s is gone; posting without the mention",
+                sub.channel_id,
+                role_id,
+            )
+            sub = replace(sub, spec=replace(sub.spec, role_id=None))
         plan = await plan_run(
             self.store.digests,
             sub,

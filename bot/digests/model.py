@@ -25,13 +25,15 @@ __all__ = [
     "Selection",
     "TransientError",
     "Trigger",
+    "embed_key",
     "message_fingerprint",
     "payload_fingerprint",
 ]
 
 # schedule: the cron job; now: /digest now; retry: after a server error; resume: at start-up
 Trigger = Literal["schedule", "now", "retry", "resume"]
-RunStatus = Literal["delivered", "empty", "pending", "failing", "paused", "skipped"]
+# busy: another run of the channel was posting (in this process or another)
+RunStatus = Literal["delivered", "empty", "pending", "failing", "paused", "skipped", "busy"]
 
 
 # --------------------------------------------------------------------------- plans
@@ -91,10 +93,19 @@ def message_fingerprint(
     return (content or "", tuple(links))
 
 
+def embed_key(
+    title: str | None, url: str | None, description: str | None
+) -> tuple[str | None, str | None]:
+    """What identifies one embed of ours: its title and link; a compact digest's embeds have
+    neither, so their list of stories (the description) stands in for the link."""
+    return (title, url if url is not None or title is not None else description)
+
+
 def payload_fingerprint(payload: Payload) -> MessageFingerprint:
     embeds = payload.get("embeds", [])
     return message_fingerprint(
-        payload.get("content"), ((e.get("title"), e.get("url")) for e in embeds)
+        payload.get("content"),
+        (embed_key(e.get("title"), e.get("url"), e.get("description")) for e in embeds),
     )
 
 
@@ -126,6 +137,11 @@ class RunOutcome:
             return "\n".join(lines)
         if self.status == "empty":
             return f"Nothing new to post in {where}."
+        if self.status == "busy":
+            return (
+                f"Another run of the digest of {where} is posting right now; its stories will"
+                " appear there. Use `/digest now` again once it is done to post anything newer."
+            )
         if self.status == "pending":
             return (
                 f"Discord did not take the digest for {where} ({self.error}); it stays queued"

@@ -19,9 +19,10 @@ from datetime import UTC
 from typing import Protocol
 
 from bot import render
-from bot.articles import topic_key
+from bot.articles import StoryEntry, topic_key
 from bot.digests.model import DigestPlan, LeftOut, PlanItem, Selection
-from bot.render import Payload
+from bot.keywords import KeywordFilter
+from bot.render import DigestMessage, Payload
 from bot.store import DigestCandidate, DigestCandidates, Subscription, SubscriptionSpec
 
 __all__ = [
@@ -36,6 +37,9 @@ __all__ = [
 
 LEFT_OUT_SHOWN = 5
 DAY_S = 86_400
+# With keywords or exclusions, a run tests this many of the best due stories against them; the
+# matching ones past max_items are counted in "and N more", like any other.
+FILTERED_POOL = 1000
 
 
 class DigestReads(Protocol):
@@ -58,6 +62,14 @@ class DigestReads(Protocol):
     ) -> list[DigestCandidate]: ...
 
     async def story_article_ids(self, article_ids: Sequence[int]) -> dict[int, list[int]]: ...
+
+
+def keyword_filter(spec: SubscriptionSpec) -> KeywordFilter:
+    return KeywordFilter(spec.keywords, spec.exclude)
+
+
+def _filtered_out(entry: StoryEntry, words: KeywordFilter) -> str | None:
+    return words.reason(entry.article.title, entry.article.excerpt)
 
 
 def _topic_keys(spec: SubscriptionSpec, canonical: Callable[[str], str]) -> list[str]:
@@ -86,6 +98,7 @@ async def select(
 ) -> Selection:
     """The stories a run at ``now`` would post, best first, how many were left over, and the
     change sequence value they were selected up to."""
+    words = keyword_filter(spec)
     due = await store.candidates(
         channel_id,
         after_seq=cursor,
@@ -93,10 +106,14 @@ async def select(
         min_quality=spec.min_quality,
         published_after=_oldest(age_limit_days(spec, default_max_age_days), now),
         topic_keys=_topic_keys(spec, canonical_topic),
-        limit=spec.max_items,
+        limit=FILTERED_POOL if words.active else spec.max_items,
     )
-    entries = tuple(c.entry for c in due.candidates[: spec.max_items])
-    return Selection(entries, max(0, due.stories - len(entries)), now, due.seq)
+    if not words.active:
+        entries = tuple(c.entry for c in due.candidates[: spec.max_items])
+        return Selection(entries, max(0, due.stories - len(entries)), now, due.seq)
+    kept = [c.entry for c in due.candidates if _filtered_out(c.entry, words) is None]
+    entries = tuple(kept[: spec.max_items])
+    return Selection(entries, len(kept) - len(entries), now, due.seq)
 
 
 def _days(count: int) -> str:
@@ -132,6 +149,9 @@ def _reasons(
         )
     if keys and not {topic_key(t) for t in article.topics} & set(keys):
         reasons.append("not on the subscription's topics")
+    filtered = _filtered_out(candidate.entry, keyword_filter(spec))
+    if filtered is not None:
+        reasons.append(filtered)
     return reasons
 
 
@@ -180,9 +200,11 @@ def _heading(spec: SubscriptionSpec) -> str:
     return heading
 
 
-def digest_messages(selection: Selection, spec: SubscriptionSpec) -> list[Payload]:
-    return render.digest_payloads(
+def digest_messages(selection: Selection, spec: SubscriptionSpec) -> list[DigestMessage]:
+    """The run's messages in the subscription's layout, each with how many stories it carries."""
+    return render.digest_messages(
         selection.entries,
+        layout=spec.layout,
         more=selection.more,
         heading=_heading(spec),
         mention_role_id=spec.role_id,
@@ -209,18 +231,17 @@ async def plan_run(
     )
     if not selection.entries:  # nothing new: no message, not even "and N more"
         return DigestPlan(selection, (), ())
-    payloads = digest_messages(selection, sub.spec)
+    messages = digest_messages(selection, sub.spec)
     members = await store.story_article_ids([e.article_id for e in selection.entries])
     items: list[PlanItem] = []
     position = 0
-    for chunk, payload in enumerate(payloads):
-        for _ in payload["embeds"]:
-            entry = selection.entries[position]
-            position += 1
+    for chunk, message in enumerate(messages):
+        for entry in selection.entries[position : position + message.stories]:
             items.extend(
                 PlanItem(aid, chunk, aid == entry.article_id) for aid in members[entry.article_id]
             )
-    return DigestPlan(selection, tuple(payloads), tuple(items))
+        position += message.stories
+    return DigestPlan(selection, tuple(m.payload for m in messages), tuple(items))
 
 
 # --------------------------------------------------------------------------- explanation

@@ -14,6 +14,7 @@ import discord
 from bot.digests.model import (
     ChannelUnavailable,
     TransientError,
+    embed_key,
     message_fingerprint,
     payload_fingerprint,
 )
@@ -96,6 +97,14 @@ class DiscordSender:
         guild = getattr(channel, "guild", None)
         return guild.id if guild is not None else None
 
+    def role_exists(self, channel_id: int, role_id: int) -> bool:
+        """False only when the channel's guild is known and has no such role (deleted)."""
+        channel = self.client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if not isinstance(guild, discord.Guild) or not guild.roles:
+            return True
+        return guild.get_role(role_id) is not None
+
     async def find_sent(self, channel_id: int, payload: Payload, since: float) -> int | None:
         """Look in the channel's recent history for a message of ours with this payload.
 
@@ -116,7 +125,12 @@ class DiscordSender:
                     continue
                 # only our own (rich) embeds: Discord adds one for each video URL it unfurls
                 seen = message_fingerprint(
-                    message.content, ((e.title, e.url) for e in message.embeds if e.type == "rich")
+                    message.content,
+                    (
+                        embed_key(e.title, e.url, e.description)
+                        for e in message.embeds
+                        if e.type == "rich"
+                    ),
                 )
                 if seen == wanted:
                     return message.id

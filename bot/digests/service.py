@@ -15,10 +15,12 @@ from typing import Protocol
 
 from bot import render
 from bot.articles import topic_key
-from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
+from bot.config import DIGEST_LAYOUTS, MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
+from bot.digests.alerts import Alerts, state_after
 from bot.digests.model import RunOutcome, Trigger
 from bot.digests.selection import age_limit_days, explanation, left_out, plan_run
 from bot.errors import UserError
+from bot.keywords import KeywordError, parse_terms
 from bot.render import Payload
 from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
 from bot.store import Store, Subscription, SubscriptionSpec
@@ -29,6 +31,7 @@ __all__ = [
     "DigestService",
     "build_spec",
     "digest_settings",
+    "parse_keywords",
     "parse_topics",
     "preview_digest",
     "spec_from_settings",
@@ -58,6 +61,9 @@ def spec_from_settings(settings: DigestSettings, *, own_max_age: bool = True) ->
         only_published=settings.only_published,
         role_id=settings.role_id,
         max_age_days=settings.max_age_days if own_max_age else None,
+        layout=settings.layout,
+        keywords=settings.keywords,
+        exclude=settings.exclude,
     )
 
 
@@ -84,8 +90,13 @@ def build_spec(
     min_quality: int | None = None,
     max_items: int | None = None,
     max_age_days: int | None = None,
+    layout: str | None = None,
+    role_id: int | None = None,
+    keywords: str | None = None,
+    exclude: str | None = None,
 ) -> SubscriptionSpec:
-    """``base`` with the options given, checked; UserError with the reason otherwise."""
+    """``base`` with the options given, checked; UserError with the reason otherwise.
+    ``keywords`` / ``exclude`` "-" (or "none") clear them; ``role_id`` 0 clears the role."""
     schedule = " ".join(schedule.split()) if schedule is not None else base.schedule
     zone = timezone.strip() if timezone is not None else base.timezone
     try:
@@ -104,6 +115,8 @@ def build_spec(
             f"`max_age_days` must be between 0 (no limit) and {MAX_AGE_DAYS};"
             f" you gave {max_age_days}."
         )
+    if layout is not None and layout not in DIGEST_LAYOUTS:
+        raise UserError(f"`layout` must be {' or '.join(DIGEST_LAYOUTS)}; you gave {layout!r}.")
     return SubscriptionSpec(
         schedule=schedule,
         timezone=zone,
@@ -111,9 +124,25 @@ def build_spec(
         min_quality=base.min_quality if min_quality is None else min_quality,
         max_items=base.max_items if max_items is None else max_items,
         only_published=base.only_published,
-        role_id=base.role_id,
+        role_id=base.role_id if role_id is None else (role_id or None),
         max_age_days=base.max_age_days if max_age_days is None else max_age_days,
+        layout=base.layout if layout is None else layout,
+        keywords=base.keywords if keywords is None else parse_keywords(keywords, "keywords"),
+        exclude=base.exclude if exclude is None else parse_keywords(exclude, "exclude"),
     )
+
+
+_CLEAR = frozenset({"-", "none", "off"})
+
+
+def parse_keywords(text: str, option: str) -> tuple[str, ...]:
+    """An option's comma-separated words or quoted phrases; "-" or "none" clears them."""
+    if text.strip().casefold() in _CLEAR:
+        return ()
+    try:
+        return parse_terms(text, option)
+    except KeywordError as exc:
+        raise UserError(f"Nothing was changed: {exc}.") from None
 
 
 # --------------------------------------------------------------------------- preview
@@ -149,11 +178,16 @@ async def preview_digest(
     explain: bool = False,
     now: float | None = None,
     max_age_days: int | None = None,
+    layout: str | None = None,
+    keywords: str | None = None,
+    exclude: str | None = None,
+    role_id: int | None = None,
 ) -> list[Payload]:
     """The messages a run would post now (none when nothing is new); records nothing. No
     channel: a new subscription with the [digest] defaults. With ``explain``, a last message
     says what was left out and why, for a person reading the preview. ``max_age_days`` stands
-    in for the subscription's (``newsbot preview digest --max-age-days``)."""
+    in for the subscription's (``newsbot preview digest --max-age-days``), and so do
+    ``layout``, ``keywords``, ``exclude`` and ``role_id`` (``--layout`` ...)."""
     now = time.time() if now is None else now
     sub: Subscription | None = None
     if channel_id is not None:
@@ -165,8 +199,17 @@ async def preview_digest(
             )
     if sub is None:
         sub = await _default_subscription(channel_id or 0, config, store, now)
-    if max_age_days is not None:
-        sub = replace(sub, spec=build_spec(sub.spec, max_age_days=max_age_days))
+    overrides = (max_age_days, layout, keywords, exclude, role_id)
+    if any(value is not None for value in overrides):
+        spec = build_spec(
+            sub.spec,
+            max_age_days=max_age_days,
+            layout=layout,
+            keywords=keywords,
+            exclude=exclude,
+            role_id=role_id,
+        )
+        sub = replace(sub, spec=spec)
     plan = await plan_run(
         store.digests,
         sub,
@@ -241,12 +284,14 @@ class DigestService:
         config: Callable[[], Config],
         delivery: DigestRunner,
         jobs: DigestJobs,
+        alerts: Alerts | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self._config = config  # read at call time: reload can change it
         self.delivery = delivery
         self.jobs = jobs
+        self.alerts = alerts
         self.clock = clock
 
     # ------------------------------------------------------------ runs
@@ -261,6 +306,9 @@ class DigestService:
             self.jobs.schedule_retry(outcome.channel_id, outcome.retry_in, self.retry)
         elif outcome.status == "paused":
             await self.refresh_job(outcome.channel_id)
+        state = state_after(outcome)
+        if self.alerts is not None and state is not None:
+            await self.alerts.observe(outcome.channel_id, state, outcome.error)
 
     async def retry(self, channel_id: int) -> RunOutcome:
         """The one-off job after a server error: send the unsent run, select nothing new."""
@@ -272,13 +320,14 @@ class DigestService:
         return [await self.run(channel_id, trigger="resume") for channel_id in sorted(channels)]
 
     # ------------------------------------------------------------ jobs
-    async def refresh_job(self, channel_id: int) -> None:
-        """Make the channel's job what the database says (none when paused or gone)."""
+    async def refresh_job(self, channel_id: int, *, since: float | None = None) -> None:
+        """Make the channel's job what the database says (none when paused or gone). Its
+        first run is counted from the last run (caught up within the grace), or ``since``."""
         sub = await self.store.digests.subscription(channel_id)
         if sub is None or sub.paused:
             self.jobs.remove_digest_job(channel_id)
             return
-        last = sub.last_run_at or sub.created_at
+        last = since if since is not None else sub.last_run_at or sub.created_at
         self.jobs.set_digest_job(
             channel_id,
             sub.spec.schedule,
@@ -340,6 +389,10 @@ class DigestService:
         min_quality: int | None = None,
         max_items: int | None = None,
         max_age_days: int | None = None,
+        layout: str | None = None,
+        role_id: int | None = None,
+        keywords: str | None = None,
+        exclude: str | None = None,
     ) -> list[Payload]:
         existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
@@ -357,6 +410,10 @@ class DigestService:
             min_quality=min_quality,
             max_items=max_items,
             max_age_days=max_age_days,
+            layout=layout,
+            role_id=role_id,
+            keywords=keywords,
+            exclude=exclude,
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
@@ -394,8 +451,12 @@ class DigestService:
         sub = await self._own(guild_id, channel_id, change=None)
         if not sub.paused:
             return [render.notice(f"The digest of <#{channel_id}> is not paused.")]
-        await self.store.digests.set_subscription_paused(channel_id, False, None, self.clock())
-        await self.refresh_job(channel_id)
+        now = self.clock()
+        await self.store.digests.set_subscription_paused(channel_id, False, None, now)
+        # runs missed while paused are not caught up: the next run posts all that is due
+        await self.refresh_job(channel_id, since=now)
+        if self.alerts is not None:
+            await self.alerts.observe(channel_id, "healthy")
         nxt = self.jobs.next_digest_run(channel_id)
         return [render.notice(f"Resumed the digest of <#{channel_id}>; next run {_when(nxt)}.")]
 
@@ -405,9 +466,31 @@ class DigestService:
         return (
             f"<#{sub.channel_id}> · {describe_schedule(spec.schedule, spec.timezone)}"
             f" · {topics} · quality ≥ {spec.min_quality} · up to {spec.max_items} stories"
-            f" · {self._age_limit(spec)}"
+            f" · {self._age_limit(spec)} · {spec.layout} layout"
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
+
+    @staticmethod
+    def _options(
+        spec: SubscriptionSpec, role_name: Callable[[int], str | None] | None
+    ) -> list[str]:
+        """The delivery options that are set: role, keywords, exclude. ``role_name``: a
+        role's name, None when the role is gone (no callable: names unknown)."""
+        lines = []
+        if spec.role_id is not None:
+            name = role_name(spec.role_id) if role_name is not None else str(spec.role_id)
+            if name is not None:
+                lines.append(f"mentions the role {render.quote(name)}")
+            else:
+                lines.append(
+                    f"the role it mentioned ({spec.role_id}) no longer exists: digests post"
+                    " without a mention; `/digest subscribe role:` picks another"
+                )
+        if spec.keywords:
+            lines.append("keywords: " + ", ".join(render.quote(k) for k in spec.keywords))
+        if spec.exclude:
+            lines.append("exclude: " + ", ".join(render.quote(k) for k in spec.exclude))
+        return lines
 
     def _age_limit(self, spec: SubscriptionSpec) -> str:
         days = age_limit_days(spec, self._config().digest.max_age_days)
@@ -415,9 +498,13 @@ class DigestService:
         return limit + " (default)" * (spec.max_age_days is None)
 
     async def list_subscriptions(
-        self, guild_id: int, in_guild: Callable[[int], bool] = lambda _: False
+        self,
+        guild_id: int,
+        in_guild: Callable[[int], bool] = lambda _: False,
+        role_name: Callable[[int], str | None] | None = None,
     ) -> list[Payload]:
-        """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet."""
+        """The guild's subscriptions; ``in_guild`` places file-managed ones not seen yet;
+        ``role_name`` names a role (None: deleted)."""
         subs = [
             s
             for s in await self.store.digests.subscriptions(guild_id)
@@ -425,9 +512,11 @@ class DigestService:
         ]
         if not subs:
             return [render.notice("No digests in this server; `/digest subscribe` adds one.")]
-        blocks = []
+        alert_channel = await self.store.digests.alert_channel(guild_id)
+        alerts = f"<#{alert_channel}>" if alert_channel else "off (`/digest alerts channel:`)"
+        blocks = [f"Alerts: {alerts}"]
         for sub in subs:
-            lines = [f"**{self._describe(sub)}**"]
+            lines = [f"**{self._describe(sub)}**", *self._options(sub.spec, role_name)]
             managed = "config file" if sub.managed_by == "file" else "command"
             lines.append(
                 f"managed by the {managed} · last run {_when(sub.last_run_at)}"
@@ -439,6 +528,18 @@ class DigestService:
                 lines.append(f"last error: {sub.last_error} ({sub.consecutive_failures} in a row)")
             blocks.append("\n".join(lines))
         return [render.notice("\n\n".join(blocks))]
+
+    async def set_alerts(self, guild_id: int, channel_id: int | None) -> list[Payload]:
+        """Where the guild's digest alerts go (None: off)."""
+        await self.store.digests.set_alert_channel(guild_id, channel_id, self.clock())
+        if channel_id is None:
+            return [render.notice("Digest alerts are off for this server.")]
+        return [
+            render.notice(
+                f"Digest alerts go to <#{channel_id}>: one message when a digest starts"
+                " failing, one when it pauses itself, one when it recovers."
+            )
+        ]
 
     async def preview(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change=None)

@@ -11,12 +11,25 @@ string is ever empty (the key is left out instead), and every payload carries
     text        cutting, escaping, quoting, quality as written: the one set of text rules
     embeds      article embeds, fitted to 6,000 characters a message; "Also told by"; topics;
                 videos marked, with their thumbnail large and their watch URL
-    buttons     the Related button and its custom_id format; action rows
+    buttons     the Related button and the stories select, their custom_id formats; action rows
     payloads    notices, list pages, related, topics, digests; autocomplete choices
+    compact     the compact digest: a line per story, a stories select under each message
+    digest      a digest in its subscription's layout, message by message
     terminal    payloads as plain text
 """
 
-from bot.render.buttons import RELATED_TEMPLATE, related_button, related_check, related_custom_id
+from bot.render.buttons import (
+    RELATED_TEMPLATE,
+    STORIES_PLACEHOLDER,
+    STORIES_TEMPLATE,
+    STORY_VALUE_TEMPLATE,
+    related_button,
+    related_check,
+    related_custom_id,
+    stories_custom_id,
+)
+from bot.render.compact import compact_payloads
+from bot.render.digest import DigestMessage, digest_messages
 from bot.render.embeds import (
     AMBER,
     BLUE,
@@ -44,6 +57,9 @@ from bot.render.shapes import (
     Button,
     Embed,
     Payload,
+    SelectMenu,
+    SelectOption,
+    SelectRow,
 )
 from bot.render.terminal import to_terminal
 from bot.render.text import cut, escape_markdown, neutralise_mentions, quality_text, quote
@@ -56,16 +72,25 @@ __all__ = [
     "LIMITS",
     "PURPLE",
     "RELATED_TEMPLATE",
+    "STORIES_PLACEHOLDER",
+    "STORIES_TEMPLATE",
+    "STORY_VALUE_TEMPLATE",
     "VIDEO_MARK",
     "ActionRow",
     "AllowedMentions",
     "Button",
+    "DigestMessage",
     "Embed",
     "Limits",
     "Payload",
+    "SelectMenu",
+    "SelectOption",
+    "SelectRow",
     "article_embed",
     "choices",
+    "compact_payloads",
     "cut",
+    "digest_messages",
     "digest_payloads",
     "embed_length",
     "escape_markdown",
@@ -79,6 +104,7 @@ __all__ = [
     "related_check",
     "related_custom_id",
     "related_payloads",
+    "stories_custom_id",
     "to_terminal",
     "topics_payload",
     "watch_url",

@@ -26,6 +26,8 @@ class Limits:
     custom_id: int = 100
     action_rows: int = 5
     row_buttons: int = 5
+    select_options: int = 25
+    select_text: int = 100  # an option's label, value and description
     url: int = 2048  # longer URLs are left out rather than risk a rejected message
 
 

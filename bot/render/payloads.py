@@ -21,7 +21,7 @@ from bot.render.embeds import (
     watch_url,
 )
 from bot.render.limits import LIMITS, OWN_ROWS
-from bot.render.shapes import ActionRow, AllowedMentions, Button, Embed, Payload
+from bot.render.shapes import ActionRow, AllowedMentions, Button, Embed, Payload, SelectRow
 from bot.render.text import SEP, clean, cut, message_content
 
 # An embed, the button that goes with it and the watch URL of a video (None for others), kept
@@ -34,13 +34,13 @@ _CONTENT_TEXT_ROOM = 200
 def _payload(
     content: str | None,
     embeds: list[Embed] | None = None,
-    components: list[ActionRow] | None = None,
+    components: Sequence[ActionRow | SelectRow] | None = None,
     allowed_mentions: AllowedMentions | None = None,
 ) -> Payload:
     return {
         "content": content,
         "embeds": embeds or [],
-        "components": components or [],
+        "components": [*(components or [])],
         "allowed_mentions": allowed_mentions or {"parse": [], "replied_user": False},
     }
 

@@ -55,6 +55,24 @@ class ActionRow(TypedDict):
     components: list[Button]
 
 
+class SelectOption(TypedDict):
+    label: str
+    value: str
+    description: NotRequired[str]
+
+
+class SelectMenu(TypedDict):
+    type: Literal[3]  # a string select
+    custom_id: str
+    placeholder: str
+    options: list[SelectOption]
+
+
+class SelectRow(TypedDict):
+    type: Literal[1]
+    components: list[SelectMenu]  # a select fills its row alone
+
+
 class AllowedMentions(TypedDict):
     parse: list[str]
     roles: NotRequired[list[str]]
@@ -66,5 +84,5 @@ class Payload(TypedDict):
 
     content: str | None
     embeds: list[Embed]
-    components: list[ActionRow]
+    components: list[ActionRow | SelectRow]
     allowed_mentions: AllowedMentions

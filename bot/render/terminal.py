@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.render.shapes import Embed, Payload
+from bot.render.shapes import Button, Embed, Payload, SelectMenu
 from bot.render.text import SEP
 
 
@@ -51,6 +51,13 @@ def _terminal_embed(embed: Embed) -> list[str]:
     return lines
 
 
+def _terminal_component(component: Button | SelectMenu) -> str:
+    if component["type"] == 2:
+        return f"[{component['label']}] ({component['custom_id']})"
+    labels = " | ".join(option["label"] for option in component["options"])
+    return f"[{component['placeholder']} ▾ {labels}] ({component['custom_id']})"
+
+
 def to_terminal(payloads: Sequence[Payload]) -> str:
     """Payloads as readable plain text, for ``newsbot preview`` without ``--json``."""
     out: list[str] = []
@@ -62,9 +69,9 @@ def to_terminal(payloads: Sequence[Payload]) -> str:
         for embed in payload["embeds"]:
             out.append("")
             out.extend(_terminal_embed(embed))
-        buttons = [button for row in payload["components"] for button in row["components"]]
-        if buttons:
+        shown = [_terminal_component(c) for row in payload["components"] for c in row["components"]]
+        if shown:
             out.append("")
-            out.append("  ".join(f"[{b['label']}] ({b['custom_id']})" for b in buttons))
+            out.append("  ".join(shown))
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -90,6 +90,7 @@ class Store:
         rejected = await db.fetchall(
             "SELECT path, coalesce(error, '') FROM files WHERE status = 'rejected' ORDER BY path"
         )
+        failing, paused = await self.digests.health_counts()
         return StoreStatus(
             articles=await db.scalar("SELECT count(*) FROM articles WHERE gone = 0"),
             stories=await db.scalar("SELECT count(DISTINCT story_id) FROM articles WHERE gone = 0"),
@@ -99,6 +100,8 @@ class Store:
             gone_files=await db.scalar("SELECT count(*) FROM articles WHERE gone = 1"),
             subscriptions=await self.digests.subscription_count(),
             last_ingest_at=await self.get_meta("last_ingest_at"),
+            failing_subscriptions=failing,
+            paused_subscriptions=paused,
         )
 
     async def integrity_check(self) -> str:

@@ -34,7 +34,8 @@ from bot.store.rows import (
 _SUBSCRIPTION_COLUMNS = (
     "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
     " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
-    " items_delivered, consecutive_failures, last_error, created_at, updated_at"
+    " items_delivered, consecutive_failures, last_error, created_at, updated_at,"
+    " layout, keywords, exclude, alert_state"
 )
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC, a.id DESC"
@@ -170,7 +171,8 @@ class Digests:
                 channel_id: tuple(managed_and_spec)
                 for channel_id, *managed_and_spec in conn.execute(
                     "SELECT channel_id, managed_by, schedule, timezone, topics, min_quality,"
-                    " max_items, only_published, role_id, max_age_days FROM subscriptions"
+                    " max_items, only_published, role_id, max_age_days, layout, keywords,"
+                    " exclude FROM subscriptions"
                 )
             }
             changed: list[int] = []
@@ -507,6 +509,49 @@ class Digests:
         channel_id = await self._db.write(work)
         return await self.subscription(channel_id)
 
+    # ---------------------------------------------------------------- alerts and health
+    async def health_counts(self) -> tuple[int, int]:
+        """(failing, paused): subscriptions whose last run failed and are not paused, and
+        paused ones."""
+        try:
+            rows = await self._db.fetchall(
+                "SELECT coalesce(sum(paused = 0 AND consecutive_failures > 0), 0),"
+                " coalesce(sum(paused = 1), 0) FROM subscriptions"
+            )
+        except sqlite3.OperationalError:  # digests not migrated in yet
+            return 0, 0
+        failing, paused = rows[0]
+        return int(failing), int(paused)
+
+    async def set_alert_state(self, channel_id: int, before: str, after: str) -> bool:
+        """Move a subscription's alerted state from ``before`` to ``after``; False when it was
+        no longer ``before`` (another run or process told the admins already)."""
+        changed = await self._db.execute(
+            "UPDATE subscriptions SET alert_state = ? WHERE channel_id = ? AND alert_state = ?",
+            (after, channel_id, before),
+        )
+        return changed > 0
+
+    async def alert_channel(self, guild_id: int) -> int | None:
+        rows = await self._db.fetchall(
+            "SELECT channel_id FROM digest_alert_channels WHERE guild_id = ?", (guild_id,)
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def set_alert_channel(self, guild_id: int, channel_id: int | None, now: float) -> None:
+        """Where the guild's digest alerts go; None: alerts off."""
+        if channel_id is None:
+            await self._db.execute(
+                "DELETE FROM digest_alert_channels WHERE guild_id = ?", (guild_id,)
+            )
+            return
+        await self._db.execute(
+            "INSERT INTO digest_alert_channels (guild_id, channel_id, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,"
+            " updated_at = excluded.updated_at",
+            (guild_id, channel_id, now),
+        )
+
     async def delivered_article_ids(self, channel_id: int) -> list[int]:
         rows = await self._db.fetchall(
             "SELECT article_id FROM deliveries WHERE channel_id = ? ORDER BY article_id",
@@ -526,6 +571,9 @@ def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
         int(spec.only_published),
         spec.role_id,
         spec.max_age_days,
+        spec.layout,
+        TOPIC_SEP.join(spec.keywords),
+        TOPIC_SEP.join(spec.exclude),
     )
 
 
@@ -535,6 +583,7 @@ def _row_subscription(row: Row) -> Subscription:
         channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,
         role_id, max_age_days, managed_by, paused, paused_reason, cursor, last_run_at,
         items_delivered, consecutive_failures, last_error, created_at, updated_at,
+        layout, keywords, exclude, alert_state,
     ) = row  # fmt: skip
     spec = SubscriptionSpec(
         schedule=schedule,
@@ -545,6 +594,9 @@ def _row_subscription(row: Row) -> Subscription:
         only_published=bool(only_published),
         role_id=role_id,
         max_age_days=max_age_days,
+        layout=layout,
+        keywords=_joined(keywords),
+        exclude=_joined(exclude),
     )
     return Subscription(
         channel_id=channel_id,
@@ -560,7 +612,12 @@ def _row_subscription(row: Row) -> Subscription:
         last_error=last_error,
         created_at=created_at,
         updated_at=updated_at,
+        alert_state=alert_state,
     )
+
+
+def _joined(text: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (text or "").split(TOPIC_SEP) if t)
 
 
 def _upsert_subscription(
@@ -575,14 +632,16 @@ def _upsert_subscription(
 ) -> None:
     conn.execute(
         "INSERT INTO subscriptions (channel_id, guild_id, schedule, timezone, topics, min_quality,"
-        " max_items, only_published, role_id, max_age_days, managed_by, seq_cursor, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " max_items, only_published, role_id, max_age_days, layout, keywords, exclude,"
+        " managed_by, seq_cursor, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel_id) DO UPDATE SET"
         " guild_id = COALESCE(excluded.guild_id, subscriptions.guild_id),"
         " schedule = excluded.schedule, timezone = excluded.timezone, topics = excluded.topics,"
         " min_quality = excluded.min_quality, max_items = excluded.max_items,"
         " only_published = excluded.only_published, role_id = excluded.role_id,"
-        " max_age_days = excluded.max_age_days,"
+        " max_age_days = excluded.max_age_days, layout = excluded.layout,"
+        " keywords = excluded.keywords, exclude = excluded.exclude,"
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
         (channel_id, guild_id, *_spec_row(spec), managed_by, cursor, now, now),
     )

@@ -77,6 +77,8 @@ class StoreStatus:
     gone_files: int  # deleted from disk, their articles gone
     subscriptions: int
     last_ingest_at: str | None
+    failing_subscriptions: int = 0  # their last run failed (not paused)
+    paused_subscriptions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,8 @@ class StoreStatus:
             "rejected_files": [{"path": p, "reason": r} for p, r in self.rejected_files],
             "gone_files": self.gone_files,
             "subscriptions": self.subscriptions,
+            "failing_subscriptions": self.failing_subscriptions,
+            "paused_subscriptions": self.paused_subscriptions,
             "last_ingest_at": self.last_ingest_at,
         }
 
@@ -104,6 +108,9 @@ class SubscriptionSpec:
     only_published: bool = True
     role_id: int | None = None
     max_age_days: int | None = None  # None: [digest] max_age_days at run time; 0: no limit
+    layout: str = "cards"  # 'cards' (an embed per story) or 'compact' (one line per story)
+    keywords: tuple[str, ...] = ()  # words or phrases; a story needs one (when there are any)
+    exclude: tuple[str, ...] = ()  # words or phrases; a story with any of them is left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,7 @@ class Subscription:
     last_error: str | None
     created_at: float
     updated_at: float
+    alert_state: str = "healthy"  # the last state alerted: 'healthy', 'failing' or 'paused'
 
 
 @dataclass(frozen=True, slots=True)

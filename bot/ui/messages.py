@@ -1,5 +1,5 @@
 """Rendered payloads -> discord.py message arguments: content, embeds, mentions and the Related
-buttons a payload carries."""
+buttons and stories selects a payload carries."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.render import RELATED_TEMPLATE, AllowedMentions, Payload
+from bot.render import RELATED_TEMPLATE, STORIES_TEMPLATE, AllowedMentions, Payload
 from bot.ui.related import RelatedButton
+from bot.ui.stories import StoriesSelect
 
 
 def app_choices(items: list[dict[str, str]]) -> list[app_commands.Choice[str]]:
@@ -41,22 +42,35 @@ def _allowed_mentions(data: AllowedMentions) -> discord.AllowedMentions:
 
 
 def view_for(payload: Payload) -> discord.ui.View | None:
-    """A view holding the payload's Related buttons (persistent, no timeout)."""
-    buttons = list(related_buttons(payload))
-    if not buttons:
+    """A view holding the payload's Related buttons and stories selects (persistent, no
+    timeout)."""
+    items = [*related_buttons(payload), *stories_selects(payload)]
+    if not items:
         return None
     view = discord.ui.View(timeout=None)
-    for row, button in buttons:
-        button.row = row
-        view.add_item(button)
+    for row, item in items:
+        item.row = row
+        view.add_item(item)
     return view
+
+
+def stories_selects(payload: Payload) -> Iterator[tuple[int, StoriesSelect]]:
+    """The payload's stories selects with the action row each fills."""
+    for row_index, row in enumerate(payload.get("components", [])):
+        for component in row.get("components", []):
+            if component["type"] != 3:
+                continue
+            match = re.fullmatch(STORIES_TEMPLATE, component["custom_id"])
+            if match:
+                yield row_index, StoriesSelect(int(match["chunk"]), component)
 
 
 def related_buttons(payload: Payload) -> Iterator[tuple[int, RelatedButton]]:
     """The payload's Related buttons with the action row each sits in."""
     for row_index, row in enumerate(payload.get("components", [])):
         for component in row.get("components", []):
-            match = re.fullmatch(RELATED_TEMPLATE, str(component.get("custom_id", "")))
+            if component["type"] != 2:
+                continue
+            match = re.fullmatch(RELATED_TEMPLATE, component["custom_id"])
             if match:
-                label = component.get("label", "Related")
-                yield row_index, RelatedButton(int(match["id"]), match["check"], label)
+                yield row_index, RelatedButton(int(match["id"]), match["check"], component["label"])

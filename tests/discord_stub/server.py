@@ -18,6 +18,7 @@ from aiohttp import web
 from . import permissions as P
 from .faults import Fault, RateLimiter, rate_limit_response
 from .gateway import GUILD_MESSAGES_INTENT, Gateway, GatewaySession
+from .mentions import Pings, pings
 from .messages import LOADING, StoredMessage
 from .replies import (
     AUTOCOMPLETE_RESULT,
@@ -30,6 +31,8 @@ from .replies import (
     Reply,
     ReplyEvent,
 )
+from .roles import Roles
+from .selects import chosen_problem
 from .specs import ChannelSpec, GuildSpec, MemberSpec, OverwriteSpec, UserSpec, snowflake
 from .validation import check_choices, check_commands, check_message
 
@@ -137,6 +140,7 @@ class DiscordStub:
         self.unknown_routes: list[RecordedRequest] = []
         self.errors: list[str] = []
         self.gateway = Gateway(self, heartbeat_interval)
+        self.roles = Roles(self)  # create, update, delete roles (with their gateway events)
         self._messages: dict[int, StoredMessage] = {}
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._commands: dict[int | None, dict[str, StoredCommand]] = {}
@@ -309,6 +313,10 @@ class DiscordStub:
     def message(self, message_id: int | str) -> JSON | None:
         msg = self._messages.get(int(message_id))
         return None if msg is None else msg.payload()
+
+    def pings(self, message: JSON | int | str) -> Pings:
+        """Who a message pinged, from its content and allowed_mentions, as Discord decides."""
+        return pings(self, message)
 
     def stored_message(self, message_id: int) -> StoredMessage | None:
         return self._messages.get(message_id)
@@ -739,6 +747,9 @@ class DiscordStub:
         data: JSON = {"custom_id": custom_id, "component_type": component.get("type", 2)}
         if component.get("type") != 2:
             data["values"] = list(values or [])
+            problem = chosen_problem(component, data["values"]) if component["type"] == 3 else None
+            if problem:
+                raise StubError(f"select {custom_id!r}: {problem}")
         payload["data"] = data
         payload["message"] = stored.payload()
         return await self._dispatch_interaction(payload, f"click:{custom_id}", mid)

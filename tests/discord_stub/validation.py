@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from .selects import check_string_select
+
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_EMBED_TOTAL = 6000
@@ -32,7 +34,6 @@ MAX_OPTIONS = 25
 MAX_COMMANDS = 100
 COMMAND_NAME_RE = re.compile(r"^[-_'\w]{1,32}$", re.UNICODE)
 COMMAND_DESCRIPTION = 100
-SELECT_OPTIONS = 25
 SELECT_PLACEHOLDER = 150
 
 
@@ -246,14 +247,7 @@ def check_components(errors: FormErrors, components: Any) -> None:
                 if placeholder is not None and len(_str(placeholder)) > SELECT_PLACEHOLDER:
                     errors.max_length((*cpath, "placeholder"), SELECT_PLACEHOLDER)
                 if ctype == 3:
-                    options = comp.get("options") or []
-                    if not 1 <= len(options) <= SELECT_OPTIONS:
-                        errors.length_between((*cpath, "options"), 1, SELECT_OPTIONS)
-                    for o, opt in enumerate(options):
-                        for key in ("label", "value", "description"):
-                            text = opt.get(key) if isinstance(opt, dict) else None
-                            if text is not None and len(_str(text)) > 100:
-                                errors.max_length((*cpath, "options", o, key), 100)
+                    check_string_select(errors, cpath, comp)
             else:
                 errors.add(
                     (*cpath, "type"),
