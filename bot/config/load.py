@@ -379,6 +379,8 @@ def _digest_settings(table: Mapping[str, Any], base: DigestSettings, prefix: str
         changes["topics"] = _topic_list(table["topics"], prefix + "topics")
     if "role_id" in table:
         changes["role_id"] = _snowflake(table["role_id"], prefix + "role_id")
+    if "publish" in table:
+        changes["publish"] = _bool(table["publish"], prefix + "publish")
     if "timezone" in table:
         key = prefix + "timezone"
         zone = _string(table["timezone"], key, "an IANA time zone name like 'Europe/Berlin'")

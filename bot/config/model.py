@@ -93,6 +93,7 @@ class DigestSettings:
     misfire_grace_minutes: float = 60.0  # APScheduler misfire_grace_time
     topics: tuple[str, ...] = ()  # empty: all topics; names as written (see TopicsConfig)
     role_id: int | None = None  # the one role a digest may ping
+    publish: bool = True  # announcement channels: publish each digest message to followers
 
 
 @dataclass(frozen=True)

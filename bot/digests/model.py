@@ -14,12 +14,15 @@ from bot.articles import StoryEntry
 from bot.render import Payload
 
 __all__ = [
+    "ChannelKind",
     "ChannelUnavailable",
     "DeliveryError",
     "DigestPlan",
+    "ForumPost",
     "LeftOut",
     "MessageFingerprint",
     "PlanItem",
+    "PublishError",
     "RunOutcome",
     "RunStatus",
     "Selection",
@@ -32,6 +35,8 @@ __all__ = [
 # schedule: the cron job; now: /digest now; retry: after a server error; resume: at start-up
 Trigger = Literal["schedule", "now", "retry", "resume"]
 RunStatus = Literal["delivered", "empty", "pending", "failing", "paused", "skipped"]
+# what a digest channel is: a text channel, an announcement channel (type 5), a forum (type 15)
+ChannelKind = Literal["text", "announcement", "forum"]
 
 
 # --------------------------------------------------------------------------- plans
@@ -79,6 +84,22 @@ class ChannelUnavailable(DeliveryError):
 
 class TransientError(DeliveryError):
     """A server or network error that outlasted discord.py's own retries: try again later."""
+
+
+class PublishError(DeliveryError):
+    """Discord did not publish a message: ``limited`` when its hourly limit held it back."""
+
+    def __init__(self, reason: str, *, limited: bool = False):
+        super().__init__(reason)
+        self.limited = limited
+
+
+@dataclass(frozen=True, slots=True)
+class ForumPost:
+    """A forum run's post: the thread and its first message (the same id on Discord)."""
+
+    thread_id: int
+    message_id: int
 
 
 MessageFingerprint = tuple[str, tuple[tuple[str | None, str | None], ...]]

@@ -104,6 +104,7 @@ class SubscriptionSpec:
     only_published: bool = True
     role_id: int | None = None
     max_age_days: int | None = None  # None: [digest] max_age_days at run time; 0: no limit
+    publish: bool = True  # announcement channels: publish each message to followers
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class Subscription:
     last_error: str | None
     created_at: float
     updated_at: float
+    channel_kind: str | None = None  # 'text', 'announcement' or 'forum' as last seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +168,18 @@ class DigestRunRecord:
     attempts: int
     last_error: str | None
     messages: tuple[RunMessage, ...]
+    thread_id: int | None = None  # a forum run's post, once Discord created it
+    topics: tuple[str, ...] = ()  # the run's topics, best story first (a forum post's tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """Whether a run's message in an announcement channel was published to followers."""
+
+    run_id: int
+    chunk: int
+    channel_id: int
+    message_id: int
+    status: str  # 'published', 'failed' or 'skipped'
+    reason: str | None
+    at: float
