@@ -11,19 +11,20 @@ from discord.ext import commands
 
 from bot import render
 from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR
-from bot.digests.sender import channel_problem
 from bot.digests.service import DigestService
+from bot.digests.targets import DIGEST_CHANNEL_TYPES, kind_of_type, missing_permissions
 from bot.errors import UserError
 from bot.schedules import timezone_names
 from bot.ui.messages import app_choices
 from bot.ui.reply import send_payloads
 
-_POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
+_POSTABLE = DIGEST_CHANNEL_TYPES
 
 
 class _TextChannelOption(app_commands.Transformer):
-    """A channel option that Discord's picker limits to text and announcement channels; the
-    value stays the interaction's AppCommandChannel (checked at run time: guild, permissions)."""
+    """A channel option that Discord's picker limits to text, announcement and forum channels;
+    the value stays the interaction's AppCommandChannel (checked at run time: guild,
+    permissions)."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -70,20 +71,24 @@ class Digest(commands.Cog):
         *,
         postable: bool,
     ) -> int:
-        """The channel, checked: in this server, a text channel, and (when ``postable``) one
-        where the bot can view, send and embed links."""
+        """The channel, checked: in this server, a text, announcement or forum channel, and
+        (when ``postable``) one where the bot has what that kind needs."""
         known = self.bot.get_channel(channel.id)
         known_guild = getattr(getattr(known, "guild", None), "id", interaction.guild_id)
         if channel.guild_id != interaction.guild_id or known_guild != interaction.guild_id:
             raise UserError("Pick a channel of this server.")
         if postable:
             if channel.type not in _POSTABLE:
-                raise UserError(f"{channel.mention} is not a text channel; pick a text channel.")
+                raise UserError(
+                    f"{channel.mention} is not a text, announcement or forum channel; pick one."
+                )
             resolved = channel.resolve()
             guild = interaction.guild
             if resolved is None or guild is None or guild.me is None:
                 raise UserError(f"The bot cannot see {channel.mention}; give it View Channel.")
-            problem = channel_problem(resolved.permissions_for(guild.me))
+            problem = missing_permissions(
+                kind_of_type(channel.type), resolved.permissions_for(guild.me)
+            )
             if problem:
                 raise UserError(f"In {channel.mention}, {problem}; grant it and try again.")
         return channel.id
@@ -97,6 +102,7 @@ class Digest(commands.Cog):
         min_quality="Only articles at or above this quality (0-1000)",
         max_items="At most this many stories per digest (1-25)",
         max_age_days="Leave out stories published more days ago than this (0: no limit)",
+        publish="Announcement channels: publish each digest message to followers (default on)",
     )
     async def subscribe(  # noqa: PLR0917 (discord.py passes options by name)
         self,
@@ -108,6 +114,7 @@ class Digest(commands.Cog):
         min_quality: app_commands.Range[int, 0, MAX_QUALITY_BAR] | None = None,
         max_items: app_commands.Range[int, 1, 25] | None = None,
         max_age_days: app_commands.Range[int, 0, MAX_AGE_DAYS] | None = None,
+        publish: bool | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         payloads = await self.service.subscribe(
@@ -119,6 +126,8 @@ class Digest(commands.Cog):
             min_quality=min_quality,
             max_items=max_items,
             max_age_days=max_age_days,
+            publish=publish,
+            kind=kind_of_type(channel.type),
         )
         await send_payloads(interaction, payloads, ephemeral=True)
 

@@ -16,7 +16,8 @@ from typing import Protocol
 from bot import render
 from bot.articles import topic_key
 from bot.config import MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
-from bot.digests.model import RunOutcome, Trigger
+from bot.digests.model import ChannelKind, DigestPlan, RunOutcome, Trigger
+from bot.digests.posts import forum_title, run_topics
 from bot.digests.selection import age_limit_days, explanation, left_out, plan_run
 from bot.errors import UserError
 from bot.render import Payload
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 MAX_TOPICS = 25
+PUBLICATIONS_SHOWN_S = 7 * 86_400.0  # /digest list reports unpublished messages this far back
 
 
 # --------------------------------------------------------------------------- settings
@@ -58,6 +60,7 @@ def spec_from_settings(settings: DigestSettings, *, own_max_age: bool = True) ->
         only_published=settings.only_published,
         role_id=settings.role_id,
         max_age_days=settings.max_age_days if own_max_age else None,
+        publish=settings.publish,
     )
 
 
@@ -84,6 +87,7 @@ def build_spec(
     min_quality: int | None = None,
     max_items: int | None = None,
     max_age_days: int | None = None,
+    publish: bool | None = None,
 ) -> SubscriptionSpec:
     """``base`` with the options given, checked; UserError with the reason otherwise."""
     schedule = " ".join(schedule.split()) if schedule is not None else base.schedule
@@ -113,6 +117,7 @@ def build_spec(
         only_published=base.only_published,
         role_id=base.role_id,
         max_age_days=base.max_age_days if max_age_days is None else max_age_days,
+        publish=base.publish if publish is None else publish,
     )
 
 
@@ -177,6 +182,9 @@ async def preview_digest(
     payloads = list(plan.payloads)
     if not explain:
         return payloads
+    note = delivery_note(sub, plan, canonical_topic=config.topics.canonical)
+    if note is not None:
+        payloads.append(render.notice(note))
     backfill = digest_settings(config, sub.channel_id).backfill_hours * 3600
     missing = await left_out(
         store.digests,
@@ -189,6 +197,25 @@ async def preview_digest(
         canonical_topic=config.topics.canonical,
     )
     return [*payloads, explanation(plan, missing)]
+
+
+def delivery_note(
+    sub: Subscription, plan: DigestPlan, *, canonical_topic: Callable[[str], str]
+) -> str | None:
+    """How a run delivers in the subscription's kind of channel, for a preview's reader."""
+    if sub.channel_kind == "announcement":
+        if sub.spec.publish:
+            return "Announcement channel: each message is published to followers."
+        return "Announcement channel: the messages are not published to followers (publish off)."
+    if sub.channel_kind == "forum" and plan.payloads:
+        title = forum_title(plan.selection.selected_at, sub.spec.timezone)
+        topics = [canonical_topic(t) for t in run_topics(sub.spec.topics, plan.selection.entries)]
+        tags = ", ".join(topics[:10]) or "none"
+        return (
+            f"Forum: a new post titled “{title}”, these messages in it, tagged with up to 5 of"
+            f" the forum's tags named like its topics ({tags})."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- the commands
@@ -221,6 +248,14 @@ class DigestJobs(Protocol):
     def schedule_retry(
         self, channel_id: int, delay_seconds: float, run: Callable[[int], Awaitable[object]]
     ) -> None: ...
+
+
+def _kind_text(sub: Subscription) -> str:
+    if sub.channel_kind == "announcement":
+        return " · published to followers" if sub.spec.publish else " · not published (publish off)"
+    if sub.channel_kind == "forum":
+        return " · a forum post per run"
+    return ""
 
 
 def _when(moment: float | datetime | None) -> str:
@@ -340,6 +375,8 @@ class DigestService:
         min_quality: int | None = None,
         max_items: int | None = None,
         max_age_days: int | None = None,
+        publish: bool | None = None,
+        kind: ChannelKind | None = None,
     ) -> list[Payload]:
         existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
@@ -357,6 +394,7 @@ class DigestService:
             min_quality=min_quality,
             max_items=max_items,
             max_age_days=max_age_days,
+            publish=publish,
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
@@ -368,6 +406,9 @@ class DigestService:
             since=now - backfill,
             now=now,
         )
+        if kind is not None:
+            await self.store.digests.set_channel_kind(channel_id, kind)
+            sub = replace(sub, channel_kind=kind)
         await self.refresh_job(channel_id)
         verb = "Changed" if existing else "Subscribed"
         return [render.notice(f"{verb}: {self._describe(sub)}")]
@@ -405,7 +446,7 @@ class DigestService:
         return (
             f"<#{sub.channel_id}> · {describe_schedule(spec.schedule, spec.timezone)}"
             f" · {topics} · quality ≥ {spec.min_quality} · up to {spec.max_items} stories"
-            f" · {self._age_limit(spec)}"
+            f" · {self._age_limit(spec)}{_kind_text(sub)}"
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
 
@@ -437,8 +478,24 @@ class DigestService:
                 lines.append(f"PAUSED: {sub.paused_reason or 'paused'}")
             if sub.last_error:
                 lines.append(f"last error: {sub.last_error} ({sub.consecutive_failures} in a row)")
+            if sub.channel_kind == "announcement":
+                lines.extend(await self._publication_lines(sub.channel_id))
             blocks.append("\n".join(lines))
         return [render.notice("\n\n".join(blocks))]
+
+    async def _publication_lines(self, channel_id: int) -> list[str]:
+        """Messages of the last week that were posted but not published, and why."""
+        since = self.clock() - PUBLICATIONS_SHOWN_S
+        publications = await self.store.digests.publications(channel_id=channel_id, since=since)
+        missed = [p for p in publications if p.status != "published"]
+        if not missed:
+            return []
+        last = missed[-1]
+        count = len(missed)
+        return [
+            f"not published to followers: {count} message{'s' * (count != 1)} in the last 7"
+            f" days (posted, not sent again); last {_when(last.at)}: {last.status}: {last.reason}"
+        ]
 
     async def preview(self, guild_id: int, channel_id: int) -> list[Payload]:
         await self._own(guild_id, channel_id, change=None)
