@@ -24,7 +24,7 @@ from bot.digests.model import (
     Trigger,
     payload_fingerprint,
 )
-from bot.digests.posts import ForumTagInfo, ForumTags
+from bot.digests.posts import ForumTags
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.render import LIMITS, Payload, embed_length
