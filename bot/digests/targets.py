@@ -42,7 +42,7 @@ DIGEST_CHANNEL_TYPES = (
 )
 # Discord answers a publication over its limit (10 an hour per channel) with a 429 that
 # discord.py would sleep through for up to an hour while the channel's digest waits.
-PUBLISH_WAIT_S = 15.0
+PUBLISH_WAIT_S = 10.0
 ALREADY_CROSSPOSTED = 40033  # Discord's error code: the message was published already
 POST_SLACK_S = 60.0  # clock skew between us and Discord when looking for a post we made
 ARCHIVED_LOOKED_AT = 50  # archived posts checked, newest first, when no active one is ours
