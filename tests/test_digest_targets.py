@@ -23,8 +23,8 @@ from tests.test_delivery import CH, Clock, Crash, FakeDiscord, Jobs, add, art
 # --------------------------------------------------------------------------- titles
 
 
-def ts(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def ts(year: int, month: int, day: int, hour: int, minute: int) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.parametrize(
@@ -167,10 +167,10 @@ async def test_forum_post_lost_before_discord_made_it_is_made_once_at_resume(wor
     async def die(*args, **kwargs):
         raise Crash
 
-    fake.create_post = die  # type: ignore[method-assign]
+    fake.create_post = die
     with pytest.raises(Crash):
         await delivery.run(FORUM)
-    fake.create_post = real_create  # type: ignore[method-assign]
+    fake.create_post = real_create
     await service.resume_pending()
     assert len(fake.posts) == 1 and fake.titles() == ["Story number 1"]
 
@@ -239,10 +239,10 @@ async def test_crash_after_posting_publishes_at_resume(world):
         raise Crash
 
     real_publish = fake.publish
-    fake.publish = die  # type: ignore[method-assign]
+    fake.publish = die
     with pytest.raises(Crash):
         await delivery.run(NEWS)
-    fake.publish = real_publish  # type: ignore[method-assign]
+    fake.publish = real_publish
     await service.resume_pending()
     assert len(fake.messages) == 1 and fake.published == [1]
 
