@@ -257,3 +257,30 @@ async def test_previews_say_how_the_kind_delivers(world):
     assert any(title in (p.get("content") or "") for p in forum)
     text = await preview_digest(Config(), store, CH, explain=True, now=clock.now)
     assert not any("followers" in (p.get("content") or "") for p in text)
+
+
+# --------------------------------------------------------------------------- migration
+
+
+async def test_migration_9_gives_existing_subscriptions_publish_on(tmp_path: Path):
+    path = tmp_path / "db.sqlite3"
+    async with await Store.open(path) as store:
+        service = DigestService(store, config=Config, delivery=None, jobs=Jobs())  # type: ignore[arg-type]
+        await service.subscribe(1, CH)
+
+        def before_9(conn) -> None:
+            for table, column in [
+                ("subscriptions", "publish"),
+                ("subscriptions", "channel_kind"),
+                ("digest_runs", "thread_id"),
+                ("digest_runs", "topics"),
+            ]:
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+            conn.execute("DROP TABLE digest_publications")
+            conn.execute("PRAGMA user_version = 8")
+
+        await store.run_write(before_9)
+    async with await Store.open(path) as store:
+        sub = await store.digests.subscription(CH)
+        assert sub is not None and sub.spec.publish is True and sub.channel_kind is None
+        assert await store.digests.publications(channel_id=CH) == []
