@@ -165,7 +165,7 @@ class Delivery:
                 await self.store.digests.set_subscription_guild(channel_id, guild_id)
         outcome: RunOutcome | None = None
         for pending in await self.store.digests.runs(channel_id=channel_id, pending=True):
-            outcome = await self._deliver(pending, interrupted=True)
+            outcome = await self._deliver(pending, interrupted=True, seen=sub.channel_kind)
             if outcome.status != "delivered":
                 return outcome
         if trigger in ("retry", "resume"):
@@ -187,7 +187,7 @@ class Delivery:
         if not run.messages:
             log.info("digest for channel %s: nothing new", channel_id)
             return outcome or RunOutcome(channel_id, "empty", run_id=run.id)
-        return await self._deliver(run)
+        return await self._deliver(run, seen=sub.channel_kind)
 
     async def _record(self, sub: Subscription, trigger: Trigger) -> DigestRunRecord:
         """Select and claim a run (RunConflict when another run recorded first)."""
@@ -219,13 +219,16 @@ class Delivery:
             topics=[config.topics.canonical(t) for t in topics],
         )
 
-    async def _deliver(self, run: DigestRunRecord, *, interrupted: bool = False) -> RunOutcome:
+    async def _deliver(
+        self, run: DigestRunRecord, *, interrupted: bool = False, seen: str | None = None
+    ) -> RunOutcome:
         """Send the run's unconfirmed messages. For a run that was interrupted, a message may
         already be in the channel without our record of it: look before sending again."""
         channel_id = run.channel_id
         try:
             kind = await self.sender.kind(channel_id)
-            await self.store.digests.set_channel_kind(channel_id, kind)
+            if kind != seen:  # the stored kind (``seen``) feeds /digest list and previews
+                await self.store.digests.set_channel_kind(channel_id, kind)
             where = run.thread_id or channel_id  # a forum run's messages go into its post
             if kind == "forum" and run.thread_id is None:
                 where = await self._open_post(run, interrupted=interrupted)

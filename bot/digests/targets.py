@@ -134,10 +134,9 @@ async def find_post(
         found = await _first_message(thread, wanted)
         if found is not None:
             return found
-    before = None
+    cutoff = datetime.fromtimestamp(oldest, UTC)
     async for thread in forum.archived_threads(limit=ARCHIVED_LOOKED_AT):
-        before = thread.archive_timestamp
-        if before < datetime.fromtimestamp(oldest, UTC):
+        if thread.archive_timestamp < cutoff:  # newest first: the rest are older still
             break
         if ours(thread):
             found = await _first_message(thread, wanted)
