@@ -14,13 +14,17 @@ from bot.articles import Article, canonical_url
 from bot.config import Config
 from bot.digests.delivery import PAUSE_AFTER, Delivery, run_nonce
 from bot.digests.model import (
+    ChannelKind,
     ChannelUnavailable,
+    ForumPost,
+    PublishError,
     RunOutcome,
     RunStatus,
     TransientError,
     Trigger,
     payload_fingerprint,
 )
+from bot.digests.posts import ForumTags
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.render import LIMITS, Payload, embed_length
@@ -44,6 +48,11 @@ class FakeDiscord:
         self.fail: list[BaseException] = []  # raised before posting, one per send
         self.crash_after_post = False
         self.history_readable = True
+        self.kinds: dict[int, ChannelKind] = {}  # default: text channels
+        self.tags = ForumTags((), required=False, may_moderate=False)
+        self.posts: list[tuple[int, str, list[int], int]] = []  # forum, title, tags, thread
+        self.published: list[int] = []  # message ids, in the order published
+        self.publish_fail: list[PublishError] = []  # raised by publish, one per call
 
     async def send(self, channel_id: int, payload: Payload, nonce: str) -> int:
         if self.fail:
@@ -70,6 +79,38 @@ class FakeDiscord:
 
     def role_exists(self, channel_id: int, role_id: int) -> bool:
         return True
+
+    async def kind(self, channel_id: int) -> ChannelKind:
+        if self.fail:
+            raise self.fail.pop(0)
+        return self.kinds.get(channel_id, "text")
+
+    async def forum_tags(self, channel_id: int) -> ForumTags:
+        return self.tags
+
+    async def create_post(
+        self, channel_id: int, title: str, tag_ids: list[int], payload: Payload
+    ) -> ForumPost:
+        thread_id = 10_000 + len(self.posts)
+        self.messages.append((thread_id, payload, ""))
+        self.posts.append((channel_id, title, tag_ids, thread_id))
+        if self.crash_after_post:
+            self.crash_after_post = False
+            raise Crash
+        return ForumPost(thread_id, len(self.messages))
+
+    async def find_post(self, channel_id: int, payload: Payload, since: float) -> ForumPost | None:
+        wanted = payload_fingerprint(payload)
+        for forum, _title, _tags, thread_id in self.posts:
+            first = next(i for i, m in enumerate(self.messages, 1) if m[0] == thread_id)
+            if forum == channel_id and payload_fingerprint(self.messages[first - 1][1]) == wanted:
+                return ForumPost(thread_id, first)
+        return None
+
+    async def publish(self, channel_id: int, message_id: int) -> None:
+        if self.publish_fail:
+            raise self.publish_fail.pop(0)
+        self.published.append(message_id)
 
     def forget_nonces(self) -> None:
         """Discord keeps a nonce only for minutes; after a long outage it is forgotten."""

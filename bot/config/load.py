@@ -386,6 +386,8 @@ def _digest_settings(table: Mapping[str, Any], base: DigestSettings, prefix: str
     for name in ("keywords", "exclude"):
         if name in table:
             changes[name] = _terms(table[name], prefix + name)
+    if "publish" in table:
+        changes["publish"] = _bool(table["publish"], prefix + "publish")
     if "timezone" in table:
         key = prefix + "timezone"
         zone = _string(table["timezone"], key, "an IANA time zone name like 'Europe/Berlin'")

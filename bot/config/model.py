@@ -97,6 +97,7 @@ class DigestSettings:
     layout: str = "cards"  # 'cards' (an embed per story) or 'compact' (one line per story)
     keywords: tuple[str, ...] = ()  # words or phrases; a story needs one (none: no filter)
     exclude: tuple[str, ...] = ()  # words or phrases; a story with any of them is left out
+    publish: bool = True  # announcement channels: publish each digest message to followers
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,21 @@ from discord.ext import commands
 
 from bot import render
 from bot.config import DIGEST_LAYOUTS, MAX_AGE_DAYS, MAX_QUALITY_BAR
-from bot.digests.sender import channel_problem
 from bot.digests.service import DigestService
+from bot.digests.targets import DIGEST_CHANNEL_TYPES, kind_of_type, missing_permissions
 from bot.errors import UserError
 from bot.schedules import timezone_names
 from bot.ui.messages import app_choices
 from bot.ui.reply import send_payloads
 from bot.ui.stories import StoriesSelect
 
-_POSTABLE = (discord.ChannelType.text, discord.ChannelType.news)
+_POSTABLE = DIGEST_CHANNEL_TYPES
 
 
 class _TextChannelOption(app_commands.Transformer):
-    """A channel option that Discord's picker limits to text and announcement channels; the
-    value stays the interaction's AppCommandChannel (checked at run time: guild, permissions)."""
+    """A channel option that Discord's picker limits to text, announcement and forum channels;
+    the value stays the interaction's AppCommandChannel (checked at run time: guild,
+    permissions)."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -78,20 +79,24 @@ class Digest(commands.Cog):
         *,
         postable: bool,
     ) -> int:
-        """The channel, checked: in this server, a text channel, and (when ``postable``) one
-        where the bot can view, send and embed links."""
+        """The channel, checked: in this server, a text, announcement or forum channel, and
+        (when ``postable``) one where the bot has what that kind needs."""
         known = self.bot.get_channel(channel.id)
         known_guild = getattr(getattr(known, "guild", None), "id", interaction.guild_id)
         if channel.guild_id != interaction.guild_id or known_guild != interaction.guild_id:
             raise UserError("Pick a channel of this server.")
         if postable:
             if channel.type not in _POSTABLE:
-                raise UserError(f"{channel.mention} is not a text channel; pick a text channel.")
+                raise UserError(
+                    f"{channel.mention} is not a text, announcement or forum channel; pick one."
+                )
             resolved = channel.resolve()
             guild = interaction.guild
             if resolved is None or guild is None or guild.me is None:
                 raise UserError(f"The bot cannot see {channel.mention}; give it View Channel.")
-            problem = channel_problem(resolved.permissions_for(guild.me))
+            problem = missing_permissions(
+                kind_of_type(channel.type), resolved.permissions_for(guild.me)
+            )
             if problem:
                 raise UserError(f"In {channel.mention}, {problem}; grant it and try again.")
         return channel.id
@@ -110,6 +115,7 @@ class Digest(commands.Cog):
         no_role="True: stop mentioning the role",
         keywords='Only stories with one of these words or "phrases" (comma-separated; -: none)',
         exclude='Leave out stories with any of these words or "phrases" (-: none)',
+        publish="Announcement channels: publish each digest message to followers (default on)",
     )
     @app_commands.choices(
         layout=[app_commands.Choice(name=name, value=name) for name in DIGEST_LAYOUTS]
@@ -129,6 +135,7 @@ class Digest(commands.Cog):
         no_role: bool = False,
         keywords: app_commands.Range[str, 1, 1000] | None = None,
         exclude: app_commands.Range[str, 1, 1000] | None = None,
+        publish: bool | None = None,
     ) -> None:
         channel_id = await self._channel_id(interaction, channel, postable=True)
         role_id = 0 if no_role else None
@@ -148,6 +155,8 @@ class Digest(commands.Cog):
             role_id=role_id,
             keywords=keywords,
             exclude=exclude,
+            publish=publish,
+            kind=kind_of_type(channel.type),
         )
         await send_payloads(interaction, payloads, ephemeral=True)
 
@@ -236,6 +245,9 @@ class Digest(commands.Cog):
     ) -> None:
         channel_id = None
         if channel is not None:
+            if channel.type == discord.ChannelType.forum:
+                # an alert is one plain message; a forum only takes posts
+                raise UserError(f"{channel.mention} is a forum; pick a text channel for alerts.")
             channel_id = await self._channel_id(interaction, channel, postable=True)
         payloads = await self.service.set_alerts(interaction.guild_id or 0, channel_id)
         await send_payloads(interaction, payloads, ephemeral=True)

@@ -9,6 +9,13 @@ process; across processes (two Delivery objects on one database), selecting is o
 store records a run only when its cursor is still where the selection started and no other run
 holds its stories (RunConflict otherwise), and the run that lost selects again.
 
+The channel's kind (DESIGN §4b) adds two steps. A forum run first makes its post, with the
+first message, and records the post before the rest go into its thread; a post has no nonce,
+so an interrupted run looks for the post it made before making one. In an announcement
+channel each posted message is then published, recorded apart from posting: a publication
+that fails or is held back by Discord's hourly limit is recorded with its reason and never
+sends the message again.
+
 This is the state machine only: it sends through a ``Sender`` and reports a ``RunOutcome``;
 the digest service reacts to it (schedules the retry, re-jobs a paused subscription).
 """
@@ -26,24 +33,39 @@ from typing import Protocol
 
 from bot.config import Config
 from bot.digests.model import (
+    ChannelKind,
     ChannelUnavailable,
+    DeliveryError,
+    ForumPost,
+    PublishError,
     RunOutcome,
     RunStatus,
     TransientError,
     Trigger,
 )
+from bot.digests.posts import ForumTags, forum_title, pick_tags, run_topics
 from bot.digests.selection import plan_run
 from bot.render import Payload
-from bot.store import DigestRunRecord, RunConflict, Store, Subscription
+from bot.store import DigestRunRecord, Publication, RunConflict, Store, Subscription
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLAIM_ATTEMPTS", "PAUSE_AFTER", "RETRY_DELAYS_S", "Delivery", "Sender", "run_nonce"]
+__all__ = [
+    "CLAIM_ATTEMPTS",
+    "PAUSE_AFTER",
+    "PUBLISH_PER_HOUR",
+    "RETRY_DELAYS_S",
+    "Delivery",
+    "Sender",
+    "run_nonce",
+]
 
 CLAIM_ATTEMPTS = 5  # selections a run makes when other runs of its channel keep recording first
 PAUSE_AFTER = 3
 RETRY_DELAYS_S = (30.0, 120.0, 600.0, 1800.0, 3600.0)
 NONCE_MAX = 25
+PUBLISH_PER_HOUR = 10  # Discord publishes at most 10 messages an hour per channel
+HOUR_S = 3600.0
 
 
 class Sender(Protocol):
@@ -63,6 +85,28 @@ class Sender(Protocol):
 
     def role_exists(self, channel_id: int, role_id: int) -> bool:
         """False when the role is known to be gone from the channel's guild (deleted)."""
+        ...
+
+    async def kind(self, channel_id: int) -> ChannelKind:
+        """What the channel is, once the bot is known to have what that kind needs."""
+        ...
+
+    async def forum_tags(self, channel_id: int) -> ForumTags:
+        """A forum's tags and whether a post needs one."""
+        ...
+
+    async def create_post(
+        self, channel_id: int, title: str, tag_ids: list[int], payload: Payload
+    ) -> ForumPost:
+        """A new forum post whose first message is the payload."""
+        ...
+
+    async def find_post(self, channel_id: int, payload: Payload, since: float) -> ForumPost | None:
+        """A post of ours made after `since` whose first message is this payload, if any."""
+        ...
+
+    async def publish(self, channel_id: int, message_id: int) -> None:
+        """Publish a message to the channel's followers; PublishError when Discord did not."""
         ...
 
 
@@ -138,7 +182,7 @@ class Delivery:
                 await self.store.digests.set_subscription_guild(channel_id, guild_id)
         outcome: RunOutcome | None = None
         for pending in await self.store.digests.runs(channel_id=channel_id, pending=True):
-            outcome = await self._deliver(pending, interrupted=True)
+            outcome = await self._deliver(pending, interrupted=True, seen=sub.channel_kind)
             if outcome.status != "delivered":
                 return outcome
         if trigger in ("retry", "resume"):
@@ -164,7 +208,7 @@ class Delivery:
             # what this run would have posted went out with the run that recorded first
             status: RunStatus = "busy" if conflicted and trigger == "now" else "empty"
             return outcome or RunOutcome(channel_id, status, run_id=run.id)
-        return await self._deliver(run)
+        return await self._deliver(run, seen=sub.channel_kind)
 
     async def _record(self, sub: Subscription, trigger: Trigger) -> DigestRunRecord:
         """Select and claim a run (RunConflict when another run recorded first)."""
@@ -189,6 +233,8 @@ class Delivery:
         def nonce(run_id: int, chunk: int) -> str:
             return run_nonce(sub.channel_id, run_id, chunk, now)
 
+        topics = run_topics(sub.spec.topics, plan.selection.entries)
+
         return await self.store.digests.record_run(
             sub.channel_id,
             trigger=trigger,
@@ -199,33 +245,107 @@ class Delivery:
             items=plan.items,
             payloads=[_payload_json(p) for p in plan.payloads],
             nonce=nonce,
+            topics=[config.topics.canonical(t) for t in topics],
         )
 
-    async def _deliver(self, run: DigestRunRecord, *, interrupted: bool = False) -> RunOutcome:
+    async def _deliver(
+        self, run: DigestRunRecord, *, interrupted: bool = False, seen: str | None = None
+    ) -> RunOutcome:
         """Send the run's unconfirmed messages. For a run that was interrupted, a message may
         already be in the channel without our record of it: look before sending again."""
         channel_id = run.channel_id
-        for message in run.messages:
-            if message.message_id is not None:
-                continue
-            payload: Payload = json.loads(message.payload)
-            try:
+        try:
+            kind = await self.sender.kind(channel_id)
+            if kind != seen:  # the stored kind (``seen``) feeds /digest list and previews
+                await self.store.digests.set_channel_kind(channel_id, kind)
+            where = run.thread_id or channel_id  # a forum run's messages go into its post
+            if kind == "forum" and run.thread_id is None:
+                where = await self._open_post(run, interrupted=interrupted)
+            for message in run.messages:
+                if message.message_id is not None or (message.chunk == 0 and where != channel_id):
+                    continue
+                payload: Payload = json.loads(message.payload)
                 message_id = None
                 if interrupted:
-                    message_id = await self.sender.find_sent(channel_id, payload, run.selected_at)
+                    message_id = await self.sender.find_sent(where, payload, run.selected_at)
                 if message_id is None:
-                    message_id = await self.sender.send(channel_id, payload, message.nonce)
-            except TransientError as exc:
-                return await self._transient(run, str(exc))
-            except ChannelUnavailable as exc:
-                return await self._unavailable(run, str(exc))
-            await self.store.digests.confirm_message(
-                run.id, message.chunk, message_id, self.clock()
-            )
+                    message_id = await self.sender.send(where, payload, message.nonce)
+                await self.store.digests.confirm_message(
+                    run.id, message.chunk, message_id, self.clock()
+                )
+        except TransientError as exc:
+            return await self._transient(run, str(exc))
+        except ChannelUnavailable as exc:
+            return await self._unavailable(run, str(exc))
+        if kind == "announcement":
+            await self._publish(run.id, channel_id)
         await self.store.digests.finish_run(run.id, self.clock())
         titles = _titles(run)
         log.info("digest for channel %s: run %s posted %d stories", channel_id, run.id, len(titles))
         return RunOutcome(channel_id, "delivered", titles, run.more, run_id=run.id)
+
+    async def _open_post(self, run: DigestRunRecord, *, interrupted: bool) -> int:
+        """Make the forum run's post with its first message (or find the one an interrupted
+        run made) and record it; the post's thread, where the other messages go."""
+        first: Payload = json.loads(run.messages[0].payload)
+        post = None
+        if interrupted:
+            post = await self.sender.find_post(run.channel_id, first, run.selected_at)
+        if post is None:
+            sub = await self.store.digests.subscription(run.channel_id)
+            title = forum_title(run.selected_at, sub.spec.timezone if sub else "UTC")
+            forum = await self.sender.forum_tags(run.channel_id)
+            tag_ids = pick_tags(
+                forum.tags,
+                run.topics,
+                required=forum.required,
+                may_moderate=forum.may_moderate,
+                canonical=self._config().topics.canonical,
+            )
+            post = await self.sender.create_post(run.channel_id, title, tag_ids, first)
+        await self.store.digests.confirm_post(run.id, post.thread_id, post.message_id, self.clock())
+        return post.thread_id
+
+    async def _publish(self, run_id: int, channel_id: int) -> None:
+        """Publish the run's posted messages not published yet (a run interrupted after
+        posting publishes at resume), within Discord's hourly limit; each answer recorded."""
+        sub = await self.store.digests.subscription(channel_id)
+        if sub is None or not sub.spec.publish:
+            return
+        done = {p.chunk for p in await self.store.digests.publications(run_id=run_id)}
+        [run] = await self.store.digests.runs(run_id=run_id)
+        for message in run.messages:
+            if message.message_id is None or message.chunk in done:
+                continue
+            now = self.clock()
+            recent = await self.store.digests.publications(
+                channel_id=channel_id, since=now - HOUR_S
+            )
+            status, reason = "published", None
+            if sum(p.status == "published" for p in recent) >= PUBLISH_PER_HOUR:
+                status = "skipped"
+                reason = f"over Discord's limit of {PUBLISH_PER_HOUR} publications an hour"
+            else:
+                try:
+                    await self.sender.publish(channel_id, message.message_id)
+                except PublishError as exc:
+                    status = "skipped" if exc.limited else "failed"
+                    reason = str(exc)
+                except DeliveryError as exc:
+                    status, reason = "failed", str(exc)
+            if reason:
+                log.warning(
+                    "digest run %s for channel %s: message %s not published: %s",
+                    run_id,
+                    channel_id,
+                    message.message_id,
+                    reason,
+                )
+            await self.store.digests.record_publication(
+                Publication(
+                    run_id, message.chunk, channel_id, message.message_id, status, reason, now
+                )
+            )
 
     async def _transient(self, run: DigestRunRecord, error: str) -> RunOutcome:
         await self.store.digests.fail_run(

@@ -14,12 +14,15 @@ from bot.articles import StoryEntry
 from bot.render import Payload
 
 __all__ = [
+    "ChannelKind",
     "ChannelUnavailable",
     "DeliveryError",
     "DigestPlan",
+    "ForumPost",
     "LeftOut",
     "MessageFingerprint",
     "PlanItem",
+    "PublishError",
     "RunOutcome",
     "RunStatus",
     "Selection",
@@ -34,6 +37,8 @@ __all__ = [
 Trigger = Literal["schedule", "now", "retry", "resume"]
 # busy: another run of the channel was posting (in this process or another)
 RunStatus = Literal["delivered", "empty", "pending", "failing", "paused", "skipped", "busy"]
+# what a digest channel is: a text channel, an announcement channel (type 5), a forum (type 15)
+ChannelKind = Literal["text", "announcement", "forum"]
 
 
 # --------------------------------------------------------------------------- plans
@@ -81,6 +86,22 @@ class ChannelUnavailable(DeliveryError):
 
 class TransientError(DeliveryError):
     """A server or network error that outlasted discord.py's own retries: try again later."""
+
+
+class PublishError(DeliveryError):
+    """Discord did not publish a message: ``limited`` when its hourly limit held it back."""
+
+    def __init__(self, reason: str, *, limited: bool = False):
+        super().__init__(reason)
+        self.limited = limited
+
+
+@dataclass(frozen=True, slots=True)
+class ForumPost:
+    """A forum run's post: the thread and its first message (the same id on Discord)."""
+
+    thread_id: int
+    message_id: int
 
 
 MessageFingerprint = tuple[str, tuple[tuple[str | None, str | None], ...]]

@@ -17,7 +17,8 @@ from bot import render
 from bot.articles import topic_key
 from bot.config import DIGEST_LAYOUTS, MAX_AGE_DAYS, MAX_QUALITY_BAR, Config, DigestSettings
 from bot.digests.alerts import Alerts, state_after
-from bot.digests.model import RunOutcome, Trigger
+from bot.digests.model import ChannelKind, DigestPlan, RunOutcome, Trigger
+from bot.digests.posts import forum_title, run_topics
 from bot.digests.selection import age_limit_days, explanation, left_out, plan_run
 from bot.errors import UserError
 from bot.keywords import KeywordError, parse_terms
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 MAX_TOPICS = 25
+PUBLICATIONS_SHOWN_S = 7 * 86_400.0  # /digest list reports unpublished messages this far back
 
 
 # --------------------------------------------------------------------------- settings
@@ -64,6 +66,7 @@ def spec_from_settings(settings: DigestSettings, *, own_max_age: bool = True) ->
         layout=settings.layout,
         keywords=settings.keywords,
         exclude=settings.exclude,
+        publish=settings.publish,
     )
 
 
@@ -94,6 +97,7 @@ def build_spec(
     role_id: int | None = None,
     keywords: str | None = None,
     exclude: str | None = None,
+    publish: bool | None = None,
 ) -> SubscriptionSpec:
     """``base`` with the options given, checked; UserError with the reason otherwise.
     ``keywords`` / ``exclude`` "-" (or "none") clear them; ``role_id`` 0 clears the role."""
@@ -129,6 +133,7 @@ def build_spec(
         layout=base.layout if layout is None else layout,
         keywords=base.keywords if keywords is None else parse_keywords(keywords, "keywords"),
         exclude=base.exclude if exclude is None else parse_keywords(exclude, "exclude"),
+        publish=base.publish if publish is None else publish,
     )
 
 
@@ -220,6 +225,9 @@ async def preview_digest(
     payloads = list(plan.payloads)
     if not explain:
         return payloads
+    note = delivery_note(sub, plan, canonical_topic=config.topics.canonical)
+    if note is not None:
+        payloads.append(render.notice(note))
     backfill = digest_settings(config, sub.channel_id).backfill_hours * 3600
     missing = await left_out(
         store.digests,
@@ -232,6 +240,25 @@ async def preview_digest(
         canonical_topic=config.topics.canonical,
     )
     return [*payloads, explanation(plan, missing)]
+
+
+def delivery_note(
+    sub: Subscription, plan: DigestPlan, *, canonical_topic: Callable[[str], str]
+) -> str | None:
+    """How a run delivers in the subscription's kind of channel, for a preview's reader."""
+    if sub.channel_kind == "announcement":
+        if sub.spec.publish:
+            return "Announcement channel: each message is published to followers."
+        return "Announcement channel: the messages are not published to followers (publish off)."
+    if sub.channel_kind == "forum" and plan.payloads:
+        title = forum_title(plan.selection.selected_at, sub.spec.timezone)
+        topics = [canonical_topic(t) for t in run_topics(sub.spec.topics, plan.selection.entries)]
+        tags = ", ".join(topics[:10]) or "none"
+        return (
+            f"Forum: a new post titled “{title}”, these messages in it, tagged with up to 5 of"
+            f" the forum's tags named like its topics ({tags})."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- the commands
@@ -264,6 +291,14 @@ class DigestJobs(Protocol):
     def schedule_retry(
         self, channel_id: int, delay_seconds: float, run: Callable[[int], Awaitable[object]]
     ) -> None: ...
+
+
+def _kind_text(sub: Subscription) -> str:
+    if sub.channel_kind == "announcement":
+        return " · published to followers" if sub.spec.publish else " · not published (publish off)"
+    if sub.channel_kind == "forum":
+        return " · a forum post per run"
+    return ""
 
 
 def _when(moment: float | datetime | None) -> str:
@@ -393,6 +428,8 @@ class DigestService:
         role_id: int | None = None,
         keywords: str | None = None,
         exclude: str | None = None,
+        publish: bool | None = None,
+        kind: ChannelKind | None = None,
     ) -> list[Payload]:
         existing = await self.store.digests.subscription(channel_id)
         if existing is not None and existing.managed_by == "file":
@@ -414,6 +451,7 @@ class DigestService:
             role_id=role_id,
             keywords=keywords,
             exclude=exclude,
+            publish=publish,
         )
         now = self.clock()
         backfill = self._config().digest.backfill_hours * 3600
@@ -425,6 +463,9 @@ class DigestService:
             since=now - backfill,
             now=now,
         )
+        if kind is not None:
+            await self.store.digests.set_channel_kind(channel_id, kind)
+            sub = replace(sub, channel_kind=kind)
         await self.refresh_job(channel_id)
         verb = "Changed" if existing else "Subscribed"
         return [render.notice(f"{verb}: {self._describe(sub)}")]
@@ -466,7 +507,7 @@ class DigestService:
         return (
             f"<#{sub.channel_id}> · {describe_schedule(spec.schedule, spec.timezone)}"
             f" · {topics} · quality ≥ {spec.min_quality} · up to {spec.max_items} stories"
-            f" · {self._age_limit(spec)} · {spec.layout} layout"
+            f" · {self._age_limit(spec)} · {spec.layout} layout{_kind_text(sub)}"
             f" · next run {_when(self.jobs.next_digest_run(sub.channel_id))}"
         )
 
@@ -526,6 +567,8 @@ class DigestService:
                 lines.append(f"PAUSED: {sub.paused_reason or 'paused'}")
             if sub.last_error:
                 lines.append(f"last error: {sub.last_error} ({sub.consecutive_failures} in a row)")
+            if sub.channel_kind == "announcement":
+                lines.extend(await self._publication_lines(sub.channel_id))
             blocks.append("\n".join(lines))
         return [render.notice("\n\n".join(blocks))]
 
@@ -539,6 +582,20 @@ class DigestService:
                 f"Digest alerts go to <#{channel_id}>: one message when a digest starts"
                 " failing, one when it pauses itself, one when it recovers."
             )
+        ]
+
+    async def _publication_lines(self, channel_id: int) -> list[str]:
+        """Messages of the last week that were posted but not published, and why."""
+        since = self.clock() - PUBLICATIONS_SHOWN_S
+        publications = await self.store.digests.publications(channel_id=channel_id, since=since)
+        missed = [p for p in publications if p.status != "published"]
+        if not missed:
+            return []
+        last = missed[-1]
+        count = len(missed)
+        return [
+            f"not published to followers: {count} message{'s' * (count != 1)} in the last 7"
+            f" days (posted, not sent again); last {_when(last.at)}: {last.status}: {last.reason}"
         ]
 
     async def preview(self, guild_id: int, channel_id: int) -> list[Payload]:

@@ -17,6 +17,7 @@ from bot.store.records import (
     DigestCandidate,
     DigestCandidates,
     DigestRunRecord,
+    Publication,
     RunConflict,
     RunMessage,
     Subscription,
@@ -35,7 +36,7 @@ _SUBSCRIPTION_COLUMNS = (
     "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
     " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
     " items_delivered, consecutive_failures, last_error, created_at, updated_at,"
-    " layout, keywords, exclude, alert_state"
+    " layout, keywords, exclude, alert_state, publish, channel_kind"
 )
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC, a.id DESC"
@@ -172,7 +173,7 @@ class Digests:
                 for channel_id, *managed_and_spec in conn.execute(
                     "SELECT channel_id, managed_by, schedule, timezone, topics, min_quality,"
                     " max_items, only_published, role_id, max_age_days, layout, keywords,"
-                    " exclude FROM subscriptions"
+                    " exclude, publish FROM subscriptions"
                 )
             }
             changed: list[int] = []
@@ -316,6 +317,7 @@ class Digests:
         items: Sequence[tuple[int, int, bool]],
         payloads: Sequence[str],
         nonce: Callable[[int, int], str],
+        topics: Sequence[str] = (),
     ) -> DigestRunRecord:
         """Claim and write a run before anything is sent: its items (article, chunk, shown),
         its messages (payload JSON, nonce(run_id, chunk)); the subscription's cursor moves from
@@ -348,7 +350,7 @@ class Digests:
             status = "pending" if payloads else "delivered"
             cur = conn.execute(
                 "INSERT INTO digest_runs (channel_id, trigger, selected_at, selected_seq, status,"
-                " more, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " more, finished_at, topics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     channel_id,
                     trigger,
@@ -357,6 +359,7 @@ class Digests:
                     status,
                     more,
                     None if payloads else selected_at,
+                    TOPIC_SEP.join(topics),
                 ),
             )
             run_id = int(cur.lastrowid or 0)
@@ -396,13 +399,14 @@ class Digests:
             where.append("status = 'pending'")
         runs = await self._db.fetchall(
             "SELECT id, channel_id, trigger, selected_at, selected_seq, status, more, attempts,"
-            f" last_error FROM digest_runs WHERE {' AND '.join(where)} ORDER BY id",
+            f" last_error, thread_id, topics FROM digest_runs WHERE {' AND '.join(where)}"
+            " ORDER BY id",
             params,
         )
         result = []
         for (
             run_id_, channel_id_, trigger, selected_at, selected_seq, status, more, attempts,
-            last_error,
+            last_error, thread_id, topics,
         ) in runs:  # fmt: skip
             messages = await self._db.fetchall(
                 "SELECT chunk, nonce, payload, message_id FROM digest_messages WHERE run_id = ?"
@@ -424,6 +428,8 @@ class Digests:
                         RunMessage(chunk, nonce, payload, message_id)
                         for chunk, nonce, payload, message_id in messages
                     ),
+                    thread_id=thread_id,
+                    topics=tuple(t for t in topics.split(TOPIC_SEP) if t),
                 )
             )
         return result
@@ -431,36 +437,56 @@ class Digests:
     async def confirm_message(self, run_id: int, chunk: int, message_id: int, now: float) -> int:
         """Discord confirmed a message: mark the ledger for its stories' articles (once).
         Returns how many stories it carried (0 when it was already confirmed)."""
+        return await self._db.write(lambda conn: _confirm(conn, run_id, chunk, message_id, now))
+
+    async def confirm_post(self, run_id: int, thread_id: int, message_id: int, now: float) -> int:
+        """Discord created a forum run's post with its first message: record the post on the
+        run and confirm that message, in one transaction."""
 
         def work(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "UPDATE digest_messages SET message_id = ?, sent_at = ?"
-                " WHERE run_id = ? AND chunk = ? AND message_id IS NULL",
-                (message_id, now, run_id, chunk),
-            )
-            if cur.rowcount == 0:
-                return 0
-            (channel_id,) = conn.execute(
-                "SELECT channel_id FROM digest_runs WHERE id = ?", (run_id,)
-            ).fetchone()
             conn.execute(
-                "INSERT OR IGNORE INTO deliveries (channel_id, article_id, run_id, delivered_at)"
-                " SELECT ?, article_id, run_id, ? FROM digest_run_items"
-                " WHERE run_id = ? AND chunk = ?",
-                (channel_id, now, run_id, chunk),
+                "UPDATE digest_runs SET thread_id = ? WHERE id = ? AND thread_id IS NULL",
+                (thread_id, run_id),
             )
-            (shown,) = conn.execute(
-                "SELECT count(*) FROM digest_run_items WHERE run_id = ? AND chunk = ? AND shown",
-                (run_id, chunk),
-            ).fetchone()
-            conn.execute(
-                "UPDATE subscriptions SET items_delivered = items_delivered + ?"
-                " WHERE channel_id = ?",
-                (shown, channel_id),
-            )
-            return int(shown)
+            return _confirm(conn, run_id, 0, message_id, now)
 
         return await self._db.write(work)
+
+    async def set_channel_kind(self, channel_id: int, kind: str) -> None:
+        await self._db.execute(
+            "UPDATE subscriptions SET channel_kind = ? WHERE channel_id = ?"
+            " AND channel_kind IS NOT ?",
+            (kind, channel_id, kind),
+        )
+
+    # ---------------------------------------------------------------- publications
+    async def record_publication(self, publication: Publication) -> None:
+        """Record whether a run's message was published (a later answer replaces it)."""
+        p = publication
+        await self._db.execute(
+            "INSERT INTO digest_publications (run_id, chunk, channel_id, message_id, status,"
+            " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, chunk) DO UPDATE"
+            " SET status = excluded.status, reason = excluded.reason, at = excluded.at",
+            (p.run_id, p.chunk, p.channel_id, p.message_id, p.status, p.reason, p.at),
+        )
+
+    async def publications(
+        self, *, run_id: int | None = None, channel_id: int | None = None, since: float = 0.0
+    ) -> list[Publication]:
+        """Publication records of a run, or of a channel at or after ``since``, oldest first."""
+        where, params = ["at >= ?"], [since]
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if channel_id is not None:
+            where.append("channel_id = ?")
+            params.append(channel_id)
+        rows = await self._db.fetchall(
+            "SELECT run_id, chunk, channel_id, message_id, status, reason, at"
+            f" FROM digest_publications WHERE {' AND '.join(where)} ORDER BY at, run_id, chunk",
+            params,
+        )
+        return [Publication(*row) for row in rows]
 
     async def finish_run(self, run_id: int, now: float) -> None:
         """Every message confirmed: the run is delivered and the subscription healthy."""
@@ -561,7 +587,7 @@ class Digests:
 
 
 def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
-    """A spec as the subscription columns schedule .. max_age_days hold it."""
+    """A spec as the subscription columns schedule .. max_age_days, layout .. publish hold it."""
     return (
         spec.schedule,
         spec.timezone,
@@ -574,6 +600,7 @@ def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
         spec.layout,
         TOPIC_SEP.join(spec.keywords),
         TOPIC_SEP.join(spec.exclude),
+        int(spec.publish),
     )
 
 
@@ -583,7 +610,7 @@ def _row_subscription(row: Row) -> Subscription:
         channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,
         role_id, max_age_days, managed_by, paused, paused_reason, cursor, last_run_at,
         items_delivered, consecutive_failures, last_error, created_at, updated_at,
-        layout, keywords, exclude, alert_state,
+        layout, keywords, exclude, alert_state, publish, channel_kind,
     ) = row  # fmt: skip
     spec = SubscriptionSpec(
         schedule=schedule,
@@ -597,6 +624,7 @@ def _row_subscription(row: Row) -> Subscription:
         layout=layout,
         keywords=_joined(keywords),
         exclude=_joined(exclude),
+        publish=bool(publish),
     )
     return Subscription(
         channel_id=channel_id,
@@ -613,6 +641,7 @@ def _row_subscription(row: Row) -> Subscription:
         created_at=created_at,
         updated_at=updated_at,
         alert_state=alert_state,
+        channel_kind=channel_kind,
     )
 
 
@@ -632,16 +661,16 @@ def _upsert_subscription(
 ) -> None:
     conn.execute(
         "INSERT INTO subscriptions (channel_id, guild_id, schedule, timezone, topics, min_quality,"
-        " max_items, only_published, role_id, max_age_days, layout, keywords, exclude,"
+        " max_items, only_published, role_id, max_age_days, layout, keywords, exclude, publish,"
         " managed_by, seq_cursor, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel_id) DO UPDATE SET"
         " guild_id = COALESCE(excluded.guild_id, subscriptions.guild_id),"
         " schedule = excluded.schedule, timezone = excluded.timezone, topics = excluded.topics,"
         " min_quality = excluded.min_quality, max_items = excluded.max_items,"
         " only_published = excluded.only_published, role_id = excluded.role_id,"
         " max_age_days = excluded.max_age_days, layout = excluded.layout,"
-        " keywords = excluded.keywords, exclude = excluded.exclude,"
+        " keywords = excluded.keywords, exclude = excluded.exclude, publish = excluded.publish,"
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
         (channel_id, guild_id, *_spec_row(spec), managed_by, cursor, now, now),
     )
@@ -661,3 +690,32 @@ def _succeed(conn: sqlite3.Connection, channel_id: int, now: float) -> None:
         " WHERE channel_id = ?",
         (now, channel_id),
     )
+
+
+def _confirm(conn: sqlite3.Connection, run_id: int, chunk: int, message_id: int, now: float) -> int:
+    """Mark a run's message sent and the ledger for its stories' articles; the stories shown."""
+    cur = conn.execute(
+        "UPDATE digest_messages SET message_id = ?, sent_at = ?"
+        " WHERE run_id = ? AND chunk = ? AND message_id IS NULL",
+        (message_id, now, run_id, chunk),
+    )
+    if cur.rowcount == 0:
+        return 0
+    (channel_id,) = conn.execute(
+        "SELECT channel_id FROM digest_runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    conn.execute(
+        "INSERT OR IGNORE INTO deliveries (channel_id, article_id, run_id, delivered_at)"
+        " SELECT ?, article_id, run_id, ? FROM digest_run_items"
+        " WHERE run_id = ? AND chunk = ?",
+        (channel_id, now, run_id, chunk),
+    )
+    (shown,) = conn.execute(
+        "SELECT count(*) FROM digest_run_items WHERE run_id = ? AND chunk = ? AND shown",
+        (run_id, chunk),
+    ).fetchone()
+    conn.execute(
+        "UPDATE subscriptions SET items_delivered = items_delivered + ? WHERE channel_id = ?",
+        (shown, channel_id),
+    )
+    return int(shown)

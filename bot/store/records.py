@@ -111,6 +111,7 @@ class SubscriptionSpec:
     layout: str = "cards"  # 'cards' (an embed per story) or 'compact' (one line per story)
     keywords: tuple[str, ...] = ()  # words or phrases; a story needs one (when there are any)
     exclude: tuple[str, ...] = ()  # words or phrases; a story with any of them is left out
+    publish: bool = True  # announcement channels: publish each message to followers
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class Subscription:
     created_at: float
     updated_at: float
     alert_state: str = "healthy"  # the last state alerted: 'healthy', 'failing' or 'paused'
+    channel_kind: str | None = None  # 'text', 'announcement' or 'forum' as last seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +176,18 @@ class DigestRunRecord:
     attempts: int
     last_error: str | None
     messages: tuple[RunMessage, ...]
+    thread_id: int | None = None  # a forum run's post, once Discord created it
+    topics: tuple[str, ...] = ()  # the run's topics, best story first (a forum post's tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """Whether a run's message in an announcement channel was published to followers."""
+
+    run_id: int
+    chunk: int
+    channel_id: int
+    message_id: int
+    status: str  # 'published', 'failed' or 'skipped'
+    reason: str | None
+    at: float

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from . import permissions as P
+from .crosspost import Crossposts
 from .faults import Fault, RateLimiter, rate_limit_response
 from .gateway import GUILD_MESSAGES_INTENT, Gateway, GatewaySession
 from .mentions import Pings, pings
@@ -31,9 +32,11 @@ from .replies import (
     Reply,
     ReplyEvent,
 )
+from .responses import json_response
 from .roles import Roles
 from .selects import chosen_problem
 from .specs import ChannelSpec, GuildSpec, MemberSpec, OverwriteSpec, UserSpec, snowflake
+from .threads import ForumThreads
 from .validation import check_choices, check_commands, check_message
 
 log = logging.getLogger("discord_stub")
@@ -76,15 +79,6 @@ def _err(status: int, code: int, message: str) -> DiscordError:
 
 def unknown(code: int, what: str) -> DiscordError:
     return _err(404, code, f"Unknown {what}")
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    # discord.py compares Content-Type to exactly "application/json" (no charset).
-    resp = web.Response(status=status, body=json.dumps(body).encode(), headers=headers)
-    resp.headers["Content-Type"] = "application/json"
-    return resp
 
 
 @dataclass
@@ -149,6 +143,8 @@ class DiscordStub:
         self._by_token: dict[str, Reply] = {}
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        self.threads = ForumThreads(self)  # forum posts (threads.py)
+        self.crossposts = Crossposts(self)  # announcement publications (crosspost.py)
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> DiscordStub:
@@ -245,7 +241,7 @@ class DiscordStub:
             channel = guild.channel(channel_id)
             if channel is not None:
                 return guild, channel
-        return None, None
+        return self.threads.find(channel_id)  # type: ignore[return-value]  # a thread is a channel
 
     def guild_create_payload(self, guild: GuildSpec) -> JSON:
         data = guild.payload()
@@ -800,6 +796,18 @@ class DiscordStub:
             ("GET", "/guilds/{guild_id}/channels", self.h_guild_channels),
             ("GET", "/guilds/{guild_id}/roles", self.h_guild_roles),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.h_guild_member),
+            ("POST", "/channels/{channel_id}/threads", self.threads.h_create),
+            ("GET", "/guilds/{guild_id}/threads/active", self.threads.h_active),
+            (
+                "GET",
+                "/channels/{channel_id}/threads/archived/public",
+                self.threads.h_archived_public,
+            ),
+            (
+                "POST",
+                "/channels/{channel_id}/messages/{mid}/crosspost",
+                self.crossposts.h_crosspost,
+            ),
         ]
         for method, path, handler in routes:
             r.add_route(method, a + path, handler)
@@ -1290,12 +1298,19 @@ class DiscordStub:
         self._require(channel, P.READ_MESSAGE_HISTORY)
         return json_response(_wire(self._channel_message(request, channel)))
 
-    async def h_message_post(self, request: web.Request) -> web.Response:
-        _, channel = self._channel(request)
+    def request_body(self, request: web.Request) -> JSON:
         body = request[_BODY] or {}
         if not isinstance(body, dict):
             raise DiscordError(400, 50109, "The request body contains invalid JSON.")
-        needs = [P.SEND_MESSAGES]
+        return body
+
+    async def h_message_post(self, request: web.Request) -> web.Response:
+        _, channel = self._channel(request)
+        body = self.request_body(request)
+        if channel.type == 15:  # a forum takes posts (threads.py), not messages
+            raise _err(400, 50024, "Cannot execute action on this channel type")
+        in_thread = getattr(channel, "is_thread", False)
+        needs = [P.SEND_MESSAGES_IN_THREADS if in_thread else P.SEND_MESSAGES]
         if body.get("embeds"):
             needs.append(P.EMBED_LINKS)
         self._require(channel, *needs)

@@ -105,17 +105,54 @@ class OverwriteSpec:
 
 
 @dataclass
+class ForumTagSpec:
+    """One of a forum's available tags; a moderated one needs Manage Threads to apply."""
+
+    id: int
+    name: str
+    moderated: bool = False
+    emoji_name: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "moderated": self.moderated,
+            "emoji_id": None,
+            "emoji_name": self.emoji_name,
+        }
+
+
+REQUIRE_TAG = 1 << 4  # a forum's flag: every post needs a tag
+
+
+@dataclass
 class ChannelSpec:
     id: int
     name: str = "general"
-    type: int = 0  # 0 text, 2 voice, 4 category, 5 announcement
+    type: int = 0  # 0 text, 2 voice, 4 category, 5 announcement, 15 forum
     permission_overwrites: list[OverwriteSpec] = field(default_factory=list)
     position: int = 0
     topic: str | None = None
     parent_id: int | None = None
     nsfw: bool = False
+    available_tags: list[ForumTagSpec] = field(default_factory=list)  # forums (type 15)
+    flags: int = 0  # forums: REQUIRE_TAG
 
     def payload(self, guild_id: int) -> dict[str, Any]:
+        data = self._payload(guild_id)
+        if self.type == 15:
+            data.update(
+                available_tags=[t.payload() for t in self.available_tags],
+                default_auto_archive_duration=4320,
+                default_thread_rate_limit_per_user=0,
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
+        return data
+
+    def _payload(self, guild_id: int) -> dict[str, Any]:
         return {
             "id": str(self.id),
             "type": self.type,
@@ -128,7 +165,7 @@ class ChannelSpec:
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "last_message_id": None,
             "rate_limit_per_user": 0,
-            "flags": 0,
+            "flags": self.flags,
         }
 
 
