@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
+from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -142,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_bot(config)
     except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseUnavailable as exc:  # its message masks the password
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

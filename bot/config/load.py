@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 from bot.config.dump import toml_string
 from bot.config.model import (
     CHANNEL_KEYS,
-    DEFAULT_DATABASE_PATH,
     DATABASE_URL_SCHEMES,
+    DEFAULT_DATABASE_PATH,
     DEFAULT_INGEST_PATHS,
     ENV_API_BASE,
-    ENV_DATABASE_URL,
     ENV_CONFIG,
+    ENV_DATABASE_URL,
     ENV_GATEWAY_URL,
     ENV_TOKEN,
     LOG_LEVELS,
@@ -32,13 +32,13 @@ from bot.config.model import (
     Config,
     ConfigError,
     DatabaseConfig,
-    masked_url,
-    url_passwords,
     DigestSettings,
     DiscordConfig,
     IngestConfig,
     LoggingConfig,
     TopicsConfig,
+    masked_url,
+    url_passwords,
 )
 from bot.schedules import ScheduleError, parse_schedule, parse_timezone
 

@@ -18,16 +18,13 @@ from typing import Any
 import asyncpg
 
 from bot.config.model import masked_url
+from bot.store.interface import DatabaseUnavailable
 
 # Advisory lock keys of this bot (one 64-bit key space per database, shared by every client).
 MIGRATION_LOCK = 0x6E657773_626F7401  # held while a process migrates the schema
 WRITE_LOCK = 0x6E657773_626F7402  # held by each write transaction of the article data
 
 Row = tuple[Any, ...]
-
-
-class DatabaseUnavailable(Exception):
-    """PostgreSQL could not be reached or refused us; the message shows the URL masked."""
 
 
 class PgDatabase:

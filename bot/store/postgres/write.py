@@ -48,7 +48,8 @@ _INSERT_FILE = (
     f" ${len(_FILE_COLUMNS) - 2}, ${len(_FILE_COLUMNS) - 1})"
 )
 _INSERT_STUB = (
-    f"INSERT INTO articles ({', '.join(_STUB_COLUMNS)}) VALUES ({_marks(len(_STUB_COLUMNS) - 1)}, 0)"
+    f"INSERT INTO articles ({', '.join(_STUB_COLUMNS)})"
+    f" VALUES ({_marks(len(_STUB_COLUMNS) - 1)}, 0)"
 )
 # Parameters: $1 id, then BOUND_COLUMNS from $2, then arrived_at, change_seq, gone.
 _FILE_PARAM = {name: f"${i}" for i, name in enumerate(BOUND_COLUMNS, start=2)}
@@ -259,8 +260,7 @@ async def _apply_batch(
         if not gone:
             indexed.add(article_id)
     fresh = await conn.fetch(
-        "SELECT nextval(pg_get_serial_sequence('articles', 'id'))"
-        " FROM generate_series(1, $1)",
+        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
         len(urls) - len(known),
     )
     state = _BatchState(
@@ -345,7 +345,8 @@ def _file_article(
     known_id, known_fingerprint, known_from_file, known_gone = (
         _UNKNOWN if before is None else before
     )
-    row = (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now, state.seq, gone)
+    joined = TOPIC_SEP.join(topics)
+    row = (canonical, *base, joined, new_fingerprint, key, now, now, state.seq, gone)
     written = not (
         known_from_file == 1 and known_fingerprint == new_fingerprint and known_gone == gone
     )
@@ -458,7 +459,7 @@ async def _write_topics(conn: asyncpg.Connection, state: _BatchState) -> None:
     await executemany(
         conn,
         "INSERT INTO article_topics VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        [(ids[key], published_at, article_id, quality) for key, published_at, article_id, quality in rows],
+        [(ids[key], *rest) for key, *rest in rows],
     )
     await executemany(
         conn,
