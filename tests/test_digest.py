@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from bot.digests.selection import left_out, plan_run, select
 from bot.digests.service import build_spec, parse_topics, preview_digest
 from bot.errors import UserError
 from bot.render import Payload
-from bot.store import FileRecord, Store, Subscription, SubscriptionSpec
+from bot.store import FileRecord, Store, StoreInterface, Subscription, SubscriptionSpec
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 NOW = 1_000_000.0
@@ -35,10 +34,9 @@ def rec(article: Article) -> FileRecord:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
+def store(backend_store: StoreInterface) -> StoreInterface:
+    """The store of each backend (tests/postgres.py)."""
+    return backend_store
 
 
 async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:

@@ -23,8 +23,10 @@ from bot.digests.delivery import Delivery
 from bot.digests.selection import left_out, plan_run, select
 from bot.digests.service import preview_digest
 from bot.render import Payload
-from bot.store import FileRecord, RunConflict, Store, SubscriptionSpec
+from bot.store import FileRecord, RunConflict, Store, StoreInterface, SubscriptionSpec
 from bot.store.db import migration_scripts, split_sql
+from bot.store.postgres import PostgresStore
+from tests.postgres import create_database, fetch_sql
 from tests.test_delivery import Clock, FakeDiscord
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
@@ -59,24 +61,19 @@ async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> Non
 
 async def seqs(store: Store) -> dict[str, int | None]:
     """title -> change_seq of every article row."""
-    rows = await store.run_read(
-        lambda conn: conn.execute("SELECT title, change_seq FROM articles").fetchall()
-    )
+    rows = await fetch_sql(store, "SELECT title, change_seq FROM articles")
     return dict(rows)
 
 
 async def marks(store: Store) -> list[int]:
-    rows = await store.run_read(
-        lambda conn: conn.execute("SELECT seq FROM change_marks ORDER BY seq").fetchall()
-    )
+    rows = await fetch_sql(store, "SELECT seq FROM change_marks ORDER BY seq")
     return [seq for (seq,) in rows]
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
+def store(backend_store: StoreInterface) -> StoreInterface:
+    """The store of each backend (tests/postgres.py)."""
+    return backend_store
 
 
 # --------------------------------------------------------------------------- the write rules
@@ -410,14 +407,21 @@ async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: Store):
     assert len(await store.digests.runs(channel_id=CH)) == 1
 
 
-async def test_two_stores_on_one_file_post_every_story_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_two_stores_on_one_database_post_every_story_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, backend: str, request: pytest.FixtureRequest
 ):
-    """Two processes on one SQLite file (two Store objects, two Delivery objects, one
-    subscription), runs started together while articles keep arriving."""
+    """Two processes on one database (two stores, two Delivery objects, one subscription),
+    runs started together while articles keep arriving: on SQLite the write lock keeps the
+    claim single, on PostgreSQL the subscription's row lock."""
     caplog.set_level(logging.INFO, logger="bot.digests.delivery")
-    path = tmp_path / "shared.sqlite3"
-    first, second = await Store.open(path), await Store.open(path)
+    first: StoreInterface
+    second: StoreInterface
+    if backend == "postgresql":
+        url = await create_database(request.getfixturevalue("postgres_server"))
+        first, second = await PostgresStore.open(url), await PostgresStore.open(url)
+    else:
+        path = tmp_path / "shared.sqlite3"
+        first, second = await Store.open(path), await Store.open(path)
     try:
         discord = SlowDiscord()
         clock = Clock()
