@@ -34,7 +34,7 @@ BACKENDS = ("sqlite", "postgresql")
 _numbers = itertools.count(1)
 
 
-def _database_url(server_url: str, name: str) -> str:
+def database_url(server_url: str, name: str) -> str:
     """The server's URL (``postgresql://postgres:@/postgres?host=/tmp/...``) for a database."""
     return re.sub(r"/postgres(\?|$)", rf"/{name}\1", server_url, count=1)
 
@@ -45,7 +45,7 @@ async def _make_template(server_url: str) -> None:
         await conn.execute(f"CREATE DATABASE {TEMPLATE}")
     finally:
         await conn.close()
-    conn = await asyncpg.connect(_database_url(server_url, TEMPLATE))
+    conn = await asyncpg.connect(database_url(server_url, TEMPLATE))
     try:
         await migrate(conn)
     finally:
@@ -84,7 +84,7 @@ async def create_database(server_url: str) -> str:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
     finally:
         await admin.close()
-    return _database_url(server_url, name)
+    return database_url(server_url, name)
 
 
 async def drop_database(server_url: str, url: str) -> None:
