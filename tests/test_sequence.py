@@ -55,17 +55,17 @@ def rec(article: Article) -> FileRecord:
     return FileRecord(f"/f/{article.url}", 1, 1, article.url + repr(article), article=article)
 
 
-async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
+async def ingest(store: StoreInterface, *articles: Article, at: float = NOW - 100) -> None:
     await store.articles.apply_batch([rec(a) for a in articles], now=at)
 
 
-async def seqs(store: Store) -> dict[str, int | None]:
+async def seqs(store: StoreInterface) -> dict[str, int | None]:
     """title -> change_seq of every article row."""
     rows = await fetch_sql(store, "SELECT title, change_seq FROM articles")
     return dict(rows)
 
 
-async def marks(store: Store) -> list[int]:
+async def marks(store: StoreInterface) -> list[int]:
     rows = await fetch_sql(store, "SELECT seq FROM change_marks ORDER BY seq")
     return [seq for (seq,) in rows]
 
@@ -79,7 +79,9 @@ def store(backend_store: StoreInterface) -> StoreInterface:
 # --------------------------------------------------------------------------- the write rules
 
 
-async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another(store: Store):
+async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another(
+    store: StoreInterface,
+):
     await ingest(store, art(1), art(2))
     assert await seqs(store) == {"Story number 1": 1, "Story number 2": 1}
     assert await marks(store) == [1]
@@ -103,7 +105,7 @@ async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another
     assert await marks(store) == [1, 2, 3, 4, 5, 6]
 
 
-async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: Store):
+async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: StoreInterface):
     stub = art(9, title="Named in a related list", published=False, topics=())
     await ingest(store, art(1, related=(stub,)))
     assert (await seqs(store))["Named in a related list"] is None
@@ -114,7 +116,7 @@ async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: Store):
     assert (await seqs(store))["Named in a related list"] == 3
 
 
-async def test_an_alias_merge_is_a_topic_change(store: Store):
+async def test_an_alias_merge_is_a_topic_change(store: StoreInterface):
     await ingest(store, art(1, topics=("Artificial Intelligence",)), art(2, topics=("AI",)))
     assert await store.articles.apply_aliases(lambda name: "AI", now=NOW) == 1
     assert await seqs(store) == {"Story number 1": 2, "Story number 2": 1}
@@ -122,7 +124,7 @@ async def test_an_alias_merge_is_a_topic_change(store: Store):
     assert await marks(store) == [1, 2]
 
 
-async def test_published_field_is_stored_and_read_back(store: Store):
+async def test_published_field_is_stored_and_read_back(store: StoreInterface):
     await ingest(store, art(1, published=False, published_field=False), art(2, published=False))
     pool = await store.digests.pool(CH, after_seq=0, limit=10)
     fields = {c.entry.article.title: c.entry.article.published_field for c in pool}
@@ -132,7 +134,7 @@ async def test_published_field_is_stored_and_read_back(store: Store):
 # --------------------------------------------------------------------------- selection
 
 
-async def pick(store: Store, cursor: int, **kw: object):
+async def pick(store: StoreInterface, cursor: int, **kw: object):
     return await select(
         store.digests,
         CH,
@@ -148,7 +150,7 @@ def titles(selection) -> list[str]:
     return [e.article.title for e in selection.entries]
 
 
-async def test_published_later_is_due_at_the_next_run(store: Store):
+async def test_published_later_is_due_at_the_next_run(store: StoreInterface):
     await ingest(store, art(1, published=False), art(2))
     first = await pick(store, 0)
     assert titles(first) == ["Story number 2"] and first.selected_seq == 1
@@ -162,7 +164,7 @@ async def test_published_later_is_due_at_the_next_run(store: Store):
     assert titles(await pick(store, second.selected_seq)) == ["Story number 3"]
 
 
-async def test_max_age_leaves_out_old_stories_and_says_why(store: Store):
+async def test_max_age_leaves_out_old_stories_and_says_why(store: StoreInterface):
     now = T0.timestamp() + 10 * 86400
     await ingest(
         store,
@@ -197,7 +199,7 @@ async def test_max_age_leaves_out_old_stories_and_says_why(store: Store):
     assert len(chosen.entries) == 2
 
 
-async def test_reasons_name_a_missing_published_field_and_a_decimal_quality(store: Store):
+async def test_reasons_name_a_missing_published_field_and_a_decimal_quality(store: StoreInterface):
     await ingest(
         store,
         art(1, published=False, published_field=False),
@@ -375,7 +377,7 @@ async def test_migration_keeps_what_is_due_and_posts_nothing_twice(tmp_path: Pat
 # --------------------------------------------------------------------------- the claim
 
 
-async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: Store):
+async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: StoreInterface):
     await store.digests.save_subscription(
         CH, SPEC, guild_id=1, managed_by="command", since=0, now=NOW
     )
@@ -557,7 +559,7 @@ class Model:
         return {s for s, v in self.files.items() if v.eligible() and s not in self.delivered}
 
 
-async def _write(store: Store, model: Model, batch: list[Change], at: float) -> None:
+async def _write(store: StoreInterface, model: Model, batch: list[Change], at: float) -> None:
     latest: dict[int, Version] = {}  # a batch names a slot's file once: as its edits left it
     for slot, first, edit in batch:
         before = latest.get(slot) or model.files.get(slot) or first
@@ -570,7 +572,7 @@ def _slot(title: str) -> int:
     return int(title.split()[1])
 
 
-async def _run(store: Store, model: Model, between: list[Change] | None) -> None:
+async def _run(store: StoreInterface, model: Model, between: list[Change] | None) -> None:
     sub = await store.digests.subscription(CH)
     assert sub is not None
     plan = await plan_run(
