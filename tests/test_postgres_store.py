@@ -58,3 +58,11 @@ async def test_open_store_picks_the_backend_from_the_config(tmp_path: Path, post
     finally:
         await sqlite.close()
         await postgres.close()
+
+
+async def test_two_tasks_closing_at_once_both_wait_for_the_close(postgres_url: str):
+    store = await PostgresStore.open(postgres_url)
+    await asyncio.gather(store.close(), store.close())
+    await store.close()
+    with pytest.raises(asyncpg.InterfaceError):  # closed: no query runs any more
+        await store.status()

@@ -42,7 +42,7 @@ class PostgresStore:
         return self.database.shown_url
 
     async def close(self) -> None:
-        """Idempotent."""
+        """Idempotent, and safe to call from two tasks at once."""
         await self.database.close()
 
     async def __aenter__(self) -> PostgresStore:

@@ -9,6 +9,7 @@ lower. Reads that must agree with each other run in one REPEATABLE READ snapshot
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -33,7 +34,7 @@ class PgDatabase:
     def __init__(self, pool: asyncpg.Pool, shown_url: str):
         self._pool = pool
         self.shown_url = shown_url
-        self._closed = False
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 8) -> PgDatabase:
@@ -61,10 +62,11 @@ class PgDatabase:
         return cls(pool, shown)
 
     async def close(self) -> None:
-        """Idempotent."""
-        if not self._closed:
-            self._closed = True
-            await self._pool.close()
+        """Idempotent and safe to call from two tasks at once: every caller waits for the one
+        close (as bot.store.db.Database.close)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._pool.close())
+        await asyncio.shield(self._closing)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """Every row of one query, as tuples."""
