@@ -338,3 +338,14 @@ async def test_files_generation_moves_with_every_files_write(store: StoreInterfa
     assert generation == start + 2
     assert states == {"/a": ("/a", 5, 6, "empty file")}
     assert await store.files.hashes(["/a", "/missing"]) == {"/a": "/a-hash"}
+
+
+async def test_a_word_longer_than_any_index_entry_matches_nothing(store: StoreInterface):
+    # PostgreSQL keeps no lexeme over 2 KB: such a word (a pasted blob) must match nothing,
+    # not read as "no words" (which lists the newest articles)
+    quantum = art("https://example.com/a", "Quantum leap", published=True)
+    await store.articles.apply_batch([rec("/f", quantum)], 1.0)
+    assert await store.reads.title_choices("x" * 6000) == []
+    assert await store.reads.search("x" * 6000) == []
+    assert await store.reads.search("quantum " + "x" * 3000) == []
+    assert [t for _, t in await store.reads.title_choices("")] == ["Quantum leap"]

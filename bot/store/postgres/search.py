@@ -70,10 +70,14 @@ def search_query(terms: Sequence[str]) -> str | None:
 
 
 def prefix_query(text: str) -> str | None:
-    """A tsquery literal over the words of the text, the last one matching as a prefix."""
+    """A tsquery literal over the words of the text, the last one matching as a prefix; None
+    when the text has no words; '' when a word is longer than any lexeme (it matches no
+    title)."""
     found = words(text)[:MAX_PREFIX_WORDS]
-    if not found or not all(map(_indexable, found)):
+    if not found:
         return None
+    if not all(map(_indexable, found)):
+        return ""
     return " & ".join(f"'{w}'" for w in found) + ":*"
 
 
@@ -120,6 +124,8 @@ async def title_matches(conn: asyncpg.Connection, text: str, limit: int) -> list
     """(article id, title) for autocomplete by title: articles with a file of their own
     first, then newest first."""
     query = prefix_query(text)
+    if query == "":
+        return []
     if query is None:
         records = await conn.fetch(
             "SELECT id, title FROM articles WHERE published = 1 AND from_file = 1 AND gone = 0"
