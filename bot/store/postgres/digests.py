@@ -165,8 +165,6 @@ class PgDigests:
         """Make the file-managed subscriptions what the config says, in one transaction (see
         bot.store.digests.Digests.sync_file_subscriptions). Returns the channels changed."""
         async with self._db.transaction() as conn:
-            # one process at a time: two shards syncing the same file agree on one outcome
-            await conn.execute("LOCK TABLE subscriptions IN SHARE ROW EXCLUSIVE MODE")
             cursor = await sequence.value_at(conn, since)
             before: dict[int, tuple[Any, ...]] = {
                 int(r[0]): tuple(r)[1:]
