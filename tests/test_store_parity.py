@@ -13,7 +13,7 @@ import pytest
 from bench.generate import TOPICS, iter_records
 from bot.articles import Article
 from bot.articles.fields import build_article
-from bot.store import Store, StoreInterface
+from bot.store import FileRecord, Store, StoreInterface
 from bot.store.postgres import PostgresStore
 from bot.store.relevance import words
 from tests.postgres import create_database
@@ -43,8 +43,14 @@ def rewritten(articles: list[Article]) -> list[Article]:
 
 
 async def load(store: StoreInterface, articles: list[Article]) -> None:
+    """Bulk loads, a rewrite, files (some then deleted: gone) and an alias merge."""
     await store.articles.bulk_load(articles, NOW, batch=250)
     await store.articles.bulk_load(rewritten(articles), NOW + 60, batch=100)
+    files = [FileRecord(f"/f/{i}", 1, 1, f"h{i}", article=a) for i, a in enumerate(articles[:200])]
+    await store.articles.apply_batch(files, NOW + 120)
+    assert await store.files.remove([f"/f/{i}" for i in range(0, 200, 5)]) == 40
+    merge = {"Machine Learning": "AI", "Robotics": "Robots"}
+    await store.articles.apply_aliases(lambda name: merge.get(name, name), NOW + 180)
 
 
 @pytest.fixture
@@ -85,7 +91,8 @@ async def test_same_answers_on_both_backends(both):
     assert await sqlite.reads.topics() == await postgres.reads.topics()
     for prefix in ("a", "ro", "x", ""):
         assert await sqlite.reads.topics(prefix, 10) == await postgres.reads.topics(prefix, 10)
-    for topic in [*TOPICS[:12], "nothing such"]:
+    assert (await sqlite.status()).gone_files == 40
+    for topic in [*TOPICS[:12], "Robots", "nothing such"]:
         for quality in (0, 60):
             assert await sqlite.reads.topic_entries(
                 topic, min_quality=quality, limit=10
