@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from bot.config import Config, LiveConfig
 from bot.ingest import Ingestor
 from bot.news.service import NewsService
-from bot.store import Store
+from bot.store import StoreInterface, open_store
 
 if TYPE_CHECKING:
     from bot.digests.delivery import Sender
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class App:
     config: LiveConfig  # the one owner of the running config
-    store: Store
+    store: StoreInterface
     ingestor: Ingestor
     news: NewsService
 
@@ -57,7 +57,7 @@ async def open_app(
     processes (default: one per CPU).
     """
     async with AsyncExitStack() as opened:
-        store = await Store.open(config.database.path, exclusive=exclusive)
+        store = await open_store(config.database, exclusive=exclusive)
         opened.push_async_callback(store.close)
         ingestor = Ingestor(
             store,

@@ -20,6 +20,7 @@ from bot.config import (
     render_config,
     resolve_config_path,
 )
+from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -167,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseUnavailable as exc:  # its message masks the password
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
@@ -231,7 +235,7 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
         json.dump(data, out, indent=2)
         out.write("\n")
     else:
-        print(f"database: {config.database.path}", file=out)
+        print(f"database: {config.database.shown}", file=out)
         counts = data | {"rejected_files": len(status.rejected_files)}
         for key, value in counts.items():
             print(f"{key.replace('_', ' ')}: {value if value is not None else 'never'}", file=out)

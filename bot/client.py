@@ -20,12 +20,13 @@ from discord.ext import commands
 
 from bot.app import App, build_digests, open_app
 from bot.config import Config, ConfigError
+from bot.config.model import url_passwords
 from bot.digests.jobs import Scheduler
 from bot.digests.sender import DiscordSender
 from bot.errors import UserError
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
-from bot.store import DatabaseInUse, Store
+from bot.store import DatabaseInUse, StoreInterface
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
 
@@ -68,7 +69,7 @@ class NewsBot(commands.Bot):
         return self.app.config.current()
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreInterface:
         return self.app.store
 
     @property
@@ -205,8 +206,11 @@ def run_bot(config: Config) -> int:
     if not token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    # the database password too: nothing logs the URL unmasked, and nothing ever should
+    secrets = [token, *(p for p in url_passwords(config.database.url or "") if len(p) >= 4)]
     for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenFilter(token))
+        for secret in secrets:
+            handler.addFilter(TokenFilter(secret))
     point_at(config)
     exclusive = os.environ.get(UNSAFE_SHARED_DATABASE) != "1"
     if not exclusive:

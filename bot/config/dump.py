@@ -73,6 +73,10 @@ def render_config(config: Config) -> str:
         else:
             lines.append(f"{name} = {_toml_value(value)}")
     lines += ["", "[database]", f"path = {_toml_value(config.database.path)}"]
+    if config.database.shown_url is None:
+        lines.append("# url is not set (SQLite at path)")
+    else:  # the password masked, like the token
+        lines.append(f"url = {toml_string(config.database.shown_url)}")
     lines += [
         "",
         "[ingest]",

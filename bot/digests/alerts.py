@@ -14,7 +14,7 @@ from typing import Literal
 from bot import render
 from bot.digests.delivery import Sender
 from bot.digests.model import DeliveryError, RunOutcome
-from bot.store import Store, Subscription
+from bot.store import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def alert_text(sub: Subscription, state: AlertState, error: str | None) -> str:
 class Alerts:
     """Moves a subscription's alerted state and posts the alert for each change worth one."""
 
-    def __init__(self, store: Store, sender: Sender):
+    def __init__(self, store: StoreInterface, sender: Sender):
         self.store = store
         self.sender = sender
 

@@ -46,7 +46,7 @@ from bot.digests.model import (
 from bot.digests.posts import ForumTags, forum_title, pick_tags, run_topics
 from bot.digests.selection import plan_run
 from bot.render import Payload
-from bot.store import DigestRunRecord, Publication, RunConflict, Store, Subscription
+from bot.store import DigestRunRecord, Publication, RunConflict, StoreInterface, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class Delivery:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         sender: Sender,
         *,
         config: Callable[[], Config],

@@ -24,7 +24,7 @@ from bot.errors import UserError
 from bot.keywords import KeywordError, parse_terms
 from bot.render import Payload
 from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
-from bot.store import Store, Subscription, SubscriptionSpec
+from bot.store import StoreInterface, Subscription, SubscriptionSpec
 
 __all__ = [
     "DigestJobs",
@@ -154,7 +154,7 @@ def parse_keywords(text: str, option: str) -> tuple[str, ...]:
 
 
 async def _default_subscription(
-    channel_id: int, config: Config, store: Store, now: float
+    channel_id: int, config: Config, store: StoreInterface, now: float
 ) -> Subscription:
     """What a new subscription with the [digest] defaults (or the file's entry) would be."""
     settings = digest_settings(config, channel_id)
@@ -177,7 +177,7 @@ async def _default_subscription(
 
 async def preview_digest(
     config: Config,
-    store: Store,
+    store: StoreInterface,
     channel_id: int | None,
     *,
     explain: bool = False,
@@ -314,7 +314,7 @@ class DigestService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         *,
         config: Callable[[], Config],
         delivery: DigestRunner,
