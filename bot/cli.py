@@ -9,10 +9,18 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Config, ConfigError, load_config, render_config, resolve_config_path
+from bot.config import (
+    Config,
+    ConfigError,
+    load_config,
+    render_config,
+    resolve_config_path,
+    shard_plan,
+)
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -93,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
 
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         parents=[common],
         help="run the bot (one per database)",
@@ -102,6 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
         " per database: a second one on the same [database] path refuses to start (exit 2)"
         " and names the running one's pid; `newsbot ingest` and the other commands may run"
         " beside it.",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        help="Discord shards in all (overrides [discord] shard_count); see README, Scale out",
+    )
+    run.add_argument(
+        "--shard-ids",
+        metavar="IDS",
+        help="the shards this process serves, like 0,1 (default: all of --shard-count)",
     )
     status = sub.add_parser("status", parents=[common], help="counts and last ingest")
     status.add_argument("--json", action="store_true", help="print as JSON")
@@ -128,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(render_config(config))
         return EXIT_OK
+    if args.command == "run":
+        try:
+            config = with_shard_flags(config, args.shard_count, args.shard_ids)
+        except ConfigError as exc:
+            print(f"newsbot: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     _setup_logging(config, quiet=args.command != "run")
     try:
         if args.command == "ingest":
@@ -157,6 +182,28 @@ def _load(args: argparse.Namespace) -> Config:
         cli_path = args.path
     path = resolve_config_path(cli_path, os.environ, Path.cwd())
     return load_config(path, os.environ)
+
+
+def with_shard_flags(config: Config, count: int | None, ids_text: str | None) -> Config:
+    """The config with ``--shard-count`` and ``--shard-ids`` applied; ConfigError when they do
+    not make sense. A new count drops the file's ids (they were ids of another count)."""
+    if count is None and ids_text is None:
+        return config
+    ids: list[int] = []
+    if ids_text is not None:
+        parts = [part.strip() for part in ids_text.split(",")]
+        if not all(part.isdigit() for part in parts):
+            raise ConfigError(
+                f"invalid --shard-ids {ids_text!r}: give shard numbers separated by commas,"
+                " like 0,1",
+                "--shard-ids",
+            )
+        ids = [int(part) for part in parts]
+    if count is None:
+        count = config.discord.shard_count
+    shard_count, shard_ids = shard_plan(count, ids, "--")
+    discord = replace(config.discord, shard_count=shard_count, shard_ids=shard_ids)
+    return replace(config, discord=discord)
 
 
 def _setup_logging(config: Config, *, quiet: bool) -> None:

@@ -16,6 +16,7 @@ from typing import TypeVar
 from bot.store.db import Database
 from bot.store.digests import Digests
 from bot.store.files import UNREAD_TOO_LARGE, Files
+from bot.store.leader import LeaderLock, SoleLeader
 from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
 from bot.store.read import Reads
@@ -44,6 +45,7 @@ __all__ = [
     "DigestRunRecord",
     "FileRecord",
     "FileState",
+    "LeaderLock",
     "PreparedArticle",
     "RunConflict",
     "RunMessage",
@@ -100,6 +102,11 @@ class Store:
             subscriptions=await self.digests.subscription_count(),
             last_ingest_at=await self.get_meta("last_ingest_at"),
         )
+
+    def leader_lock(self) -> LeaderLock:
+        """The lock that makes one process the leader (bot.leader): one process per SQLite
+        database, so it always leads."""
+        return SoleLeader()
 
     async def integrity_check(self) -> str:
         rows = await self._db.fetchall("PRAGMA integrity_check")
