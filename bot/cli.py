@@ -21,6 +21,7 @@ from bot.config import (
     resolve_config_path,
     shard_plan,
 )
+from bot.config.model import MASK
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -122,6 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IDS",
         help="the shards this process serves, like 0,1 (default: all of --shard-count)",
     )
+    db = sub.add_parser("db", parents=[common], help="database tools (copy)")
+    db_what = db.add_subparsers(dest="what", metavar="WHAT", required=True)
+    copy = db_what.add_parser(
+        "copy",
+        parents=[common],
+        help="copy a whole database between SQLite and PostgreSQL",
+        description="Copy a whole database (articles, stories, topics, files, subscriptions,"
+        " runs, the delivery ledger, everything) from SOURCE to TARGET, each a SQLite file"
+        " path or a postgresql://user:password@host:5432/name URL, ids kept. TARGET must be"
+        " empty, or an unchanged earlier copy of SOURCE (running the copy again is safe);"
+        " --replace overwrites anything else. Exit 0 when copied, 2 on bad input.",
+    )
+    copy.add_argument("source", metavar="SOURCE", help="SQLite path or postgresql:// URL")
+    copy.add_argument("target", metavar="TARGET", help="SQLite path or postgresql:// URL")
+    copy.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite a TARGET that holds another database (its data is lost)",
+    )
     status = sub.add_parser("status", parents=[common], help="counts and last ingest")
     status.add_argument("--json", action="store_true", help="print as JSON")
     check = sub.add_parser(
@@ -161,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_status(config, args.json, sys.stdout))
         if args.command == "preview":
             return asyncio.run(_preview(config, args, sys.stdout))
+        if args.command == "db":
+            return asyncio.run(_db_copy(args, sys.stdout, sys.stderr))
         if args.command != "run":
             parser.error(f"unknown command {args.command!r}")
         from bot.client import run_bot
@@ -279,6 +301,63 @@ async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
+async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.store.copy import CopyRefused, copy_database, open_end, same_database
+
+    def masked(text: str) -> str:
+        for spec in (args.source, args.target):
+            for password in _url_passwords(spec):
+                text = text.replace(password, MASK)
+        return text
+
+    if same_database(args.source, args.target):
+        print(f"newsbot: {masked(args.source)} is both SOURCE and TARGET", file=err)
+        return EXIT_USAGE
+    progress = _ProgressBar(err, unit="rows") if err.isatty() else None
+    try:
+        source = await open_end(args.source, target=False)
+        try:
+            target = await open_end(args.target, target=True)
+            try:
+                report = await copy_database(
+                    source, target, replace=args.replace, progress=progress
+                )
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    except CopyRefused as exc:
+        if progress:
+            progress.finish()
+        print(f"newsbot: {masked(str(exc))}", file=err)
+        return EXIT_USAGE
+    except (OSError, ConnectionError) as exc:  # an unreachable server, a refused login
+        print(f"newsbot: cannot open the database: {masked(str(exc))}", file=err)
+        return EXIT_USAGE
+    if progress:
+        progress.finish()
+    tables = ", ".join(f"{table} {rows}" for table, rows in report.rows.items() if rows)
+    print(
+        f"copied {report.total} rows from {source.label} to {target.label}"
+        + (f" ({tables})" if tables else ""),
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _url_passwords(spec: str) -> list[str]:
+    """The password of a URL as written and decoded (either may reach a message)."""
+    from urllib.parse import unquote, urlsplit
+
+    if "://" not in spec:
+        return []
+    try:
+        password = urlsplit(spec).password
+    except ValueError:
+        return []
+    return sorted({password, unquote(password)}, key=len, reverse=True) if password else []
+
+
 def _json_default(value: Any) -> Any:
     return str(value)
 
@@ -286,8 +365,9 @@ def _json_default(value: Any) -> Any:
 class _ProgressBar:
     """A one-line progress bar on a terminal; silent elsewhere."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, unit: str = "files"):
         self.stream = stream
+        self.unit = unit
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
@@ -296,7 +376,7 @@ class _ProgressBar:
         width = 30
         filled = width * done // max(total, 1)
         bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} files")
+        self.stream.write(f"\r[{bar}] {done}/{total} {self.unit}")
         self.stream.flush()
         self.shown = True
 
