@@ -45,9 +45,10 @@ class ProcessLock:
             self.shared.holder = None
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
+async def until(condition) -> None:
+    """Poll a condition the leadership task changes (it has no event of its own to wait on)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
