@@ -20,7 +20,7 @@ from bot.config import Config, LiveConfig
 from bot.ingest import Ingestor
 from bot.leader import Leadership
 from bot.news.service import NewsService
-from bot.store import Store
+from bot.store import StoreInterface, leader_lock, open_store
 
 if TYPE_CHECKING:
     from bot.digests.delivery import Sender
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class App:
     config: LiveConfig  # the one owner of the running config
-    store: Store
+    store: StoreInterface
     ingestor: Ingestor
     news: NewsService
     # Who does the once-only work among processes on one database; started by the bot.
@@ -60,7 +60,7 @@ async def open_app(
     processes (default: one per CPU).
     """
     async with AsyncExitStack() as opened:
-        store = await Store.open(config.database.path, exclusive=exclusive)
+        store = await open_store(config.database, exclusive=exclusive)
         opened.push_async_callback(store.close)
         ingestor = Ingestor(
             store,
@@ -71,7 +71,7 @@ async def open_app(
         )
         opened.callback(ingestor.close)
         live = LiveConfig(config)
-        leader = Leadership(store.leader_lock())
+        leader = Leadership(leader_lock(config.database))
         opened.push_async_callback(leader.stop)  # released before the store closes
         yield App(
             config=live,

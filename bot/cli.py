@@ -277,7 +277,7 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
         json.dump(data, out, indent=2)
         out.write("\n")
     else:
-        print(f"database: {config.database.path}", file=out)
+        print(f"database: {config.database.shown}", file=out)
         counts = data | {"rejected_files": len(status.rejected_files)}
         for key, value in counts.items():
             print(f"{key.replace('_', ' ')}: {value if value is not None else 'never'}", file=out)

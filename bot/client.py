@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
 from bot.shards import ShardPlan
-from bot.store import DatabaseInUse, Store
+from bot.store import DatabaseInUse, StoreInterface
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
 
@@ -79,7 +79,7 @@ class NewsBot(commands.Bot):
         return self.app.config.current()
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreInterface:
         return self.app.store
 
     @property

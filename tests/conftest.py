@@ -19,6 +19,9 @@ from tests.discord_stub import DiscordStub, GuildSpec
 from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import BOT_TOKEN, OWNER, default_guild
 
+# PostgreSQL for the tests (a server per session, a database per test) and `backend_store`.
+pytest_plugins = ("tests.postgres",)
+
 
 @pytest.fixture
 def stub_guilds() -> list[GuildSpec]:

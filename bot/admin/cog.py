@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.config import Config
-from bot.store import Store
+from bot.store import StoreInterface
 from bot.ui.reply import send_payloads
 
 
@@ -35,7 +35,7 @@ class AdminHost(Protocol):
     def config(self) -> Config: ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> StoreInterface: ...
 
     @property
     def scheduler(self) -> JobList: ...

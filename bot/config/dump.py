@@ -78,6 +78,10 @@ def render_config(config: Config) -> str:
         lines.append(f"shard_count = {discord.shard_count}")
         lines.append(f"shard_ids = {_toml_value(discord.shard_ids)}")
     lines += ["", "[database]", f"path = {_toml_value(config.database.path)}"]
+    if config.database.shown_url is None:
+        lines.append("# url is not set (SQLite at path)")
+    else:  # the password masked, like the token
+        lines.append(f"url = {toml_string(config.database.shown_url)}")
     lines += [
         "",
         "[ingest]",

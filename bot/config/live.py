@@ -32,8 +32,8 @@ class LiveConfig:
         if self._path is None:  # started on built-in defaults: a config.toml created since counts
             self._path = resolve_config_path(None, env, cwd)
         fresh = load_config(self._path, env)
-        if fresh.database.path != self._config.database.path:
-            log.warning("reload: [database] path changes only take effect after a restart")
+        if fresh.database != self._config.database:
+            log.warning("reload: [database] changes only take effect after a restart")
             fresh = replace(fresh, database=self._config.database)
         self._config = fresh
         return fresh

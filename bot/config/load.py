@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 from bot.config.dump import toml_string
 from bot.config.model import (
     CHANNEL_KEYS,
+    DATABASE_URL_SCHEMES,
     DEFAULT_DATABASE_PATH,
     DEFAULT_INGEST_PATHS,
     ENV_API_BASE,
     ENV_CONFIG,
+    ENV_DATABASE_URL,
     ENV_GATEWAY_URL,
     ENV_TOKEN,
     LOG_LEVELS,
@@ -35,6 +37,8 @@ from bot.config.model import (
     IngestConfig,
     LoggingConfig,
     TopicsConfig,
+    masked_url,
+    url_passwords,
 )
 from bot.schedules import ScheduleError, parse_schedule, parse_timezone
 from bot.shards import ShardPlan
@@ -124,6 +128,11 @@ def _secrets(data: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
     discord = data.get("discord")
     if isinstance(discord, dict) and isinstance(discord.get("token"), str):
         found.append(discord["token"])
+    database = data.get("database")
+    urls = [env.get(ENV_DATABASE_URL, "")]
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        urls.append(database["url"])
+    found += [p for url in urls for p in url_passwords(url.strip())]
     return [s for s in (x.strip() for x in found) if len(s) >= 4]
 
 
@@ -134,7 +143,7 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Confi
     digest = _digest_settings(sections["digest"], DigestSettings(), "digest.")
     return Config(
         discord=_discord(sections["discord"], env),
-        database=_database(sections["database"], base),
+        database=_database(sections["database"], base, env),
         ingest=_ingest(sections["ingest"], base),
         topics=topics,
         digest=digest,
@@ -329,10 +338,32 @@ def shard_plan(
     return plan.count, plan.ids
 
 
-def _database(section: Mapping[str, Any], base: Path) -> DatabaseConfig:
+def _database(section: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> DatabaseConfig:
+    from_env = env.get(ENV_DATABASE_URL, "").strip()
+    url: str | None = None
+    if from_env:
+        url = _database_url(from_env, f"{ENV_DATABASE_URL} (environment)")
+    elif "url" in section:
+        url = _database_url(section["url"], "database.url")
     return DatabaseConfig(
-        path=_path(section.get("path", DEFAULT_DATABASE_PATH), "database.path", base)
+        path=_path(section.get("path", DEFAULT_DATABASE_PATH), "database.path", base), url=url
     )
+
+
+def _database_url(value: object, key: str) -> str:
+    """A PostgreSQL URL (DESIGN §9); an error shows it with its password masked."""
+    allowed = "a PostgreSQL URL like postgresql://user:password@host:5432/newsbot"
+    if not isinstance(value, str):
+        raise ConfigError(f"invalid {key}: must be a string, {allowed}", key)
+    url = value.strip()
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_URL_SCHEMES or any(c.isspace() for c in url):
+        raise ConfigError(
+            f"invalid {key} = {toml_string(masked_url(url))}: must be {allowed}"
+            " (postgresql:// or postgres://; leave it out for SQLite at [database] path)",
+            key,
+        )
+    return url
 
 
 def _ingest(section: Mapping[str, Any], base: Path) -> IngestConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -17,6 +17,8 @@ ENV_CONFIG = "NEWSBOT_CONFIG"
 ENV_TOKEN = "DISCORD_TOKEN"
 ENV_API_BASE = "DISCORD_API_BASE"
 ENV_GATEWAY_URL = "DISCORD_GATEWAY_URL"
+ENV_DATABASE_URL = "NEWSBOT_DATABASE_URL"
+DATABASE_URL_SCHEMES = ("postgresql", "postgres")
 MAX_QUALITY_BAR = 1000  # the highest min_quality: real files rate past 100 (189 seen)
 MAX_AGE_DAYS = 36_500  # the highest max_age_days (a hundred years); 0 is no limit
 
@@ -61,7 +63,58 @@ class DiscordConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    path: Path = Path(DEFAULT_DATABASE_PATH)
+    path: Path = Path(DEFAULT_DATABASE_PATH)  # the SQLite file, used when url is None
+    url: str | None = None  # a PostgreSQL URL (DESIGN §9); its password is a secret
+
+    @property
+    def shown_url(self) -> str | None:
+        """The URL with its password masked: the only form a log or a message may hold."""
+        return None if self.url is None else masked_url(self.url)
+
+    @property
+    def shown(self) -> str:
+        """Where the data lives, fit for a log: the masked URL, else the SQLite path."""
+        return self.shown_url or str(self.path)
+
+    def __repr__(self) -> str:
+        return f"DatabaseConfig(path={self.path!r}, url={self.shown_url!r})"
+
+    __str__ = __repr__
+
+
+def masked_url(url: str) -> str:
+    """A database URL with its passwords masked: the netloc's (``user:pass@``) and a
+    ``password=`` query parameter's."""
+    return _url_with_passwords(url, lambda _password: MASK)
+
+
+def url_passwords(url: str) -> tuple[str, ...]:
+    """The passwords a database URL holds (netloc, query), as written."""
+    found: list[str] = []
+
+    def keep(password: str) -> str:
+        found.append(password)
+        return password
+
+    _url_with_passwords(url, keep)
+    return tuple(p for p in found if p)
+
+
+def _url_with_passwords(url: str, replace: Callable[[str], str]) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user, _colon, password = userinfo.partition(":")
+        netloc = f"{user}:{replace(password) if password else ''}@{host}"
+    path, question, query = tail.partition("?")
+    parts = []
+    for part in query.split("&") if question else ():
+        name, equals, value = part.partition("=")
+        parts.append(f"{name}={replace(value)}" if equals and name.lower() == "password" else part)
+    return f"{scheme}://{netloc}{slash}{path}{question}{'&'.join(parts)}"
 
 
 @dataclass(frozen=True)
@@ -148,7 +201,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "shard_count",
             "shard_ids",
         ),
-        "database": ("path",),
+        "database": ("path", "url"),
         "ingest": ("paths", "interval_minutes", "max_file_bytes"),
         "topics": ("aliases",),
         "digest": (*DIGEST_KEYS, "channels"),

@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.digests.model import ChannelUnavailable, RunOutcome, TransientError, Trigger
 from bot.digests.selection import plan_run
 from bot.render import Payload
-from bot.store import DigestRunRecord, RunConflict, Store, Subscription
+from bot.store import DigestRunRecord, RunConflict, StoreInterface, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Delivery:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         sender: Sender,
         *,
         config: Callable[[], Config],

@@ -21,7 +21,7 @@ from bot.digests.selection import age_limit_days, explanation, left_out, plan_ru
 from bot.errors import UserError
 from bot.render import Payload
 from bot.schedules import ScheduleError, describe_schedule, parse_schedule, parse_timezone
-from bot.store import Store, Subscription, SubscriptionSpec
+from bot.store import StoreInterface, Subscription, SubscriptionSpec
 
 __all__ = [
     "DigestJobs",
@@ -120,7 +120,7 @@ def build_spec(
 
 
 async def _default_subscription(
-    channel_id: int, config: Config, store: Store, now: float
+    channel_id: int, config: Config, store: StoreInterface, now: float
 ) -> Subscription:
     """What a new subscription with the [digest] defaults (or the file's entry) would be."""
     settings = digest_settings(config, channel_id)
@@ -143,7 +143,7 @@ async def _default_subscription(
 
 async def preview_digest(
     config: Config,
-    store: Store,
+    store: StoreInterface,
     channel_id: int | None,
     *,
     explain: bool = False,
@@ -236,7 +236,7 @@ class DigestService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         *,
         config: Callable[[], Config],
         delivery: DigestRunner,

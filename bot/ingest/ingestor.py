@@ -17,7 +17,13 @@ from bot.articles import PARSER_VERSION
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, make_pool, parse_chunk
-from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord, FileState, Store
+from bot.store import (
+    UNREAD_TOO_LARGE,
+    BatchCounts,
+    FileRecord,
+    FileState,
+    StoreInterface,
+)
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
 
@@ -112,7 +118,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreInterface,
         *,
         max_file_bytes: int,
         canonical_topic: Callable[[str], str] = lambda name: name,

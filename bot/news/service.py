@@ -10,7 +10,7 @@ from bot.articles import StoryEntry, canonical_url
 from bot.config import MAX_QUALITY_BAR, LiveConfig
 from bot.errors import UserError
 from bot.render import Payload
-from bot.store import Store
+from bot.store import StoreInterface
 
 MAX_COUNT = 25
 SUGGESTIONS = 3
@@ -18,7 +18,7 @@ _WORD = re.compile(r"\w")
 
 
 class NewsService:
-    def __init__(self, store: Store, config: LiveConfig):
+    def __init__(self, store: StoreInterface, config: LiveConfig):
         self.store = store
         self._config = config  # read at call time: a reload changes aliases and min_quality
 

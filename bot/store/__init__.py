@@ -1,9 +1,11 @@
 """The store: every SQL statement of the bot, behind one ``Store``.
 
-``Store`` owns the connections and hands out one object per area: ``files`` (file states for
-ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included) and
-``digests`` (subscriptions, runs, the ledger). The records it accepts and returns live in
-``records``, free of SQLite, so another backend can return the same types.
+``Store`` (SQLite) owns the connections and hands out one object per area: ``files`` (file
+states for ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included)
+and ``digests`` (subscriptions, runs, the ledger). The records it accepts and returns live in
+``records``, free of SQLite, so another backend returns the same types: ``PostgresStore``
+(bot.store.postgres) implements the same ``StoreInterface`` (bot.store.interface), and
+``open_store`` picks one from ``[database]``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.store.db import Database
 from bot.store.digests import Digests
 from bot.store.files import UNREAD_TOO_LARGE, Files
+from bot.store.interface import (
+    ArticlesArea,
+    DigestsArea,
+    FilesArea,
+    ReadsArea,
+    StoreInterface,
+)
 from bot.store.leader import LeaderLock, SoleLeader
 from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
@@ -36,23 +45,33 @@ from bot.store.records import (
 )
 from bot.store.write import ArticleWriter
 
+if TYPE_CHECKING:
+    from bot.config.model import DatabaseConfig
+
 __all__ = [
     "UNREAD_TOO_LARGE",
+    "ArticlesArea",
     "BatchCounts",
     "DatabaseInUse",
     "DigestCandidate",
     "DigestCandidates",
     "DigestRunRecord",
+    "DigestsArea",
     "FileRecord",
     "FileState",
+    "FilesArea",
     "LeaderLock",
     "PreparedArticle",
+    "ReadsArea",
     "RunConflict",
     "RunMessage",
     "Store",
+    "StoreInterface",
     "StoreStatus",
     "Subscription",
     "SubscriptionSpec",
+    "leader_lock",
+    "open_store",
     "prepare_article",
 ]
 
@@ -60,7 +79,10 @@ T = TypeVar("T")
 
 
 class Store:
-    """One writer connection and one reader connection over a WAL database, and the areas."""
+    """The SQLite store: one writer connection and one reader connection over a WAL database,
+    and the areas."""
+
+    backend = "sqlite"
 
     def __init__(self, db: Database):
         self._db = db
@@ -103,11 +125,6 @@ class Store:
             last_ingest_at=await self.get_meta("last_ingest_at"),
         )
 
-    def leader_lock(self) -> LeaderLock:
-        """The lock that makes one process the leader (bot.leader): one process per SQLite
-        database, so it always leads."""
-        return SoleLeader()
-
     async def integrity_check(self) -> str:
         rows = await self._db.fetchall("PRAGMA integrity_check")
         return ", ".join(str(result) for (result,) in rows)
@@ -130,3 +147,26 @@ class Store:
     async def run_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run a function on the writer connection's thread inside one transaction."""
         return await self._db.write(work)
+
+
+async def open_store(database: DatabaseConfig, *, exclusive: bool = False) -> StoreInterface:
+    """The store ``[database]`` names: PostgreSQL at ``url`` when it is set (the config gives
+    NEWSBOT_DATABASE_URL precedence), else SQLite at ``path``. ``exclusive`` (SQLite): hold
+    the database's lock until close; PostgreSQL is shared by design (DESIGN §9), so there it
+    changes nothing."""
+    if database.url is not None:
+        # Imported here: asyncpg is loaded only by those who use PostgreSQL.
+        from bot.store.postgres import PostgresStore
+
+        return await PostgresStore.open(database.url)
+    return await Store.open(database.path, exclusive=exclusive)
+
+
+def leader_lock(database: DatabaseConfig) -> LeaderLock:
+    """The lock whose holder is the leader among the processes on this database (bot.leader):
+    a PostgreSQL advisory lock; on SQLite, where one process has the database, always its."""
+    if database.url is not None:
+        from bot.store.postgres.leader import PostgresLeaderLock
+
+        return PostgresLeaderLock(database.url)
+    return SoleLeader()

@@ -363,7 +363,7 @@ async def open_end(spec: str, *, target: bool) -> CopyEnd:
         )
     from bot.store.postgres.copy import PostgresEnd
 
-    return await PostgresEnd.open(spec, target=target)
+    return await PostgresEnd.open(spec)
 
 
 def same_database(source: str, target: str) -> bool:

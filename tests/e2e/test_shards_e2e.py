@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +16,17 @@ import pytest
 from tests.discord_stub import DiscordStub, GuildSpec, StubError
 from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import (
+    ADMIN,
     MEMBER,
+    OWNER,
     SHARD_COUNT,
     SHARDED_GUILDS,
+    sharded_digest_channel,
     sharded_guilds,
     sharded_news_channel,
 )
+from tests.fixtures.articles import article_file
+from tests.fixtures.seeds import COINDESK
 
 
 @pytest.fixture
@@ -56,3 +67,104 @@ async def test_one_process_on_shard_0_serves_the_guilds_of_shard_0_only(
             with pytest.raises(StubError, match="no bot connected"):
                 await topic(discord_stub, guild)
     assert "leadership taken" in newsbot.log  # SQLite: the one process leads
+
+
+@pytest.fixture
+async def other_bot(discord_stub: DiscordStub, tmp_path: Path) -> AsyncIterator[NewsbotProcess]:
+    """The second bot process (its own config file and log)."""
+    home = tmp_path / "other"
+    home.mkdir()
+    proc = NewsbotProcess(discord_stub, home)
+    try:
+        yield proc
+    finally:
+        await proc.stop()
+
+
+def shard_args(shard: int) -> tuple[str, ...]:
+    return ("--shard-count", str(SHARD_COUNT), "--shard-ids", str(shard))
+
+
+def titles_by_channel(stub: DiscordStub) -> dict[int, Counter[str]]:
+    return {
+        sharded_digest_channel(guild): Counter(stub.embed_titles(sharded_digest_channel(guild)))
+        for guild in SHARDED_GUILDS
+    }
+
+
+async def posted_everywhere(stub: DiscordStub, titles: set[str], timeout: float) -> None:  # noqa: ASYNC109
+    """Until every guild's digest channel shows every title (a scheduled run is a minute away)."""
+    deadline = time.monotonic() + timeout
+    while not all(titles <= set(c) for c in titles_by_channel(stub).values()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not posted everywhere: {titles_by_channel(stub)}")
+        await asyncio.sleep(0.2)
+
+
+async def test_two_processes_on_postgresql_share_guilds_digests_and_leadership(
+    discord_stub: DiscordStub,
+    newsbot: NewsbotProcess,
+    other_bot: NewsbotProcess,
+    articles: Path,
+    postgres_url: str,
+):
+    overrides: dict[str, Any] = {"database": {"url": postgres_url}}
+    first, second = newsbot, other_bot  # first serves shard 0, second shard 1
+    owner = {guild: (first, second)[shard] for guild, shard in SHARDED_GUILDS.items()}
+    await first.start(overrides, articles, ingested=True, args=shard_args(0))
+    await first.wait_for_log("leadership taken")
+    await second.start(overrides, articles, args=shard_args(1))
+    await second.wait_for_log("another process leads")
+    assert second.ingests() == 0  # the follower leaves ingest to the leader
+
+    # Every guild's command is answered by exactly one process: the one serving its shard.
+    for guild in SHARDED_GUILDS:
+        assert COINDESK in await topic(discord_stub, guild)
+        served = f"news topic by {MEMBER.id} in guild {guild}: ok"
+        assert served in owner[guild].log
+        assert served not in (second if owner[guild] is first else first).log
+
+    # Digests due at the same minute in every guild: each posted once, by its guild's process.
+    for guild in SHARDED_GUILDS:
+        reply = await discord_stub.invoke(
+            "digest subscribe",
+            {"channel": sharded_digest_channel(guild), "schedule": "* * * * *", "min_quality": 0},
+            guild_id=guild,
+            channel_id=sharded_news_channel(guild),
+            user=ADMIN,
+        )
+        assert "Subscribed" in (await reply.wait(timeout=30)).content
+    await posted_everywhere(discord_stub, {COINDESK}, timeout=150)
+    for guild in SHARDED_GUILDS:
+        posted = f"digest for channel {sharded_digest_channel(guild)}: run \\d+ posted"
+        assert re.search(posted, owner[guild].log)
+        assert not re.search(posted, (second if owner[guild] is first else first).log)
+
+    # The leader dies in the middle of a run: Discord has its message, its ledger does not.
+    victim = next(g for g, shard in SHARDED_GUILDS.items() if shard == 0)
+    victim_posts = rf"^/channels/{sharded_digest_channel(victim)}/messages$"
+    discord_stub.delay("POST", victim_posts, 60.0, response=True)
+    article_file(articles, "fresh", "A fresh story for every guild", quality=90)
+    ingest = await discord_stub.invoke("newsbot ingest", {}, guild_id=victim, user=OWNER)
+    await ingest.wait(timeout=30)
+    await discord_stub.wait_for_message(
+        sharded_digest_channel(victim),
+        lambda m: "A fresh story for every guild" in json.dumps(m),
+        timeout=150,
+    )
+    article_file(articles, "later", "A story only the survivor ingests", quality=90)
+    await first.kill()
+    # The survivor takes the ingest over (PostgreSQL dropped the dead leader's lock).
+    await second.wait_for_log("leadership taken", timeout=30)
+    await second.wait_for_ingests(1, timeout=30)
+    discord_stub.clear_faults()
+    await first.start(args=shard_args(0))
+    await first.wait_for_log(
+        rf"resumed digest for channel {sharded_digest_channel(victim)}: delivered", timeout=60
+    )
+    await first.wait_for_log("another process leads", timeout=30)
+
+    fresh = {"A fresh story for every guild", "A story only the survivor ingests"}
+    await posted_everywhere(discord_stub, {COINDESK} | fresh, timeout=150)
+    counts = titles_by_channel(discord_stub)
+    assert all(n == 1 for c in counts.values() for n in c.values()), counts
