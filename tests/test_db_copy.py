@@ -14,11 +14,12 @@ import pytest
 from bot.app import open_app
 from bot.cli import main
 from bot.config import Config
-from bot.config.model import DatabaseConfig
+from bot.config.model import DatabaseConfig, masked_url
 from bot.digests.delivery import Delivery
 from bot.digests.service import DigestService
 from bot.store import Store
 from bot.store.copy import COPY_MARK, same_database
+from bot.store.postgres import PostgresStore
 from bot.store.tables import COPIED_TABLES, DERIVED_TABLES
 from tests.fixtures.articles import article_file
 from tests.fixtures.seeds import copy_seeds
@@ -153,3 +154,46 @@ async def test_every_table_of_the_schema_is_copied_or_derived(tmp_path: Path):
         }
     shadows = {t for t in tables for d in DERIVED_TABLES if t.startswith(d + "_")}
     assert tables - shadows == set(COPIED_TABLES) | set(DERIVED_TABLES)
+
+
+async def test_round_trip_through_postgresql_keeps_everything(
+    source: Path, tmp_path: Path, postgres_url: str, capsys
+):
+    back = tmp_path / "back.sqlite3"
+    shown = masked_url(postgres_url)
+    assert await copy(str(source), postgres_url) == 0
+    assert await copy(str(source), postgres_url) == 0  # again: the same target
+    assert await copy(postgres_url, str(back)) == 0
+    assert content(back) == content(source)
+    assert f"to {shown}" in capsys.readouterr().out  # the URL as printed: password masked
+    async with await Store.open(source) as a:
+        pg = await PostgresStore.open(postgres_url)
+        try:
+            for text in ("facial recognition", "Extra story"):
+                assert await pg.reads.search(text, limit=10) == await a.reads.search(text, limit=10)
+            assert await pg.reads.title_choices("Ext", limit=5) == await a.reads.title_choices(
+                "Ext", limit=5
+            )
+            # the id sequences moved past the copied ids: a new row gets a new id
+            [(largest,)] = await pg.database.fetch("SELECT max(id) FROM digest_runs")
+            [(new_id,)] = await pg.database.fetch(
+                "INSERT INTO digest_runs (channel_id, trigger, selected_at, status)"
+                " VALUES (1, 'now', 0, 'delivered') RETURNING id"
+            )
+            assert new_id > largest
+        finally:
+            await pg.close()
+    # the PostgreSQL copy has been written to since: copying over it again is refused
+    assert await copy(str(source), postgres_url) == 2
+    assert "written to since" in capsys.readouterr().err
+
+
+async def test_a_password_never_shows(source: Path, postgres_server: str, capsys):
+    secret = "s3cr3t-pw"
+    url = postgres_server.replace("postgres:@", f"postgres:{secret}@", 1).replace(
+        "/postgres?", "/nowhere_db?", 1
+    )
+    assert await copy(str(source), url) == 2
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    assert "********" in captured.err

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import asyncpg
 import pytest
 
 from bot.leader import Leadership
-from bot.store.leader import SoleLeader
+from bot.store.leader import LEADER_LOCK_KEY, SoleLeader
+from bot.store.postgres.leader import PostgresLeaderLock
 
 
 class SharedLock:
@@ -109,3 +111,31 @@ async def test_a_failing_check_means_not_leading(caplog: pytest.LogCaptureFixtur
     assert leader.is_leader()
     await until(lambda: not leader.is_leader())
     await leader.stop()
+
+
+async def test_postgresql_advisory_lock_moves_when_its_connection_dies(postgres_url: str):
+    first_lock, second_lock = PostgresLeaderLock(postgres_url), PostgresLeaderLock(postgres_url)
+    first = Leadership(first_lock, retry_seconds=0.05)
+    second = Leadership(second_lock, retry_seconds=0.05)
+    await first.start()
+    await second.start()
+    try:
+        assert first.is_leader() and not second.is_leader()
+        # the leader's process dies: PostgreSQL ends its session, and the lock with it
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            [pid] = await admin.fetchval(
+                "SELECT array_agg(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objid = $1::bigint & 4294967295",
+                LEADER_LOCK_KEY,
+            )
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await until(second.is_leader)
+        await until(lambda: not first.is_leader())
+        await asyncio.sleep(0.3)
+        assert second.is_leader() and not first.is_leader()  # the old leader cannot take it back
+    finally:
+        await first.stop()
+        await second.stop()
