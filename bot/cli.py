@@ -302,7 +302,8 @@ async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int
 
 
 async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.store.copy import CopyRefused, copy_database, open_end, same_database
+    from bot.store.copy import CopyRefused, copy_database, same_database
+    from bot.store.copy_ends import open_end
 
     def masked(text: str) -> str:
         for spec in (args.source, args.target):

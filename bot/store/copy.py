@@ -37,7 +37,6 @@ __all__ = [
     "SqliteEnd",
     "copy_database",
     "is_database_url",
-    "open_end",
     "same_database",
 ]
 
@@ -346,24 +345,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA journal_mode = WAL")
     return conn
-
-
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-
-
-async def open_end(spec: str, *, target: bool) -> CopyEnd:
-    """A SOURCE or TARGET of `newsbot db copy`: a SQLite path or a postgresql:// URL."""
-    if not is_database_url(spec):
-        return await SqliteEnd.open(Path(spec), target=target)
-    scheme = spec.split("://", 1)[0].lower()
-    if scheme not in POSTGRES_SCHEMES:
-        raise CopyRefused(
-            f"unknown database scheme {scheme!r}: give a SQLite file path or a"
-            " postgresql://user:password@host:5432/name URL"
-        )
-    from bot.store.postgres.copy import PostgresEnd
-
-    return await PostgresEnd.open(spec)
 
 
 def same_database(source: str, target: str) -> bool:
