@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         " commands, post digests. Needs DISCORD_TOKEN or [discord] token. One `newsbot run`"
         " per database: a second one on the same [database] path refuses to start (exit 2)"
         " and names the running one's pid; `newsbot ingest` and the other commands may run"
-        " beside it.",
+        " beside it. On PostgreSQL several may run, each serving some of Discord's shards"
+        " (--shard-count, --shard-ids; README, Scale out).",
     )
     run.add_argument(
         "--shard-count",

@@ -58,7 +58,7 @@ def default_guild() -> GuildSpec:
 
 
 # Sharding: four guilds, two on each shard of 2 ((guild_id >> 22) % 2), each with a channel for
-# commands and one for digests. Members and roles as in the default guild.
+# commands, one for digests and a spare one. Members and roles as in the default guild.
 SHARD_COUNT = 2
 SHARDED_GUILDS = {  # guild id -> its shard of SHARD_COUNT
     (100 << 22) | 11: 0,
@@ -76,6 +76,10 @@ def sharded_digest_channel(guild_id: int) -> int:
     return sharded_news_channel(guild_id) + 1
 
 
+def sharded_spare_channel(guild_id: int) -> int:
+    return sharded_news_channel(guild_id) + 2
+
+
 def sharded_guilds() -> list[GuildSpec]:
     guilds = []
     for number, guild_id in enumerate(SHARDED_GUILDS):
@@ -91,6 +95,7 @@ def sharded_guilds() -> list[GuildSpec]:
                 channels=[
                     ChannelSpec(id=sharded_news_channel(guild_id), name="news", position=0),
                     ChannelSpec(id=sharded_digest_channel(guild_id), name="digest", position=1),
+                    ChannelSpec(id=sharded_spare_channel(guild_id), name="spare", position=2),
                 ],
                 members=[
                     MemberSpec(user=OWNER),

@@ -25,6 +25,7 @@ from tests.discord_stub.world import (
     sharded_digest_channel,
     sharded_guilds,
     sharded_news_channel,
+    sharded_spare_channel,
 )
 from tests.fixtures.articles import article_file
 from tests.fixtures.seeds import COINDESK
@@ -117,13 +118,25 @@ async def test_two_processes_on_postgresql_share_guilds_digests_and_leadership(
     articles: Path,
     postgres_url: str,
 ):
-    overrides: dict[str, Any] = {"database": {"url": postgres_url}}
+    # A channel of a shard-1 guild managed by the file: its guild is unknown until the process
+    # that sees the channel (the second) records it; shard 0's process runs it until then.
+    file_guild = next(g for g, shard in SHARDED_GUILDS.items() if shard == 1)
+    file_channel = sharded_spare_channel(file_guild)
+    overrides: dict[str, Any] = {
+        "database": {"url": postgres_url},
+        "digest": {
+            "channels": [{"channel_id": file_channel, "schedule": "* * * * *", "min_quality": 0}]
+        },
+    }
     first, second = newsbot, other_bot  # first serves shard 0, second shard 1
     owner = {guild: (first, second)[shard] for guild, shard in SHARDED_GUILDS.items()}
     await first.start(overrides, articles, ingested=True, args=shard_args(0))
     await first.wait_for_log("leadership taken")
     await second.start(overrides, articles, args=shard_args(1))
     await second.wait_for_log("another process leads")
+    await second.wait_for_log(f"digest for channel {file_channel}: guild recorded")
+    guild_sql = "SELECT guild_id FROM subscriptions WHERE channel_id = $1"
+    assert await pg_value(postgres_url, guild_sql, file_channel) == file_guild
     assert second.ingests() == 0  # the follower leaves ingest to the leader
 
     # Every guild's command is answered by exactly one process: the one serving its shard.
@@ -181,5 +194,10 @@ async def test_two_processes_on_postgresql_share_guilds_digests_and_leadership(
 
     fresh = {"A fresh story for every guild", "A story only the survivor ingests"}
     await posted_everywhere(discord_stub, {COINDESK} | fresh, timeout=150)
+    await discord_stub.wait_for_message(
+        file_channel, lambda m: "A story only the survivor ingests" in json.dumps(m), timeout=90
+    )
     counts = titles_by_channel(discord_stub)
+    counts[file_channel] = Counter(discord_stub.embed_titles(file_channel))
+    assert set(counts[file_channel]) == {COINDESK} | fresh
     assert all(n == 1 for c in counts.values() for n in c.values()), counts
