@@ -22,6 +22,7 @@ from bot.config import (
     shard_plan,
 )
 from bot.config.model import MASK
+from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -190,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_bot(config)
     except UsageError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseUnavailable as exc:  # its message masks the password
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

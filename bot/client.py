@@ -20,6 +20,7 @@ from discord.ext import commands
 
 from bot.app import App, build_digests, open_app
 from bot.config import Config, ConfigError
+from bot.config.model import url_passwords
 from bot.digests.jobs import Scheduler
 from bot.digests.sender import DiscordSender
 from bot.errors import UserError
@@ -255,8 +256,11 @@ def run_bot(config: Config) -> int:
     if not token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    # the database password too: nothing logs the URL unmasked, and nothing ever should
+    secrets = [token, *(p for p in url_passwords(config.database.url or "") if len(p) >= 4)]
     for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenFilter(token))
+        for secret in secrets:
+            handler.addFilter(TokenFilter(secret))
     point_at(config)
     exclusive = os.environ.get(UNSAFE_SHARED_DATABASE) != "1"
     if not exclusive:

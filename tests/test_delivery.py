@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,7 @@ from bot.digests.model import (
 from bot.digests.service import DigestService
 from bot.errors import UserError
 from bot.render import LIMITS, Payload, embed_length
-from bot.store import FileRecord, Store, SubscriptionSpec
+from bot.store import FileRecord, StoreInterface, SubscriptionSpec
 from tests.test_digest import T0
 
 CH = 42
@@ -129,8 +128,8 @@ def art(n: int, **kw: object) -> Article:
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def world(backend_store: StoreInterface):
+    store = backend_store  # each backend (tests/postgres.py), closed by its fixture
     fake = FakeDiscord()
     clock = Clock()
     delivery = Delivery(store, fake, config=Config, clock=clock)
@@ -138,10 +137,9 @@ async def world(tmp_path: Path):
     service = DigestService(store, config=Config, delivery=delivery, jobs=jobs, clock=clock)
     await service.subscribe(1, CH, max_items=SPEC.max_items)
     yield store, fake, clock, delivery, service, jobs
-    await store.close()
 
 
-async def add(store: Store, clock: Clock, *articles: Article) -> None:
+async def add(store: StoreInterface, clock: Clock, *articles: Article) -> None:
     records = [FileRecord(f"/f/{a.url}", 1, 1, a.url, article=a) for a in articles]
     await store.articles.apply_batch(records, now=clock.now - 1)
 
@@ -331,15 +329,14 @@ class ScriptedDelivery:
 
 
 @pytest.fixture
-async def scripted(tmp_path: Path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def scripted(backend_store: StoreInterface):
+    store = backend_store  # each backend (tests/postgres.py), closed by its fixture
     clock = Clock()
     delivery = ScriptedDelivery()
     jobs = Jobs()
     service = DigestService(store, config=Config, delivery=delivery, jobs=jobs, clock=clock)
     await service.subscribe(1, CH)
     yield store, clock, delivery, service, jobs
-    await store.close()
 
 
 async def test_service_schedules_the_retry_a_pending_outcome_asks_for(scripted):

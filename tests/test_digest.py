@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from bot.digests.selection import left_out, plan_run, select
 from bot.digests.service import build_spec, parse_topics, preview_digest
 from bot.errors import UserError
 from bot.render import Payload
-from bot.store import FileRecord, Store, Subscription, SubscriptionSpec
+from bot.store import FileRecord, StoreInterface, Subscription, SubscriptionSpec
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 NOW = 1_000_000.0
@@ -35,19 +34,20 @@ def rec(article: Article) -> FileRecord:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
+def store(backend_store: StoreInterface) -> StoreInterface:
+    """The store of each backend (tests/postgres.py)."""
+    return backend_store
 
 
-async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
+async def ingest(store: StoreInterface, *articles: Article, at: float = NOW - 100) -> None:
     await store.articles.apply_batch(
         [rec(a) for a in articles], now=at, canonical_topic=lambda n: n
     )
 
 
-async def pick(store: Store, spec: SubscriptionSpec = SPEC, *, since: float = NOW - 3600, **kw):
+async def pick(
+    store: StoreInterface, spec: SubscriptionSpec = SPEC, *, since: float = NOW - 3600, **kw
+):
     """The selection of a subscription whose cursor is the last batch written by ``since``."""
     return await select(
         store.digests,
@@ -69,13 +69,13 @@ def content_of(payload: Payload) -> str:
     return payload["content"]
 
 
-async def subscription(store: Store, channel_id: int = CH) -> Subscription:
+async def subscription(store: StoreInterface, channel_id: int = CH) -> Subscription:
     sub = await store.digests.subscription(channel_id)
     assert sub is not None
     return sub
 
 
-async def test_eligibility_filters(store: Store):
+async def test_eligibility_filters(store: StoreInterface):
     await ingest(
         store,
         art("https://a.com/1", "good"),
@@ -91,7 +91,7 @@ async def test_eligibility_filters(store: Store):
     assert len(titles(await pick(store, everything))) == 6
 
 
-async def test_topic_aliases_resolve(store: Store):
+async def test_topic_aliases_resolve(store: StoreInterface):
     await ingest(store, art("https://a.com/1", "nlp", topics=("Natural Language Processing",)))
     topics = TopicsConfig(aliases={"NLP": "Natural Language Processing"})
     spec = replace(SPEC, topics=("nlp",))
@@ -99,7 +99,7 @@ async def test_topic_aliases_resolve(store: Store):
     assert titles(await pick(store, spec)) == []
 
 
-async def test_ranked_by_quality_heat_newest(store: Store):
+async def test_ranked_by_quality_heat_newest(store: StoreInterface):
     await ingest(
         store,
         art("https://a.com/1", "q70 old", quality=70, heat=5, when=T0),
@@ -110,7 +110,7 @@ async def test_ranked_by_quality_heat_newest(store: Store):
     assert titles(await pick(store)) == ["q90", "q70 hot", "q70 new", "q70 old"]
 
 
-async def test_one_story_once_best_article_names_others(store: Store):
+async def test_one_story_once_best_article_names_others(store: StoreInterface):
     await ingest(
         store,
         art("https://a.com/x", "Same story", quality=70, provider=Provider("Alpha")),
@@ -123,7 +123,7 @@ async def test_one_story_once_best_article_names_others(store: Store):
     assert selection.more == 0
 
 
-async def test_max_items_and_more(store: Store):
+async def test_max_items_and_more(store: StoreInterface):
     await ingest(
         store, *(art(f"https://a.com/{i}", f"story {i}", quality=60 + i) for i in range(7))
     )
@@ -132,7 +132,7 @@ async def test_max_items_and_more(store: Store):
     assert selection.more == 4
 
 
-async def test_cursor_and_stubs(store: Store):
+async def test_cursor_and_stubs(store: StoreInterface):
     stub = art("https://stub.com/s", "stub only", quality=99)
     await ingest(store, art("https://a.com/old", "old", related=(stub,)), at=NOW - 7200)
     await ingest(store, art("https://a.com/new", "new"), at=NOW - 60)
@@ -149,7 +149,7 @@ async def test_cursor_and_stubs(store: Store):
     assert (await pick(store, since=0)).selected_seq == 2
 
 
-async def test_delivered_story_never_again(store: Store):
+async def test_delivered_story_never_again(store: StoreInterface):
     await ingest(store, art("https://a.com/x", "Story"), at=NOW - 500)
     await store.digests.save_subscription(
         CH, SPEC, guild_id=1, managed_by="command", since=NOW - 3600, now=NOW - 3600
@@ -202,7 +202,7 @@ async def test_delivered_story_never_again(store: Store):
     assert len(other.entries) == 1
 
 
-async def test_plan_items_cover_every_article_of_each_story(store: Store):
+async def test_plan_items_cover_every_article_of_each_story(store: StoreInterface):
     await ingest(
         store,
         art("https://a.com/x", "Story", quality=90),
@@ -224,7 +224,7 @@ async def test_plan_items_cover_every_article_of_each_story(store: Store):
     assert {chunk for _, chunk, _ in plan.items} == {0, 1}
 
 
-async def test_left_out_reasons(store: Store):
+async def test_left_out_reasons(store: StoreInterface):
     await ingest(store, art("https://a.com/7", "ancient", quality=99), at=NOW - 90_000)
     await ingest(
         store,
@@ -259,7 +259,7 @@ async def test_left_out_reasons(store: Store):
     assert any("beyond max_items" in r for r in reasons["surplus"])
 
 
-async def test_preview_records_nothing_and_uses_defaults(store: Store):
+async def test_preview_records_nothing_and_uses_defaults(store: StoreInterface):
     await ingest(
         store,
         art("https://a.com/1", "fresh", quality=76),
@@ -283,7 +283,7 @@ async def test_preview_records_nothing_and_uses_defaults(store: Store):
     assert none[0]["embeds"] == [] and "Nothing new" in content_of(none[0])
 
 
-async def test_preview_backfill_from_config(store: Store):
+async def test_preview_backfill_from_config(store: StoreInterface):
     await ingest(store, art("https://a.com/1", "two days old"), at=NOW - 2 * 86400)
     assert await preview_digest(Config(), store, None, now=NOW) == []
     explained = await preview_digest(Config(), store, None, explain=True, now=NOW)

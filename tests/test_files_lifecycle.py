@@ -21,8 +21,9 @@ from bot.errors import UserError
 from bot.ingest import Ingestor, IngestReport
 from bot.news.service import NewsService
 from bot.render import Payload
-from bot.store import UNREAD_TOO_LARGE, FileRecord, Store, SubscriptionSpec
+from bot.store import UNREAD_TOO_LARGE, FileRecord, Store, StoreInterface, SubscriptionSpec
 from tests.fixtures.articles import article_file
+from tests.postgres import create_database, execute_sql, fetch_sql
 
 DOOMED = "Doomed robots learn to juggle"
 DOOMED_URL = "https://example.org/doomed"
@@ -58,8 +59,14 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, folder: Path) -> AsyncIterator[App]:
-    config = Config(database=DatabaseConfig(path=tmp_path / "db.sqlite3"))
+async def app(
+    tmp_path: Path, folder: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[App]:
+    """The app on each store backend (tests/postgres.py), the folder ingested."""
+    url = None
+    if backend == "postgresql":
+        url = await create_database(request.getfixturevalue("postgres_server"))
+    config = Config(database=DatabaseConfig(path=tmp_path / "db.sqlite3", url=url))
     async with open_app(config, workers=1) as app:
         report = await app.ingestor.run([folder])
         assert report.ok and report.added == 3, report.as_dict()
@@ -71,7 +78,7 @@ async def ingest(app: App, *roots: Path) -> IngestReport:
     return await Ingestor(app.store, max_file_bytes=1 << 20).run(list(roots))
 
 
-async def due(store: Store, cursor: int = 0) -> list[str]:
+async def due(store: StoreInterface, cursor: int = 0) -> list[str]:
     selection = await select(
         store.digests,
         CH,
@@ -84,31 +91,37 @@ async def due(store: Store, cursor: int = 0) -> list[str]:
     return [e.article.title + " @ " + e.article.url for e in selection.entries]
 
 
-async def doomed_row(store: Store) -> tuple[int, int, int]:
+async def doomed_row(store: StoreInterface) -> tuple[int, int, int]:
     """(id, gone, change_seq) of the doomed article."""
 
-    def work(conn: sqlite3.Connection) -> tuple[int, int, int]:
-        row = conn.execute(
-            "SELECT id, gone, change_seq FROM articles WHERE url = ?", (DOOMED_URL,)
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
-
-    return await store.run_read(work)
+    [row] = await fetch_sql(
+        store, "SELECT id, gone, change_seq FROM articles WHERE url = ?", DOOMED_URL
+    )
+    return int(row[0]), int(row[1]), int(row[2])
 
 
-async def full_text_intact(store: Store) -> None:
-    """The full-text indexes are sound (FTS5's own check: an entry deleted that was never
-    there breaks it)."""
+async def full_text_intact(store: StoreInterface) -> None:
+    """The full-text indexes are sound: FTS5's own check (an entry deleted that was never
+    there breaks it); in PostgreSQL, a vector for every article that is not gone, and none for
+    one that is."""
+    if isinstance(store, Store):
 
-    def work(conn: sqlite3.Connection) -> None:
-        for table in ("articles_fts", "titles_fts"):
-            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+        def work(conn: sqlite3.Connection) -> None:
+            for table in ("articles_fts", "titles_fts"):
+                conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
 
-    await store.run_write(work)
-    assert await store.integrity_check() == "ok"
+        await store.run_write(work)
+        assert await store.integrity_check() == "ok"
+        return
+    wrong = await fetch_sql(
+        store,
+        "SELECT id FROM articles WHERE (gone = 1) != (search IS NULL)"
+        " OR (gone = 1) != (title_search IS NULL)",
+    )
+    assert wrong == []
 
 
-async def shows_doomed(news: NewsService, store: Store) -> dict[str, bool]:
+async def shows_doomed(news: NewsService, store: StoreInterface) -> dict[str, bool]:
     """Where the doomed article shows: every list a member can reach it from."""
     topic = await news.topic("AI")
     try:
@@ -165,11 +178,7 @@ async def test_a_deleted_file_is_gone_everywhere_and_comes_back_with_its_file(
     store, news = app.store, app.news
     assert await shows_doomed(news, store) == EVERYWHERE
     article_id, _, seq_before = await doomed_row(store)
-    await store.run_write(
-        lambda conn: conn.execute(
-            "INSERT INTO deliveries VALUES (?, ?, 1, 1.0)", (CH + 1, article_id)
-        )
-    )
+    await execute_sql(store, "INSERT INTO deliveries VALUES (?, ?, 1, 1.0)", CH + 1, article_id)
     before = await store.status()
     doomed = folder / "doomed.md"
     saved = doomed.read_bytes(), doomed.stat().st_mtime_ns
@@ -352,32 +361,27 @@ async def test_a_broken_edit_keeps_the_last_good_article_and_is_reported_until_f
 # --------------------------------------------------------------------------- parser version
 
 
-async def file_versions(store: Store) -> dict[str, int]:
-    rows = await store.run_read(
-        lambda conn: conn.execute("SELECT path, parser_version FROM files").fetchall()
-    )
+async def file_versions(store: StoreInterface) -> dict[str, int]:
+    rows = await fetch_sql(store, "SELECT path, parser_version FROM files")
     return {Path(path).name: version for path, version in rows}
 
 
-async def misread(store: Store) -> None:
+async def misread(store: StoreInterface) -> None:
     """The doomed article as a parser with a bug would have stored it."""
-    await store.run_write(
-        lambda conn: conn.execute(
-            "UPDATE articles SET category = 'misread', fingerprint = 'older' WHERE url = ?",
-            (DOOMED_URL,),
-        )
+    await execute_sql(
+        store,
+        "UPDATE articles SET category = 'misread', fingerprint = 'older' WHERE url = ?",
+        DOOMED_URL,
     )
 
 
 async def test_files_read_by_an_older_parser_are_read_again(app: App, folder: Path):
     store = app.store
     assert set((await file_versions(store)).values()) == {PARSER_VERSION}
-    seqs = await store.run_read(
-        lambda conn: conn.execute("SELECT url, change_seq FROM articles ORDER BY id").fetchall()
-    )
+    seqs = await fetch_sql(store, "SELECT url, change_seq FROM articles ORDER BY id")
     # Files an older parser read (0: a database migrated from before parser versions), and
     # what that parser made of one of them.
-    await store.run_write(lambda conn: conn.execute("UPDATE files SET parser_version = 0"))
+    await execute_sql(store, "UPDATE files SET parser_version = 0")
     await misread(store)
     again = await ingest(app, folder)  # same bytes, size and mtime
     assert (again.updated, again.unchanged, again.added) == (1, 2, 0)
@@ -385,12 +389,7 @@ async def test_files_read_by_an_older_parser_are_read_again(app: App, folder: Pa
     entry = await store.reads.entry_by_url(DOOMED_URL)
     assert entry is not None and entry.article.category is None  # read again, as it is now
     # nothing that was already right took a new change sequence value
-    assert (
-        await store.run_read(
-            lambda conn: conn.execute("SELECT url, change_seq FROM articles ORDER BY id").fetchall()
-        )
-        == seqs
-    )
+    assert await fetch_sql(store, "SELECT url, change_seq FROM articles ORDER BY id") == seqs
     assert (await ingest(app, folder)).unchanged == 3  # and then no more
 
 

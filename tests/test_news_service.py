@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,9 @@ from bot.config import Config, DatabaseConfig, TopicsConfig, load_config
 from bot.errors import UserError
 from bot.news.service import NewsService
 from bot.render import LIMITS, Embed, Payload, related_check
-from bot.store import Store
+from bot.store import StoreInterface
 from tests.fixtures.articles import article_file
+from tests.postgres import create_database, fetch_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 COINDESK = "AI Startup Pilots Digital Masks That Counter Facial Recognition"
@@ -68,8 +69,14 @@ def at(database: Path, **settings: Any) -> Config:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, articles: Path) -> AsyncIterator[App]:
+async def app(
+    tmp_path: Path, articles: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[App]:
+    """The app on each store backend (tests/postgres.py), the articles ingested."""
     config = at(tmp_path / "db.sqlite3", topics=TopicsConfig(aliases=ALIASES))
+    if backend == "postgresql":
+        url = await create_database(request.getfixturevalue("postgres_server"))
+        config = replace(config, database=replace(config.database, url=url))
     async with open_app(config, workers=1) as app:
         report = await app.ingestor.run([articles])
         assert report.ok and report.added == 8, report.as_dict()
@@ -77,7 +84,7 @@ async def app(tmp_path: Path, articles: Path) -> AsyncIterator[App]:
 
 
 @pytest.fixture
-def store(app: App) -> Store:
+def store(app: App) -> StoreInterface:
     return app.store
 
 
@@ -168,7 +175,7 @@ async def test_related_by_url_names_the_gizmodo_story_with_its_providers(news: N
     assert len(row["components"]) == 1
 
 
-async def test_related_reverse_direction_and_also_told_by(news: NewsService, store: Store):
+async def test_related_reverse_direction_and_also_told_by(news: NewsService, store: StoreInterface):
     payloads = await news.related(GIZMODO_URL)
     shown = titles(payloads)
     assert shown[0] == GIZMODO and COINDESK in shown
@@ -176,7 +183,7 @@ async def test_related_reverse_direction_and_also_told_by(news: NewsService, sto
     assert "paleofuture.gizmodo.com" in told and "gizmodo.com.au" in told
 
 
-async def test_related_by_id_and_by_title(news: NewsService, store: Store):
+async def test_related_by_id_and_by_title(news: NewsService, store: StoreInterface):
     coindesk = await store.reads.entry_by_url(
         "https://coindesk.com/ai-startup-pilots-digital-masks-that-counter-facial-recognition"
     )
@@ -235,7 +242,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("query", HOSTILE)
-async def test_search_syntax_is_plain_text(news: NewsService, store: Store, query: str):
+async def test_search_syntax_is_plain_text(news: NewsService, store: StoreInterface, query: str):
     try:
         payloads = await news.search(query)
     except UserError as exc:
@@ -243,8 +250,8 @@ async def test_search_syntax_is_plain_text(news: NewsService, store: Store, quer
     else:
         assert payloads and all(p["embeds"] for p in payloads)
     assert (await store.status()).articles > 8  # the table is still there
-    with sqlite3.connect(store.path) as conn:
-        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] > 8
+    [(count,)] = await fetch_sql(store, "SELECT count(*) FROM articles")
+    assert count > 8
 
 
 async def test_search_operators_are_words_not_syntax(news: NewsService):
@@ -354,7 +361,7 @@ async def test_topic_choices(news: NewsService):
     assert await news.topic_choices("'; DROP TABLE topics; --") == []
 
 
-async def test_article_choices_values_are_ids(news: NewsService, store: Store):
+async def test_article_choices_values_are_ids(news: NewsService, store: StoreInterface):
     choices = await news.article_choices("digital mas")  # the last word as a prefix
     assert choices and choices[0]["name"] == COINDESK
     entry = await store.reads.entry(int(choices[0]["value"]))

@@ -23,8 +23,10 @@ from bot.digests.delivery import Delivery
 from bot.digests.selection import left_out, plan_run, select
 from bot.digests.service import preview_digest
 from bot.render import Payload
-from bot.store import FileRecord, RunConflict, Store, SubscriptionSpec
+from bot.store import FileRecord, RunConflict, Store, StoreInterface, SubscriptionSpec
 from bot.store.db import migration_scripts, split_sql
+from bot.store.postgres import PostgresStore
+from tests.postgres import create_database, fetch_sql
 from tests.test_delivery import Clock, FakeDiscord
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
@@ -53,36 +55,33 @@ def rec(article: Article) -> FileRecord:
     return FileRecord(f"/f/{article.url}", 1, 1, article.url + repr(article), article=article)
 
 
-async def ingest(store: Store, *articles: Article, at: float = NOW - 100) -> None:
+async def ingest(store: StoreInterface, *articles: Article, at: float = NOW - 100) -> None:
     await store.articles.apply_batch([rec(a) for a in articles], now=at)
 
 
-async def seqs(store: Store) -> dict[str, int | None]:
+async def seqs(store: StoreInterface) -> dict[str, int | None]:
     """title -> change_seq of every article row."""
-    rows = await store.run_read(
-        lambda conn: conn.execute("SELECT title, change_seq FROM articles").fetchall()
-    )
+    rows = await fetch_sql(store, "SELECT title, change_seq FROM articles")
     return dict(rows)
 
 
-async def marks(store: Store) -> list[int]:
-    rows = await store.run_read(
-        lambda conn: conn.execute("SELECT seq FROM change_marks ORDER BY seq").fetchall()
-    )
+async def marks(store: StoreInterface) -> list[int]:
+    rows = await fetch_sql(store, "SELECT seq FROM change_marks ORDER BY seq")
     return [seq for (seq,) in rows]
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
+def store(backend_store: StoreInterface) -> StoreInterface:
+    """The store of each backend (tests/postgres.py)."""
+    return backend_store
 
 
 # --------------------------------------------------------------------------- the write rules
 
 
-async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another(store: Store):
+async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another(
+    store: StoreInterface,
+):
     await ingest(store, art(1), art(2))
     assert await seqs(store) == {"Story number 1": 1, "Story number 2": 1}
     assert await marks(store) == [1]
@@ -106,7 +105,7 @@ async def test_a_batch_takes_one_value_and_only_changes_that_matter_take_another
     assert await marks(store) == [1, 2, 3, 4, 5, 6]
 
 
-async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: Store):
+async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: StoreInterface):
     stub = art(9, title="Named in a related list", published=False, topics=())
     await ingest(store, art(1, related=(stub,)))
     assert (await seqs(store))["Named in a related list"] is None
@@ -117,7 +116,7 @@ async def test_a_stub_takes_a_value_only_when_a_file_describes_it(store: Store):
     assert (await seqs(store))["Named in a related list"] == 3
 
 
-async def test_an_alias_merge_is_a_topic_change(store: Store):
+async def test_an_alias_merge_is_a_topic_change(store: StoreInterface):
     await ingest(store, art(1, topics=("Artificial Intelligence",)), art(2, topics=("AI",)))
     assert await store.articles.apply_aliases(lambda name: "AI", now=NOW) == 1
     assert await seqs(store) == {"Story number 1": 2, "Story number 2": 1}
@@ -125,7 +124,7 @@ async def test_an_alias_merge_is_a_topic_change(store: Store):
     assert await marks(store) == [1, 2]
 
 
-async def test_published_field_is_stored_and_read_back(store: Store):
+async def test_published_field_is_stored_and_read_back(store: StoreInterface):
     await ingest(store, art(1, published=False, published_field=False), art(2, published=False))
     pool = await store.digests.pool(CH, after_seq=0, limit=10)
     fields = {c.entry.article.title: c.entry.article.published_field for c in pool}
@@ -135,7 +134,7 @@ async def test_published_field_is_stored_and_read_back(store: Store):
 # --------------------------------------------------------------------------- selection
 
 
-async def pick(store: Store, cursor: int, **kw: object):
+async def pick(store: StoreInterface, cursor: int, **kw: object):
     return await select(
         store.digests,
         CH,
@@ -151,7 +150,7 @@ def titles(selection) -> list[str]:
     return [e.article.title for e in selection.entries]
 
 
-async def test_published_later_is_due_at_the_next_run(store: Store):
+async def test_published_later_is_due_at_the_next_run(store: StoreInterface):
     await ingest(store, art(1, published=False), art(2))
     first = await pick(store, 0)
     assert titles(first) == ["Story number 2"] and first.selected_seq == 1
@@ -165,7 +164,7 @@ async def test_published_later_is_due_at_the_next_run(store: Store):
     assert titles(await pick(store, second.selected_seq)) == ["Story number 3"]
 
 
-async def test_max_age_leaves_out_old_stories_and_says_why(store: Store):
+async def test_max_age_leaves_out_old_stories_and_says_why(store: StoreInterface):
     now = T0.timestamp() + 10 * 86400
     await ingest(
         store,
@@ -200,7 +199,7 @@ async def test_max_age_leaves_out_old_stories_and_says_why(store: Store):
     assert len(chosen.entries) == 2
 
 
-async def test_reasons_name_a_missing_published_field_and_a_decimal_quality(store: Store):
+async def test_reasons_name_a_missing_published_field_and_a_decimal_quality(store: StoreInterface):
     await ingest(
         store,
         art(1, published=False, published_field=False),
@@ -378,7 +377,7 @@ async def test_migration_keeps_what_is_due_and_posts_nothing_twice(tmp_path: Pat
 # --------------------------------------------------------------------------- the claim
 
 
-async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: Store):
+async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: StoreInterface):
     await store.digests.save_subscription(
         CH, SPEC, guild_id=1, managed_by="command", since=0, now=NOW
     )
@@ -410,14 +409,21 @@ async def test_record_run_refuses_a_moved_cursor_or_a_held_story(store: Store):
     assert len(await store.digests.runs(channel_id=CH)) == 1
 
 
-async def test_two_stores_on_one_file_post_every_story_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_two_stores_on_one_database_post_every_story_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, backend: str, request: pytest.FixtureRequest
 ):
-    """Two processes on one SQLite file (two Store objects, two Delivery objects, one
-    subscription), runs started together while articles keep arriving."""
+    """Two processes on one database (two stores, two Delivery objects, one subscription),
+    runs started together while articles keep arriving: on SQLite the write lock keeps the
+    claim single, on PostgreSQL the subscription's row lock."""
     caplog.set_level(logging.INFO, logger="bot.digests.delivery")
-    path = tmp_path / "shared.sqlite3"
-    first, second = await Store.open(path), await Store.open(path)
+    first: StoreInterface
+    second: StoreInterface
+    if backend == "postgresql":
+        url = await create_database(request.getfixturevalue("postgres_server"))
+        first, second = await PostgresStore.open(url), await PostgresStore.open(url)
+    else:
+        path = tmp_path / "shared.sqlite3"
+        first, second = await Store.open(path), await Store.open(path)
     try:
         discord = SlowDiscord()
         clock = Clock()
@@ -553,7 +559,7 @@ class Model:
         return {s for s, v in self.files.items() if v.eligible() and s not in self.delivered}
 
 
-async def _write(store: Store, model: Model, batch: list[Change], at: float) -> None:
+async def _write(store: StoreInterface, model: Model, batch: list[Change], at: float) -> None:
     latest: dict[int, Version] = {}  # a batch names a slot's file once: as its edits left it
     for slot, first, edit in batch:
         before = latest.get(slot) or model.files.get(slot) or first
@@ -566,7 +572,7 @@ def _slot(title: str) -> int:
     return int(title.split()[1])
 
 
-async def _run(store: Store, model: Model, between: list[Change] | None) -> None:
+async def _run(store: StoreInterface, model: Model, between: list[Change] | None) -> None:
     sub = await store.digests.subscription(CH)
     assert sub is not None
     plan = await plan_run(

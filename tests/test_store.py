@@ -27,7 +27,7 @@ def store(backend_store: StoreInterface) -> StoreInterface:
     return backend_store
 
 
-async def test_same_canonical_url_is_one_article(store: Store):
+async def test_same_canonical_url_is_one_article(store: StoreInterface):
     a = art("https://www.example.com/a?utm_source=x", "A", topics=("AI",))
     b = art("https://example.com/a/", "A", topics=("AI",))
     counts = await store.articles.apply_batch([rec("/f1", a), rec("/f2", b)], now=1.0)
@@ -35,7 +35,7 @@ async def test_same_canonical_url_is_one_article(store: Store):
     assert counts.added == 1
 
 
-async def test_changed_file_updates_and_unchanged_counts(store: Store):
+async def test_changed_file_updates_and_unchanged_counts(store: StoreInterface):
     a = art("https://example.com/a", "Old title", topics=("AI",), quality=50)
     await store.articles.apply_batch([rec("/f", a)], now=1.0)
     again = await store.articles.apply_batch([rec("/f", a)], now=2.0)
@@ -48,7 +48,7 @@ async def test_changed_file_updates_and_unchanged_counts(store: Store):
     assert entry.article.quality == 90
 
 
-async def test_related_links_both_directions(store: Store):
+async def test_related_links_both_directions(store: StoreInterface):
     stub = art("https://other.com/b", "B", quality=40)
     parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
     await store.articles.apply_batch([rec("/f", parent)], now=1.0)
@@ -59,7 +59,7 @@ async def test_related_links_both_directions(store: Store):
     assert [e.article.title for e in await store.reads.related(b.article_id)] == ["A"]
 
 
-async def test_stub_never_overwrites_what_a_file_says(store: Store):
+async def test_stub_never_overwrites_what_a_file_says(store: StoreInterface):
     own = art(
         "https://other.com/b",
         "B as its file says",
@@ -78,7 +78,7 @@ async def test_stub_never_overwrites_what_a_file_says(store: Store):
     assert b.article.quality == 90
 
 
-async def test_file_after_stub_wins_and_arrives(tmp_path: Path, store: Store):
+async def test_file_after_stub_wins_and_arrives(tmp_path: Path, store: StoreInterface):
     stub = art("https://other.com/b", "stub title", quality=10)
     parent = art("https://example.com/a", "A", topics=("AI",), related=(stub,))
     counts = await store.articles.apply_batch([rec("/a", parent)], now=1.0)
@@ -90,7 +90,7 @@ async def test_file_after_stub_wins_and_arrives(tmp_path: Path, store: Store):
     assert entry.article.title == "file title"
 
 
-async def test_stories_merge_titles_within_three_days(store: Store):
+async def test_stories_merge_titles_within_three_days(store: StoreInterface):
     a = art(
         "https://gizmodo.com/x",
         "Let's Kill Facial Recognition For Good",
@@ -122,7 +122,7 @@ async def test_stories_merge_titles_within_three_days(store: Store):
     assert (await store.status()).stories == 2
 
 
-async def test_topics_case_insensitive_and_aliases(store: Store):
+async def test_topics_case_insensitive_and_aliases(store: StoreInterface):
     aliases = {"artificial intelligence": "AI"}
 
     def canonical(name: str) -> str:
@@ -138,7 +138,7 @@ async def test_topics_case_insensitive_and_aliases(store: Store):
     assert len(await store.reads.topic_entries("ai")) == 2
 
 
-async def test_apply_aliases_merges_existing_topics(store: Store):
+async def test_apply_aliases_merges_existing_topics(store: StoreInterface):
     a = art("https://example.com/a", "A", topics=("NLP",))
     b = art("https://example.com/b", "B", topics=("Natural Language Processing",))
     await store.articles.apply_batch([rec("/a", a), rec("/b", b)], now=1.0)
@@ -164,7 +164,7 @@ async def test_apply_aliases_merges_existing_topics(store: Store):
         "😀",
     ],
 )
-async def test_search_never_lets_user_text_be_syntax(store: Store, text: str):
+async def test_search_never_lets_user_text_be_syntax(store: StoreInterface, text: str):
     a = art(
         "https://example.com/a",
         "Robots and AND words",
@@ -177,7 +177,7 @@ async def test_search_never_lets_user_text_be_syntax(store: Store, text: str):
     assert (await store.status()).articles == 1
 
 
-async def test_search_finds_title_excerpt_provider(store: Store):
+async def test_search_finds_title_excerpt_provider(store: StoreInterface):
     a = art(
         "https://example.com/a",
         "Facial recognition ban",
@@ -191,7 +191,7 @@ async def test_search_finds_title_excerpt_provider(store: Store):
         ]
 
 
-async def test_search_matches_what_was_typed_literally(store: Store):
+async def test_search_matches_what_was_typed_literally(store: StoreInterface):
     """FTS5 operators, prefixes, column filters and quotes in the user's text are words to
     match, never syntax: each query below would find other articles (or raise) as FTS5."""
     titles = {
@@ -229,7 +229,7 @@ async def test_search_matches_what_was_typed_literally(store: Store):
     ]
 
 
-async def test_rejected_files_recorded(store: Store):
+async def test_rejected_files_recorded(store: StoreInterface):
     await store.articles.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
     _, states = await store.files.states()
     assert states == {"/bad": ("/bad", 10, 1, "empty file")}
@@ -254,7 +254,7 @@ async def test_migrations_are_versioned_and_idempotent(tmp_path: Path):
         await again.close()
 
 
-async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
+async def test_search_ranks_title_matches_over_excerpt_matches(store: StoreInterface):
     in_title = art("https://example.com/t", "Robot arms in the kitchen", excerpt="cooking")
     in_excerpt = art("https://example.com/e", "Kitchen news", excerpt="a robot cooks")
     neither = art("https://example.com/n", "Weather", excerpt="rain")
@@ -273,7 +273,7 @@ async def test_search_ranks_title_matches_over_excerpt_matches(store: Store):
     ]
 
 
-async def test_title_choices_match_prefixes_of_any_length(store: Store):
+async def test_title_choices_match_prefixes_of_any_length(store: StoreInterface):
     older = art("https://example.com/1", "Apple unveils a chip", when=T0 - timedelta(days=1))
     newer = art("https://example.com/2", "Amazon robots deliver", when=T0)
     await store.articles.apply_batch([rec("/1", older), rec("/2", newer)], now=1.0)
@@ -286,7 +286,7 @@ async def test_title_choices_match_prefixes_of_any_length(store: Store):
     assert await store.reads.title_choices("robots apple") == []
 
 
-async def test_changed_title_leaves_no_stale_index_entry(store: Store):
+async def test_changed_title_leaves_no_stale_index_entry(store: StoreInterface):
     await store.articles.apply_batch([rec("/f", art("https://example.com/a", "Quantum leap"))], 1.0)
     await store.articles.apply_batch(
         [rec("/f", art("https://example.com/a", "Fusion record"))], 2.0
@@ -326,7 +326,7 @@ async def test_migration_4_indexes_existing_articles(tmp_path: Path):
         await store.close()
 
 
-async def test_files_generation_moves_with_every_files_write(store: Store):
+async def test_files_generation_moves_with_every_files_write(store: StoreInterface):
     start = await store.files.generation()
     await store.articles.apply_batch([rec("/a", None, error="empty file")], now=1.0)
     assert await store.files.generation() == start + 1

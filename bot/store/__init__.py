@@ -20,6 +20,7 @@ from bot.store.digests import Digests
 from bot.store.files import UNREAD_TOO_LARGE, Files
 from bot.store.interface import (
     ArticlesArea,
+    DatabaseUnavailable,
     DigestsArea,
     FilesArea,
     ReadsArea,
@@ -53,6 +54,7 @@ __all__ = [
     "ArticlesArea",
     "BatchCounts",
     "DatabaseInUse",
+    "DatabaseUnavailable",
     "DigestCandidate",
     "DigestCandidates",
     "DigestRunRecord",

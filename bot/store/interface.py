@@ -25,6 +25,11 @@ from bot.store.records import (
 )
 
 
+class DatabaseUnavailable(Exception):
+    """The database server could not be reached or refused the bot; the message names it
+    with its password masked."""
+
+
 class FilesArea(Protocol):
     """File states for ingest: what was read, at which generation, and touches."""
 

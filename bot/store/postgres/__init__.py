@@ -7,7 +7,8 @@ store (bot.store), over an asyncpg pool, with its own numbered migrations
 
 from __future__ import annotations
 
-from bot.store.postgres.db import DatabaseUnavailable, PgDatabase
+from bot.store.interface import DatabaseUnavailable
+from bot.store.postgres.db import PgDatabase
 from bot.store.postgres.digests import PgDigests
 from bot.store.postgres.files import PgFiles
 from bot.store.postgres.read import PgReads

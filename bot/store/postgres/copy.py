@@ -15,7 +15,8 @@ import asyncpg
 
 from bot.config.model import masked_url
 from bot.store.copy import Batch, CopyRefused, CopyWriter
-from bot.store.postgres.db import DatabaseUnavailable, PgDatabase
+from bot.store.interface import DatabaseUnavailable
+from bot.store.postgres.db import PgDatabase
 from bot.store.postgres.search import document_vector, title_vector
 from bot.store.tables import COPIED_TABLES
 

@@ -13,6 +13,11 @@ from bot.store.postgres.rows import article_rows, story_entries
 from bot.store.postgres.search import search_entries, title_matches
 from bot.store.rows import ARTICLE_SELECT, one_per_story
 
+# The topic's id as a value the planner sees before it plans the scan: a topic page is then a
+# backward range scan of article_topics' primary key (a join estimated the topic's size
+# blindly and sorted every row of a big topic: 8 ms for AI at 28k articles).
+_ON_TOPIC = "at.topic_id = (SELECT id FROM topics WHERE key = $1)"
+
 
 class PgReads:
     """The read queries over articles and topics; every list shows a story once."""
@@ -45,8 +50,8 @@ class PgReads:
         """Newest articles on a topic, one story once (its best article among these)."""
         return await self._entries(
             f"SELECT {ARTICLE_SELECT} FROM article_topics at"
-            " JOIN topics t ON t.id = at.topic_id JOIN articles a ON a.id = at.article_id"
-            " WHERE t.key = $1 AND COALESCE(at.quality, 0) >= $2"
+            f" JOIN articles a ON a.id = at.article_id WHERE {_ON_TOPIC}"
+            " AND COALESCE(at.quality, 0) >= $2"
             " ORDER BY at.published_at DESC, at.article_id DESC LIMIT $3",
             (topic_key(topic), min_quality, limit * 4),
             limit,
@@ -59,8 +64,8 @@ class PgReads:
         if topic is not None:
             return await self._entries(
                 f"SELECT {ARTICLE_SELECT} FROM article_topics at"
-                " JOIN topics t ON t.id = at.topic_id JOIN articles a ON a.id = at.article_id"
-                " WHERE t.key = $1 AND COALESCE(at.quality, 0) >= $2 AND a.published = 1"
+                f" JOIN articles a ON a.id = at.article_id WHERE {_ON_TOPIC}"
+                " AND COALESCE(at.quality, 0) >= $2 AND a.published = 1"
                 " ORDER BY at.published_at DESC, at.article_id DESC LIMIT $3",
                 (topic_key(topic), min_quality, limit * 4),
                 limit,

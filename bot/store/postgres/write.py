@@ -9,6 +9,7 @@ touches a row once and the last write wins, as it does in SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,17 +43,25 @@ def _marks(count: int) -> str:
     return ", ".join(f"${i}" for i in range(1, count + 1))
 
 
+# Every write sets the row's full-text vectors too ($N-1, $N: search, title_search; NULL when
+# the row is gone), from the text it writes: no row is written twice for its index.
+_VECTORS = ("search", "title_search")
 _INSERT_FILE = (
-    f"INSERT INTO articles ({', '.join(_FILE_COLUMNS)})"
+    f"INSERT INTO articles ({', '.join((*_FILE_COLUMNS, *_VECTORS))})"
     f" VALUES ({_marks(len(_FILE_COLUMNS) - 4)}, 1, ${len(_FILE_COLUMNS) - 3},"
-    f" ${len(_FILE_COLUMNS) - 2}, ${len(_FILE_COLUMNS) - 1})"
+    f" ${len(_FILE_COLUMNS) - 2}, ${len(_FILE_COLUMNS) - 1},"
+    f" ${len(_FILE_COLUMNS)}::tsvector, ${len(_FILE_COLUMNS) + 1}::tsvector)"
 )
 _INSERT_STUB = (
-    f"INSERT INTO articles ({', '.join(_STUB_COLUMNS)}) VALUES ({_marks(len(_STUB_COLUMNS) - 1)}, 0)"
+    f"INSERT INTO articles ({', '.join((*_STUB_COLUMNS, *_VECTORS))})"
+    f" VALUES ({_marks(len(_STUB_COLUMNS) - 1)}, 0,"
+    f" ${len(_STUB_COLUMNS)}::tsvector, ${len(_STUB_COLUMNS) + 1}::tsvector)"
 )
 # Parameters: $1 id, then BOUND_COLUMNS from $2, then arrived_at, change_seq, gone.
 _FILE_PARAM = {name: f"${i}" for i, name in enumerate(BOUND_COLUMNS, start=2)}
-_ARRIVED, _SEQ, _GONE = (f"${len(BOUND_COLUMNS) + i}" for i in (2, 3, 4))
+_ARRIVED, _SEQ, _GONE, _SEARCH, _TITLE_SEARCH = (
+    f"${len(BOUND_COLUMNS) + i}" for i in (2, 3, 4, 5, 6)
+)
 # A file's article takes the batch's change sequence value (DESIGN §4) when it was only a stub
 # or changed in a column that can change whether it is due (bot.store.write).
 _ELIGIBILITY_CHANGED = " OR ".join(
@@ -70,7 +79,8 @@ _UPDATE_FILE = (
     + ", ".join(f"{c} = {_FILE_PARAM[c]}" for c in BOUND_COLUMNS[1:])
     + f", from_file = 1, arrived_at = COALESCE(a.arrived_at, {_ARRIVED}),"
     f" change_seq = CASE WHEN {_ELIGIBILITY_CHANGED} THEN {_SEQ} ELSE a.change_seq END,"
-    f" gone = {_GONE} WHERE a.id = $1 AND a.canonical_url = $2"
+    f" gone = {_GONE}, search = {_SEARCH}::tsvector, title_search = {_TITLE_SEARCH}::tsvector"
+    " WHERE a.id = $1 AND a.canonical_url = $2"
     f" AND (a.fingerprint != {_FILE_PARAM['fingerprint']}"
     f" OR a.from_file = 0 OR a.gone != {_GONE})"
 )
@@ -81,7 +91,9 @@ _STUB_PICK = tuple(BOUND_COLUMNS.index(c) for c in _STUB_UPDATED)
 _UPDATE_STUB = (
     "UPDATE articles a SET "
     + ", ".join(f"{c} = ${i}" for i, c in enumerate(_STUB_UPDATED, start=2))
-    + f" WHERE a.id = $1 AND a.from_file = 0"
+    + f", search = ${len(_STUB_UPDATED) + 2}::tsvector"
+    f", title_search = ${len(_STUB_UPDATED) + 3}::tsvector"
+    " WHERE a.id = $1 AND a.from_file = 0"
     f" AND a.fingerprint != ${_STUB_UPDATED.index('fingerprint') + 2}"
 )
 _UNKNOWN: tuple[Any, ...] = (None, None, None, 0)
@@ -211,9 +223,6 @@ class _BatchState:
     unchanged_ids: set[int] = field(default_factory=set)
     known: dict[str, list[Any]] = field(default_factory=dict)  # url -> [id, fp, from_file, gone]
     before: set[str] = field(default_factory=set)  # URLs with a row before the batch
-    indexed_before: set[int] = field(default_factory=set)  # ids with vectors before the batch
-    fts_new: set[int] = field(default_factory=set)
-    fts_drop: set[int] = field(default_factory=set)
     topics_cleared: set[int] = field(default_factory=set)
     topic_names: dict[str, str] = field(default_factory=dict)  # key -> name, first use first
     # article id -> its article_topics rows (topic key, published_at, article_id, quality)
@@ -221,14 +230,6 @@ class _BatchState:
     queued_off: dict[str, int] = field(default_factory=dict)  # topic key -> rows re-queued
     edges_cleared: set[int] = field(default_factory=set)
     pending_edges: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
-
-    def reindex(self, article_id: int, *, gone: bool = False) -> None:
-        if gone:
-            self.fts_new.discard(article_id)
-            if article_id in self.indexed_before:
-                self.fts_drop.add(article_id)
-        else:
-            self.fts_new.add(article_id)
 
 
 async def _apply_batch(
@@ -249,18 +250,14 @@ async def _apply_batch(
             urls.add(item[0])
             urls.update(stub_url for _position, stub_url, _row in item[5])
     known: dict[str, list[Any]] = {}
-    indexed: set[int] = set()
     for canonical, article_id, stored_fingerprint, from_file, gone in await conn.fetch(
         "SELECT canonical_url, id, fingerprint, from_file, gone FROM articles"
         " WHERE canonical_url = ANY ($1::text[])",
         list(urls),
     ):
         known[canonical] = [article_id, stored_fingerprint, from_file, gone]
-        if not gone:
-            indexed.add(article_id)
     fresh = await conn.fetch(
-        "SELECT nextval(pg_get_serial_sequence('articles', 'id'))"
-        " FROM generate_series(1, $1)",
+        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
         len(urls) - len(known),
     )
     state = _BatchState(
@@ -268,16 +265,10 @@ async def _apply_batch(
         writes=_Writes(sorted((int(r[0]) for r in fresh), reverse=True)),
         known=known,
         before=set(known),
-        indexed_before=indexed,
     )
-    # Every file's own article first, so a related entry in the same batch never counts as new.
-    ids = [
-        None if item is None else _file_article(item, now, canonical_topic, state)
-        for item in prepared
-    ]
-    for item, article_id in zip(prepared, ids, strict=True):
-        if item is not None and article_id is not None:
-            _link_related(article_id, item, now, state)
+    # The decisions (and the words of every text written) take a while for a big batch: on a
+    # thread, as SQLite's writer works on its own, so the event loop stays free.
+    ids = await asyncio.to_thread(_decide, prepared, now, canonical_topic, state)
     for round_ in state.writes.rounds():
         for statement, rows in round_.items():
             await conn.executemany(statement, rows)
@@ -319,7 +310,6 @@ async def _apply_batch(
     )
     if file_rows:
         await bump_files_generation(conn)
-    await _write_vectors(conn, state)
     if state.changed_ids:
         await conn.execute(
             "SELECT newsbot_assign_stories($1::bigint[], $2)",
@@ -328,6 +318,24 @@ async def _apply_batch(
         )
     await sequence.take(conn, state.seq, now)
     return state.counts
+
+
+def _decide(
+    prepared: Sequence[PreparedArticle | None],
+    now: float,
+    canonical_topic: Callable[[str], str],
+    state: _BatchState,
+) -> list[int | None]:
+    """Every write of the batch, queued in ``state``; the id of each file's article."""
+    # Every file's own article first, so a related entry in the same batch never counts as new.
+    ids = [
+        None if item is None else _file_article(item, now, canonical_topic, state)
+        for item in prepared
+    ]
+    for item, article_id in zip(prepared, ids, strict=True):
+        if item is not None and article_id is not None:
+            _link_related(article_id, item, now, state)
+    return ids
 
 
 def _file_article(
@@ -345,19 +353,20 @@ def _file_article(
     known_id, known_fingerprint, known_from_file, known_gone = (
         _UNKNOWN if before is None else before
     )
-    row = (canonical, *base, TOPIC_SEP.join(topics), new_fingerprint, key, now, now, state.seq, gone)
+    joined = TOPIC_SEP.join(topics)
+    row = (canonical, *base, joined, new_fingerprint, key, now, now, state.seq, gone)
     written = not (
         known_from_file == 1 and known_fingerprint == new_fingerprint and known_gone == gone
     )
     article_id: int
     if before is None:
         article_id = state.writes.new_id()
-        state.writes.add(article_id, _INSERT_FILE, (article_id, *row))
+        state.writes.add(article_id, _INSERT_FILE, (article_id, *row, *_vectors(row, removed)))
         state.counts.added += 1
     else:
         article_id = known_id
         if written:
-            state.writes.add(article_id, _UPDATE_FILE, (article_id, *row))
+            state.writes.add(article_id, _UPDATE_FILE, (article_id, *row, *_vectors(row, removed)))
         if known_from_file == 0:
             state.counts.added += 1
         elif known_gone and not gone:
@@ -370,8 +379,6 @@ def _file_article(
             return article_id
     state.known[canonical] = [article_id, new_fingerprint, 1, gone]
     state.changed_ids.add(article_id)
-    if written:
-        state.reindex(article_id, gone=removed)
     # Topics: replace this article's set (what the database held, and what this batch queued).
     if canonical in state.before and article_id not in state.topics_cleared:
         state.topics_cleared.add(article_id)
@@ -408,7 +415,7 @@ def _link_related(article_id: int, item: PreparedArticle, now: float, state: _Ba
         )
         if stub_before is None:
             stub_id = state.writes.new_id()
-            state.writes.add(stub_id, _INSERT_STUB, (stub_id, *row, now))
+            state.writes.add(stub_id, _INSERT_STUB, (stub_id, *row, now, *_vectors(row)))
             state.counts.related_added += 1
             state.changed_ids.add(stub_id)
             known[canonical] = [stub_id, stub_fingerprint, 0, 0]
@@ -416,10 +423,9 @@ def _link_related(article_id: int, item: PreparedArticle, now: float, state: _Ba
             state.changed_ids.add(stub_id)
             if written:
                 bound = (*row, now)
-                state.writes.add(stub_id, _UPDATE_STUB, (stub_id, *(bound[i] for i in _STUB_PICK)))
+                picked = (bound[i] for i in _STUB_PICK)
+                state.writes.add(stub_id, _UPDATE_STUB, (stub_id, *picked, *_vectors(row)))
                 stub_before[_KNOWN_FINGERPRINT] = stub_fingerprint
-        if written:
-            state.reindex(stub_id)
         edges.append((article_id, stub_id, position))
     state.pending_edges[article_id] = edges
 
@@ -458,7 +464,7 @@ async def _write_topics(conn: asyncpg.Connection, state: _BatchState) -> None:
     await executemany(
         conn,
         "INSERT INTO article_topics VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        [(ids[key], published_at, article_id, quality) for key, published_at, article_id, quality in rows],
+        [(ids[key], *rest) for key, *rest in rows],
     )
     await executemany(
         conn,
@@ -467,24 +473,15 @@ async def _write_topics(conn: asyncpg.Connection, state: _BatchState) -> None:
     )
 
 
-async def _write_vectors(conn: asyncpg.Connection, state: _BatchState) -> None:
-    """The full-text vectors of the rows written, from their text as it is now; none for a
-    row made gone."""
-    if state.fts_new:
-        texts = await conn.fetch(
-            "SELECT id, title, excerpt, provider_name FROM articles WHERE id = ANY ($1::bigint[])",
-            sorted(state.fts_new),
-        )
-        await conn.executemany(
-            "UPDATE articles SET search = $2::tsvector, title_search = $3::tsvector WHERE id = $1",
-            [
-                (article_id, document_vector(title, excerpt, provider), title_vector(title))
-                for article_id, title, excerpt, provider in texts
-            ],
-        )
-    dropped = sorted(state.fts_drop - state.fts_new)
-    if dropped:
-        await conn.execute(
-            "UPDATE articles SET search = NULL, title_search = NULL WHERE id = ANY ($1::bigint[])",
-            dropped,
-        )
+_TITLE, _EXCERPT, _PROVIDER = (
+    BOUND_COLUMNS.index(c) for c in ("title", "excerpt", "provider_name")
+)
+
+
+def _vectors(row: Sequence[Any], gone: bool = False) -> tuple[str | None, str | None]:
+    """The full-text vectors of a row being written (bound columns first): none when gone
+    (bot.store.gone)."""
+    if gone:
+        return None, None
+    title = row[_TITLE]
+    return document_vector(title, row[_EXCERPT], row[_PROVIDER]), title_vector(title)
