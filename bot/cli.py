@@ -21,7 +21,7 @@ from bot.config import (
     resolve_config_path,
     shard_plan,
 )
-from bot.config.model import MASK
+from bot.config.model import MASK, url_passwords
 from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -307,13 +307,16 @@ async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int
 
 
 async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from urllib.parse import unquote
+
     from bot.store.copy import CopyRefused, copy_database, same_database
     from bot.store.copy_ends import open_end
 
     def masked(text: str) -> str:
         for spec in (args.source, args.target):
-            for password in _url_passwords(spec):
-                text = text.replace(password, MASK)
+            for password in url_passwords(spec):  # as written and as decoded
+                for shown in sorted({password, unquote(password)}, key=len, reverse=True):
+                    text = text.replace(shown, MASK)
         return text
 
     if same_database(args.source, args.target):
@@ -349,19 +352,6 @@ async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return EXIT_OK
-
-
-def _url_passwords(spec: str) -> list[str]:
-    """The password of a URL as written and decoded (either may reach a message)."""
-    from urllib.parse import unquote, urlsplit
-
-    if "://" not in spec:
-        return []
-    try:
-        password = urlsplit(spec).password
-    except ValueError:
-        return []
-    return sorted({password, unquote(password)}, key=len, reverse=True) if password else []
 
 
 def _json_default(value: Any) -> Any:
