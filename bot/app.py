@@ -10,7 +10,7 @@ and closed once, for the bot (`newsbot run`), the one-shot commands and the test
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config, LiveConfig
 from bot.ingest import Ingestor
+from bot.leader import Leadership
 from bot.news.service import NewsService
-from bot.store import StoreInterface, open_store
+from bot.store import StoreInterface, leader_lock, open_store
 
 if TYPE_CHECKING:
     from bot.digests.delivery import Sender
@@ -32,6 +33,8 @@ class App:
     store: StoreInterface
     ingestor: Ingestor
     news: NewsService
+    # Who does the once-only work among processes on one database; started by the bot.
+    leader: Leadership
 
     async def reload(self) -> Config:
         """Re-read the config file and apply it to the store and the ingestor; ConfigError when
@@ -68,11 +71,25 @@ async def open_app(
         )
         opened.callback(ingestor.close)
         live = LiveConfig(config)
-        yield App(config=live, store=store, ingestor=ingestor, news=NewsService(store, live))
+        leader = Leadership(leader_lock(config.database))
+        opened.push_async_callback(leader.stop)  # released before the store closes
+        yield App(
+            config=live,
+            store=store,
+            ingestor=ingestor,
+            news=NewsService(store, live),
+            leader=leader,
+        )
 
 
-def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:
-    """The digest service of one bot: it posts through its sender and schedules on its jobs."""
+def build_digests(
+    app: App,
+    sender: Sender,
+    jobs: DigestJobs,
+    owns: Callable[[int | None], bool] = lambda _guild_id: True,
+) -> DigestService:
+    """The digest service of one bot: it posts through its sender and schedules on its jobs,
+    the digests of the guilds it ``owns`` (its shards'; every guild when not sharded)."""
     # Imported here: the one-shot commands never post, so they do not load what posting needs.
     from bot.digests.alerts import Alerts
     from bot.digests.delivery import Delivery
@@ -85,4 +102,5 @@ def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:
         delivery=delivery,
         jobs=jobs,
         alerts=Alerts(app.store, sender),
+        owns=owns,
     )

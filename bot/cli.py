@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,7 +20,9 @@ from bot.config import (
     load_config,
     render_config,
     resolve_config_path,
+    shard_plan,
 )
+from bot.config.model import MASK, url_passwords
 from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -117,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--json", action="store_true", help="print message payloads as JSON")
 
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         parents=[common],
         help="run the bot (one per database)",
@@ -125,7 +128,38 @@ def build_parser() -> argparse.ArgumentParser:
         " commands, post digests. Needs DISCORD_TOKEN or [discord] token. One `newsbot run`"
         " per database: a second one on the same [database] path refuses to start (exit 2)"
         " and names the running one's pid; `newsbot ingest` and the other commands may run"
-        " beside it.",
+        " beside it. On PostgreSQL several may run, each serving some of Discord's shards"
+        " (--shard-count, --shard-ids; README, Scale out).",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        help="Discord shards in all (overrides [discord] shard_count); see README, Scale out",
+    )
+    run.add_argument(
+        "--shard-ids",
+        metavar="IDS",
+        help="the shards this process serves, like 0,1 (default: all of --shard-count)",
+    )
+    db = sub.add_parser("db", parents=[common], help="database tools (copy)")
+    db_what = db.add_subparsers(dest="what", metavar="WHAT", required=True)
+    copy = db_what.add_parser(
+        "copy",
+        parents=[common],
+        help="copy a whole database between SQLite and PostgreSQL",
+        description="Copy a whole database (articles, stories, topics, files, subscriptions,"
+        " runs, the delivery ledger, everything) from SOURCE to TARGET, each a SQLite file"
+        " path or a postgresql://user:password@host:5432/name URL, ids kept. TARGET must be"
+        " empty, or an unchanged earlier copy of SOURCE (running the copy again is safe);"
+        " --replace overwrites anything else. Exit 0 when copied, 2 on bad input.",
+    )
+    copy.add_argument("source", metavar="SOURCE", help="SQLite path or postgresql:// URL")
+    copy.add_argument("target", metavar="TARGET", help="SQLite path or postgresql:// URL")
+    copy.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite a TARGET that holds another database (its data is lost)",
     )
     status = sub.add_parser("status", parents=[common], help="counts and last ingest")
     status.add_argument("--json", action="store_true", help="print as JSON")
@@ -152,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(render_config(config))
         return EXIT_OK
+    if args.command == "run":
+        try:
+            config = with_shard_flags(config, args.shard_count, args.shard_ids)
+        except ConfigError as exc:
+            print(f"newsbot: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     _setup_logging(config, quiet=args.command != "run")
     try:
         if args.command == "ingest":
@@ -160,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_status(config, args.json, sys.stdout))
         if args.command == "preview":
             return asyncio.run(_preview(config, args, sys.stdout))
+        if args.command == "db":
+            return asyncio.run(_db_copy(args, sys.stdout, sys.stderr))
         if args.command != "run":
             parser.error(f"unknown command {args.command!r}")
         from bot.client import run_bot
@@ -184,6 +226,28 @@ def _load(args: argparse.Namespace) -> Config:
         cli_path = args.path
     path = resolve_config_path(cli_path, os.environ, Path.cwd())
     return load_config(path, os.environ)
+
+
+def with_shard_flags(config: Config, count: int | None, ids_text: str | None) -> Config:
+    """The config with ``--shard-count`` and ``--shard-ids`` applied; ConfigError when they do
+    not make sense. A new count drops the file's ids (they were ids of another count)."""
+    if count is None and ids_text is None:
+        return config
+    ids: list[int] = []
+    if ids_text is not None:
+        parts = [part.strip() for part in ids_text.split(",")]
+        if not all(part.isdigit() for part in parts):
+            raise ConfigError(
+                f"invalid --shard-ids {ids_text!r}: give shard numbers separated by commas,"
+                " like 0,1",
+                "--shard-ids",
+            )
+        ids = [int(part) for part in parts]
+    if count is None:
+        count = config.discord.shard_count
+    shard_count, shard_ids = shard_plan(count, ids, "--")
+    discord = replace(config.discord, shard_count=shard_count, shard_ids=shard_ids)
+    return replace(config, discord=discord)
 
 
 def _setup_logging(config: Config, *, quiet: bool) -> None:
@@ -259,6 +323,54 @@ async def _preview(config: Config, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
+async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from urllib.parse import unquote
+
+    from bot.store.copy import CopyRefused, copy_database, same_database
+    from bot.store.copy_ends import open_end
+
+    def masked(text: str) -> str:
+        for spec in (args.source, args.target):
+            for password in url_passwords(spec):  # as written and as decoded
+                for shown in sorted({password, unquote(password)}, key=len, reverse=True):
+                    text = text.replace(shown, MASK)
+        return text
+
+    if same_database(args.source, args.target):
+        print(f"newsbot: {masked(args.source)} is both SOURCE and TARGET", file=err)
+        return EXIT_USAGE
+    progress = _ProgressBar(err, unit="rows") if err.isatty() else None
+    try:
+        source = await open_end(args.source, target=False)
+        try:
+            target = await open_end(args.target, target=True)
+            try:
+                report = await copy_database(
+                    source, target, replace=args.replace, progress=progress
+                )
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    except CopyRefused as exc:
+        if progress:
+            progress.finish()
+        print(f"newsbot: {masked(str(exc))}", file=err)
+        return EXIT_USAGE
+    except (OSError, ConnectionError) as exc:  # an unreachable server, a refused login
+        print(f"newsbot: cannot open the database: {masked(str(exc))}", file=err)
+        return EXIT_USAGE
+    if progress:
+        progress.finish()
+    tables = ", ".join(f"{table} {rows}" for table, rows in report.rows.items() if rows)
+    print(
+        f"copied {report.total} rows from {source.label} to {target.label}"
+        + (f" ({tables})" if tables else ""),
+        file=out,
+    )
+    return EXIT_OK
+
+
 def _json_default(value: Any) -> Any:
     return str(value)
 
@@ -266,8 +378,9 @@ def _json_default(value: Any) -> Any:
 class _ProgressBar:
     """A one-line progress bar on a terminal; silent elsewhere."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, unit: str = "files"):
         self.stream = stream
+        self.unit = unit
         self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
@@ -276,7 +389,7 @@ class _ProgressBar:
         width = 30
         filled = width * done // max(total, 1)
         bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} files")
+        self.stream.write(f"\r[{bar}] {done}/{total} {self.unit}")
         self.stream.flush()
         self.shown = True
 

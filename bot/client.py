@@ -26,6 +26,7 @@ from bot.digests.sender import DiscordSender
 from bot.errors import UserError
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
+from bot.shards import ShardPlan
 from bot.store import DatabaseInUse, StoreInterface
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
@@ -46,20 +47,30 @@ UNSAFE_SHARED_DATABASE = "NEWSBOT_UNSAFE_SHARED_DATABASE"
 
 
 class NewsBot(commands.Bot):
-    def __init__(self, app: App):
+    def __init__(self, app: App, *, shards: ShardPlan | None = None):
         intents = discord.Intents.none()
         intents.guilds = True  # channels, roles and permissions of the guilds we serve
+        # Fixed for the life of the process: a reload does not move it to other shards.
+        self.shard_plan = shards or ShardPlan()
+        sharding: dict[str, Any] = {}
+        if self.shard_plan.sharded:
+            sharding = {
+                "shard_count": self.shard_plan.count,
+                "shard_ids": list(self.shard_plan.shard_ids),
+            }
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             tree_cls=NewsTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **sharding,
         )
         self.app = app
         self.scheduler = Scheduler()
-        # Digests: runs and the ledger (delivery), the /digest commands and jobs (service).
-        self.digests = build_digests(app, DiscordSender(self), self.scheduler)
+        # Digests: runs and the ledger (delivery), the /digest commands and jobs (service),
+        # of the guilds on this process's shards.
+        self.digests = build_digests(app, DiscordSender(self), self.scheduler, self.shard_plan.owns)
         self._digest_resume: asyncio.Task[None] | None = None
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
 
@@ -80,7 +91,11 @@ class NewsBot(commands.Bot):
     async def setup_hook(self) -> None:
         config = self.config
         await self.store.articles.apply_aliases(config.topics.canonical)
-        self.scheduler.add_ingest_job(self.ingest, config.ingest.interval_minutes)
+        # The leader ingests (at its start and on the interval); the others skip the job and
+        # ingest at once when they take over.
+        await self.app.leader.start()
+        self.app.leader.on_change(self._leadership_changed)
+        self.scheduler.add_ingest_job(self._scheduled_ingest, config.ingest.interval_minutes)
         # Digests: the file's subscriptions into the store, jobs from the store.
         await self.digests.sync_config(config)
         await self.digests.rebuild_jobs()
@@ -96,7 +111,17 @@ class NewsBot(commands.Bot):
             await self.load_extension(extension)  # a failure stops start-up
 
     async def on_ready(self) -> None:
-        log.info("ready as %s in %d guilds", self.user, len(self.guilds))
+        log.info(
+            "ready as %s in %d guilds (%s)", self.user, len(self.guilds), self.shard_plan.describe()
+        )
+        # File-managed subscriptions whose guild was unknown: the process that sees the
+        # channel records it, and schedules it when the guild is on its shards.
+        for channel_id in await self.digests.resolve_guilds(self._guild_of_channel):
+            log.info("digest for channel %s: guild recorded", channel_id)
+
+    def _guild_of_channel(self, channel_id: int) -> int | None:
+        guild = getattr(self.get_channel(channel_id), "guild", None)
+        return guild.id if guild is not None else None
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await answer_expired_pager(interaction, self.live_pagers)
@@ -139,6 +164,17 @@ class NewsBot(commands.Bot):
         except Exception:
             log.exception("resuming interrupted digests failed")
 
+    async def _leadership_changed(self, leader: bool) -> None:
+        if leader:
+            self.scheduler.ingest_now()
+
+    async def _scheduled_ingest(self) -> IngestReport | None:
+        """The ingest job: the leader's work only (an owner's /newsbot ingest runs anywhere)."""
+        if not self.app.leader.is_leader():
+            log.debug("ingest skipped: another process leads")
+            return None
+        return await self.ingest()
+
     async def ingest(self) -> IngestReport:
         report = await self.app.ingestor.run(list(self.config.ingest.paths))
         for path, reason in report.rejected[:20]:
@@ -155,7 +191,9 @@ class NewsBot(commands.Bot):
         except ConfigError as exc:
             log.warning("reload refused, running config kept: %s", exc)
             raise UserError(f"Config not reloaded, the running config stays: {exc}") from None
-        self.scheduler.add_ingest_job(self.ingest, fresh.ingest.interval_minutes, run_now=False)
+        self.scheduler.add_ingest_job(
+            self._scheduled_ingest, fresh.ingest.interval_minutes, run_now=False
+        )
         await self.digests.sync_config(fresh)
         logging.getLogger().setLevel(fresh.logging.level)
         source = self.app.config.path or "built-in defaults"
@@ -171,6 +209,18 @@ class NewsBot(commands.Bot):
             self._digest_resume.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._digest_resume
+
+
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """NewsBot on some of Discord's shards: an AutoShardedBot with ``shard_ids`` and
+    ``shard_count`` (``newsbot run --shard-count N --shard-ids 0,1``)."""
+
+
+def make_bot(app: App, shards: ShardPlan) -> NewsBot:
+    """The bot for this process: sharded when a shard count is set, else one connection."""
+    if shards.sharded:
+        return ShardedNewsBot(app, shards=shards)
+    return NewsBot(app)
 
 
 class TokenFilter(logging.Filter):
@@ -251,7 +301,7 @@ async def _serve(config: Config, token: str, *, exclusive: bool) -> None:
     # Long-running: the ingestor watches the folders it walked, so an unchanged tree is not
     # walked again; and it posts, so it holds the database's lock (one bot per database).
     async with open_app(config, watch=True, exclusive=exclusive) as app:
-        bot = NewsBot(app)
+        bot = make_bot(app, config.discord.shards)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))

@@ -14,7 +14,7 @@ render_config() output.
 
 from bot.config.dump import render_config
 from bot.config.live import LiveConfig
-from bot.config.load import load_config, parse_config, resolve_config_path
+from bot.config.load import load_config, parse_config, resolve_config_path, shard_plan
 from bot.config.model import (
     CHANNEL_KEYS,
     DIGEST_LAYOUTS,
@@ -52,4 +52,5 @@ __all__ = [
     "parse_config",
     "render_config",
     "resolve_config_path",
+    "shard_plan",
 ]

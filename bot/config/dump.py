@@ -72,6 +72,11 @@ def render_config(config: Config) -> str:
             lines.append(f"# {name} is not set (Discord's own)")
         else:
             lines.append(f"{name} = {_toml_value(value)}")
+    if discord.shard_count is None:
+        lines.append("# shard_count is not set (one process, every shard)")
+    else:
+        lines.append(f"shard_count = {discord.shard_count}")
+        lines.append(f"shard_ids = {_toml_value(discord.shard_ids)}")
     lines += ["", "[database]", f"path = {_toml_value(config.database.path)}"]
     if config.database.shown_url is None:
         lines.append("# url is not set (SQLite at path)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -43,11 +43,13 @@ from bot.config.model import (
 )
 from bot.keywords import KeywordError, parse_terms
 from bot.schedules import ScheduleError, parse_schedule, parse_timezone
+from bot.shards import ShardPlan
 
 # generous upper bounds, so nothing downstream (timedelta, APScheduler) overflows
 MAX_INTERVAL_MINUTES = 525_600.0  # a year
 MAX_BACKFILL_HOURS = 87_600.0  # ten years
 MAX_MISFIRE_GRACE_MINUTES = 43_200.0  # thirty days
+MAX_SHARDS = 65_536  # far past what Discord hands out (a shard per ~1,000-2,500 guilds)
 _MAX_SHOWN = 80
 
 
@@ -287,8 +289,11 @@ def _discord(section: Mapping[str, Any], env: Mapping[str, str]) -> DiscordConfi
             return _url(section[key], f"discord.{key}", schemes, example)
         return None
 
+    shard_count, shard_ids = _shards(section)
     return DiscordConfig(
         token=token,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
         guild_ids=_snowflakes(section.get("guild_ids", []), "discord.guild_ids"),
         owner_ids=_snowflakes(section.get("owner_ids", []), "discord.owner_ids"),
         api_base=url("api_base", ENV_API_BASE, ("http", "https"), "https://discord.com/api/v10"),
@@ -299,6 +304,40 @@ def _discord(section: Mapping[str, Any], env: Mapping[str, str]) -> DiscordConfi
             "wss://gateway.discord.gg",
         ),
     )
+
+
+def _shards(section: Mapping[str, Any]) -> tuple[int | None, tuple[int, ...]]:
+    """``[discord] shard_count`` and ``shard_ids``, checked together (see ``shard_plan``)."""
+    count = section.get("shard_count")
+    if count is not None:
+        count = _int(count, "discord.shard_count", 1, MAX_SHARDS)
+    raw_ids = section.get("shard_ids", [])
+    if not isinstance(raw_ids, list):
+        raise _invalid("discord.shard_ids", raw_ids, "a list of shard numbers, like [0, 1]")
+    ids = [_int(item, f"discord.shard_ids[{i}]", 0, MAX_SHARDS) for i, item in enumerate(raw_ids)]
+    return shard_plan(count, ids)
+
+
+def shard_plan(
+    count: int | None, ids: Sequence[int], prefix: str = "discord."
+) -> tuple[int | None, tuple[int, ...]]:
+    """A shard count and the ids of this process's shards, or ConfigError naming what is wrong
+    (``prefix`` "discord." for the file's keys, "--" for the command line's flags)."""
+    flags = prefix == "--"
+    key_count = "--shard-count" if flags else f"{prefix}shard_count"
+    key_ids = "--shard-ids" if flags else f"{prefix}shard_ids"
+    if count is None and ids:
+        raise ConfigError(
+            f"invalid {key_ids} = {_shown(list(ids))}: shard ids need a shard count;"
+            f" set {key_count} too",
+            key_ids,
+        )
+    try:
+        plan = ShardPlan(count, tuple(ids))
+    except ValueError as exc:
+        key = key_count if count is not None and count < 1 else key_ids
+        raise ConfigError(f"invalid {key}: {exc}", key) from None
+    return plan.count, plan.ids
 
 
 def _database(section: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> DatabaseConfig:

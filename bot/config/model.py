@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.shards import ShardPlan
+
 MASK = "********"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_DATABASE_PATH = "data/newsbot.sqlite3"
@@ -40,14 +42,22 @@ class DiscordConfig:
     owner_ids: tuple[int, ...] = ()  # users allowed the /newsbot owner commands
     api_base: str | None = None  # REST base of a Discord-compatible proxy (no trailing slash)
     gateway_url: str | None = None  # gateway to connect to instead of Discord's (testing aid)
+    shard_count: int | None = None  # Discord shards in all (§9); None: not sharded
+    shard_ids: tuple[int, ...] = ()  # the shards this process connects to; empty: all
 
     def __repr__(self) -> str:
         token = "None" if self.token is None else repr(MASK)
         return (
             f"DiscordConfig(token={token}, guild_ids={self.guild_ids!r}, "
             f"owner_ids={self.owner_ids!r}, api_base={self.api_base!r}, "
-            f"gateway_url={self.gateway_url!r})"
+            f"gateway_url={self.gateway_url!r}, shard_count={self.shard_count!r}, "
+            f"shard_ids={self.shard_ids!r})"
         )
+
+    @property
+    def shards(self) -> ShardPlan:
+        """The shards this process serves (validated when the config was loaded)."""
+        return ShardPlan(self.shard_count, self.shard_ids)
 
     __str__ = __repr__
 
@@ -187,7 +197,15 @@ DIGEST_KEYS: tuple[str, ...] = tuple(f.name for f in fields(DigestSettings))
 CHANNEL_KEYS: tuple[str, ...] = ("channel_id", *DIGEST_KEYS)
 SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "discord": ("token", "guild_ids", "owner_ids", "api_base", "gateway_url"),
+        "discord": (
+            "token",
+            "guild_ids",
+            "owner_ids",
+            "api_base",
+            "gateway_url",
+            "shard_count",
+            "shard_ids",
+        ),
         "database": ("path", "url"),
         "ingest": ("paths", "interval_minutes", "max_file_bytes"),
         "topics": ("aliases",),

@@ -14,7 +14,7 @@ from typing import Literal
 from bot import render
 from bot.digests.delivery import Sender
 from bot.digests.model import DeliveryError, RunOutcome
-from bot.store import Subscription
+from bot.store import StoreInterface, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -57,6 +57,11 @@ class Scheduler:
             **options,
         )
 
+    def ingest_now(self) -> None:
+        """Run the ingest job at once (this process just became the leader)."""
+        if self._scheduler.get_job(INGEST_JOB) is not None:
+            self._scheduler.modify_job(INGEST_JOB, next_run_time=datetime.now(UTC))
+
     # ------------------------------------------------------------ digests
     def set_digest_job(
         self,

@@ -321,6 +321,7 @@ class DigestService:
         jobs: DigestJobs,
         alerts: Alerts | None = None,
         clock: Callable[[], float] = time.time,
+        owns: Callable[[int | None], bool] = lambda _guild_id: True,
     ):
         self.store = store
         self._config = config  # read at call time: reload can change it
@@ -328,10 +329,17 @@ class DigestService:
         self.jobs = jobs
         self.alerts = alerts
         self.clock = clock
+        # Sharded (bot.shards): whether this process schedules a guild's digests; a guild
+        # not known yet (None) is shard 0's.
+        self.owns = owns
 
     # ------------------------------------------------------------ runs
     async def run(self, channel_id: int, *, trigger: Trigger = "schedule") -> RunOutcome:
-        """One digest run through delivery, then what its outcome asks of the jobs."""
+        """One digest run through delivery, then what its outcome asks of the jobs. A job whose
+        guild another process serves now (its guild became known) is dropped, not run."""
+        if trigger != "now" and not await self._serves(channel_id):
+            self.jobs.remove_digest_job(channel_id)
+            return RunOutcome(channel_id, "skipped", error="served by another shard")
         outcome = await self.delivery.run(channel_id, trigger=trigger)
         await self._react(outcome)
         return outcome
@@ -350,16 +358,39 @@ class DigestService:
         return await self.run(channel_id, trigger="retry")
 
     async def resume_pending(self) -> list[RunOutcome]:
-        """Start-up: resend the unconfirmed messages of runs a crash interrupted."""
+        """Start-up: resend the unconfirmed messages of runs a crash interrupted, of the guilds
+        this process serves (a run belongs to its guild's shard, like the digest's job)."""
         channels = {r.channel_id for r in await self.store.digests.runs(pending=True)}
-        return [await self.run(channel_id, trigger="resume") for channel_id in sorted(channels)]
+        return [
+            await self.run(channel_id, trigger="resume")
+            for channel_id in sorted(channels)
+            if await self._serves(channel_id)
+        ]
+
+    async def _serves(self, channel_id: int) -> bool:
+        """Whether this process runs the channel's digest (its guild is on our shards)."""
+        sub = await self.store.digests.subscription(channel_id)
+        return sub is None or self.owns(sub.guild_id)
+
+    async def resolve_guilds(self, guild_of: Callable[[int], int | None]) -> list[int]:
+        """Record the guild of subscriptions that had none (file-managed channels) where this
+        process sees the channel, and re-job them: a sharded process then schedules them when
+        their guild is its own. Returns the channels resolved."""
+        resolved = []
+        for sub in await self.store.digests.subscriptions():
+            guild_id = guild_of(sub.channel_id) if sub.guild_id is None else None
+            if guild_id is not None:
+                await self.store.digests.set_subscription_guild(sub.channel_id, guild_id)
+                await self.refresh_job(sub.channel_id)
+                resolved.append(sub.channel_id)
+        return resolved
 
     # ------------------------------------------------------------ jobs
     async def refresh_job(self, channel_id: int, *, since: float | None = None) -> None:
         """Make the channel's job what the database says (none when paused or gone). Its
         first run is counted from the last run (caught up within the grace), or ``since``."""
         sub = await self.store.digests.subscription(channel_id)
-        if sub is None or sub.paused:
+        if sub is None or sub.paused or not self.owns(sub.guild_id):
             self.jobs.remove_digest_job(channel_id)
             return
         last = since if since is not None else sub.last_run_at or sub.created_at
@@ -373,11 +404,12 @@ class DigestService:
         )
 
     async def rebuild_jobs(self) -> int:
-        """One job per active subscription, from the database (start-up)."""
+        """One job per active subscription of the guilds this process serves, from the
+        database (start-up)."""
         count = 0
         for sub in await self.store.digests.subscriptions():
             await self.refresh_job(sub.channel_id)
-            count += not sub.paused
+            count += not sub.paused and self.owns(sub.guild_id)
         return count
 
     async def sync_config(self, config: Config) -> list[int]:

@@ -26,6 +26,7 @@ from bot.store.interface import (
     ReadsArea,
     StoreInterface,
 )
+from bot.store.leader import LeaderLock, SoleLeader
 from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
 from bot.store.read import Reads
@@ -62,6 +63,7 @@ __all__ = [
     "FileRecord",
     "FileState",
     "FilesArea",
+    "LeaderLock",
     "PreparedArticle",
     "Publication",
     "ReadsArea",
@@ -72,6 +74,7 @@ __all__ = [
     "StoreStatus",
     "Subscription",
     "SubscriptionSpec",
+    "leader_lock",
     "open_store",
     "prepare_article",
 ]
@@ -164,3 +167,13 @@ async def open_store(database: DatabaseConfig, *, exclusive: bool = False) -> St
 
         return await PostgresStore.open(database.url)
     return await Store.open(database.path, exclusive=exclusive)
+
+
+def leader_lock(database: DatabaseConfig) -> LeaderLock:
+    """The lock whose holder is the leader among the processes on this database (bot.leader):
+    a PostgreSQL advisory lock; on SQLite, where one process has the database, always its."""
+    if database.url is not None:
+        from bot.store.postgres.leader import PostgresLeaderLock
+
+        return PostgresLeaderLock(database.url)
+    return SoleLeader()

@@ -1,4 +1,9 @@
-"""The gateway websocket: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, drops."""
+"""The gateway websocket: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, drops.
+
+Sharding as Discord does it: an IDENTIFY with ``shard: [id, count]`` gets READY and
+GUILD_CREATE for the guilds on that shard only (``(guild_id >> 22) % count``), and the events
+of a guild (interactions among them) go to the session serving its shard, so with two bot
+processes on shards 0 and 1 of 2 each guild's commands reach exactly one of them."""
 
 from __future__ import annotations
 
@@ -60,6 +65,14 @@ class Connection:
         return True
 
 
+INVALID_SHARD = 4010
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's rule (written here again: the stub does not import the bot)."""
+    return (guild_id >> 22) % shard_count
+
+
 @dataclass
 class GatewaySession:
     session_id: str
@@ -67,10 +80,14 @@ class GatewaySession:
     seq: int = 0
     buffer: list[dict[str, Any]] = field(default_factory=list)
     conn: Connection | None = None
+    shard: tuple[int, int] | None = None  # (id, count) from IDENTIFY; None: every guild
 
     @property
     def connected(self) -> bool:
         return self.conn is not None and not self.conn.ws.closed
+
+    def serves(self, guild_id: int) -> bool:
+        return self.shard is None or shard_of(guild_id, self.shard[1]) == self.shard[0]
 
 
 class Gateway:
@@ -91,11 +108,29 @@ class Gateway:
         self.changed.set()
         self.changed = asyncio.Event()
 
+    def session_for(self, guild_id: int | None) -> GatewaySession | None:
+        """The session that gets a guild's events: the last to connect when it serves the
+        guild's shard, else the newest connected one serving it (else the newest serving it,
+        whose buffer a RESUME replays); no guild: the last to connect."""
+        current = self.current
+        if guild_id is None or (current and current.connected and current.serves(guild_id)):
+            return current
+        serving = [s for s in reversed(self.sessions.values()) if s.serves(guild_id)]
+        connected = [s for s in serving if s.connected]
+        found = connected or serving
+        return found[0] if found else None
+
     # ----- sending -----
     async def dispatch(
-        self, event: str, data: dict[str, Any], session: GatewaySession | None = None
+        self,
+        event: str,
+        data: dict[str, Any],
+        session: GatewaySession | None = None,
+        *,
+        guild_id: int | None = None,
     ) -> GatewaySession | None:
-        session = session or self.current
+        """Send an event to ``session``, else to the one serving ``guild_id``'s shard."""
+        session = session or self.session_for(guild_id)
         if session is None:
             return None
         session.seq += 1
@@ -194,20 +229,27 @@ class Gateway:
         if not self._token_ok(data.get("token")):
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
+        try:
+            shard = _shard(data.get("shard"))
+        except ValueError:
+            await conn.ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return
         session = GatewaySession(
-            session_id=secrets.token_hex(16), intents=int(data.get("intents") or 0)
+            session_id=secrets.token_hex(16), intents=int(data.get("intents") or 0), shard=shard
         )
         self.sessions[session.session_id] = session
         # Like Discord, a token may hold several sessions (two bot processes): the others stay
-        # connected; events go to the newest unless a caller names a session.
+        # connected; a guild's events go to the newest serving its shard (session_for) unless a
+        # caller names a session.
         self.current = session
         session.conn = conn
         conn.session = session
         stub = self.stub
+        guilds = [g for g in stub.guilds.values() if session.serves(g.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": stub.bot_user.payload(),
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in stub.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": stub.resume_gateway_url,
@@ -224,7 +266,7 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self.dispatch("READY", ready, session)
-        for guild in stub.guilds.values():
+        for guild in guilds:
             await self.dispatch("GUILD_CREATE", stub.guild_create_payload(guild), session)
         self.ready_count += 1
 
@@ -251,7 +293,7 @@ class Gateway:
         if conn.session is None:
             return
         guild = self.stub.guilds.get(int(data.get("guild_id") or 0))
-        if guild is None:
+        if guild is None or not conn.session.serves(guild.id):
             return
         members = [self.stub.bot_member(guild).payload()] + [m.payload() for m in guild.members]
         chunk = {
@@ -264,3 +306,18 @@ class Gateway:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, conn.session)
+
+
+def _shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard``: (id, count), None when absent; ValueError when Discord would
+    refuse it."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) for v in value)
+        and 0 <= value[0] < value[1]
+    ):
+        return (value[0], value[1])
+    raise ValueError(f"invalid shard {value!r}")

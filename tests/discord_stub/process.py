@@ -95,6 +95,7 @@ class NewsbotProcess:
         self._lines: list[str] = []
         self._reader: asyncio.Task[None] | None = None
         self._overrides: dict[str, Any] = {}
+        self._args: tuple[str, ...] = ()
         self.starts = 0
 
     # ----- config -----
@@ -187,15 +188,18 @@ class NewsbotProcess:
         wait: bool = True,
         ingested: bool = False,
         extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] | None = None,
     ) -> NewsbotProcess:
         """With `wait`, returns once connected; with `ingested` too, once the start-up ingest
-        is done."""
+        is done. `args`: more `newsbot run` arguments (`--shard-count`), kept for restarts."""
         if self.running:
             raise RuntimeError("newsbot is already running")
         if config_overrides is not None:
             self._overrides = config_overrides
         if articles_dir is not None:
             self.articles_dir = Path(articles_dir)
+        if args is not None:
+            self._args = args
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.write_config(self._overrides)
         ready_before = self.stub.gateway.ready_count
@@ -210,6 +214,7 @@ class NewsbotProcess:
             "run",
             "--config",
             str(self.config_path),
+            *self._args,
             cwd=str(ROOT),
             env=env,
             stdout=asyncio.subprocess.PIPE,

@@ -115,6 +115,7 @@ class DiscordStub:
         interaction_deadline: float = 3.0,
         nonce_window: float = 300.0,
         heartbeat_interval: float = 41.25,
+        shard_count: int = 1,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -126,6 +127,7 @@ class DiscordStub:
         self.guilds: dict[int, GuildSpec] = {g.id: g for g in guilds}
         self.interaction_deadline = interaction_deadline
         self.nonce_window = nonce_window
+        self.shard_count = shard_count  # what GET /gateway/bot recommends
         self.host = host
         self.port = port
         self.limiter = RateLimiter()
@@ -272,14 +274,14 @@ class DiscordStub:
         if guild is None or channel is None:
             raise StubError(f"unknown channel {channel_id}")
         channel.permission_overwrites = list(overwrites)
-        await self.gateway.dispatch("CHANNEL_UPDATE", channel.payload(guild.id))
+        await self.gateway.dispatch("CHANNEL_UPDATE", channel.payload(guild.id), guild_id=guild.id)
 
     async def delete_channel(self, channel_id: int) -> None:
         guild, channel = self.find_channel(channel_id)
         if guild is None or channel is None:
             raise StubError(f"unknown channel {channel_id}")
         guild.channels.remove(channel)
-        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload(guild.id))
+        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload(guild.id), guild_id=guild.id)
 
     # ------------------------------------------------------------------ test API: inspection
     def commands(self, guild_id: int | None = None) -> list[JSON]:
@@ -636,7 +638,7 @@ class DiscordStub:
         message_id: int | None = None,
         session: GatewaySession | None = None,
     ) -> Reply:
-        session = session or self.gateway.current
+        session = session or self.gateway.session_for(int(payload["guild_id"]))
         if session is None or not session.connected:
             raise StubError("no bot connected to the gateway")
         reply = Reply(
@@ -973,7 +975,7 @@ class DiscordStub:
         return json_response(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -1086,7 +1088,7 @@ class DiscordStub:
     async def _announce(self, event: str, msg: StoredMessage) -> None:
         if msg.ephemeral:
             return
-        session = self.gateway.current
+        session = self.gateway.session_for(msg.guild_id)
         if session is None or not session.intents & GUILD_MESSAGES_INTENT:
             return
         if event == "MESSAGE_DELETE":

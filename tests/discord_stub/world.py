@@ -55,3 +55,53 @@ def default_guild() -> GuildSpec:
             MemberSpec(user=ADMIN, roles=[ADMIN_ROLE_ID]),
         ],
     )
+
+
+# Sharding: four guilds, two on each shard of 2 ((guild_id >> 22) % 2), each with a channel for
+# commands, one for digests and a spare one. Members and roles as in the default guild.
+SHARD_COUNT = 2
+SHARDED_GUILDS = {  # guild id -> its shard of SHARD_COUNT
+    (100 << 22) | 11: 0,
+    (101 << 22) | 12: 1,
+    (102 << 22) | 13: 0,
+    (103 << 22) | 14: 1,
+}
+
+
+def sharded_news_channel(guild_id: int) -> int:
+    return 5000 + 10 * list(SHARDED_GUILDS).index(guild_id)
+
+
+def sharded_digest_channel(guild_id: int) -> int:
+    return sharded_news_channel(guild_id) + 1
+
+
+def sharded_spare_channel(guild_id: int) -> int:
+    return sharded_news_channel(guild_id) + 2
+
+
+def sharded_guilds() -> list[GuildSpec]:
+    guilds = []
+    for number, guild_id in enumerate(SHARDED_GUILDS):
+        admin_role = ADMIN_ROLE_ID + 1 + number
+        guilds.append(
+            GuildSpec(
+                id=guild_id,
+                name=f"Shard Test Guild {number}",
+                owner_id=OWNER.id,
+                roles=[
+                    RoleSpec(id=admin_role, name="admins", permissions=P.MANAGE_GUILD, position=1)
+                ],
+                channels=[
+                    ChannelSpec(id=sharded_news_channel(guild_id), name="news", position=0),
+                    ChannelSpec(id=sharded_digest_channel(guild_id), name="digest", position=1),
+                    ChannelSpec(id=sharded_spare_channel(guild_id), name="spare", position=2),
+                ],
+                members=[
+                    MemberSpec(user=OWNER),
+                    MemberSpec(user=MEMBER),
+                    MemberSpec(user=ADMIN, roles=[admin_role]),
+                ],
+            )
+        )
+    return guilds

@@ -1,0 +1,29 @@
+"""The tables of a newsbot database, as ``newsbot db copy`` moves them between backends.
+
+A migration that adds a table adds its name here, after the tables its rows refer to (a test
+fails while a table of the schema is in neither list).
+"""
+
+from __future__ import annotations
+
+__all__ = ["COPIED_TABLES", "DERIVED_TABLES"]
+
+# Every table that holds data, in an order where the rows a row refers to come first.
+COPIED_TABLES: tuple[str, ...] = (
+    "meta",
+    "change_marks",
+    "topics",
+    "articles",
+    "article_topics",
+    "related",
+    "files",
+    "subscriptions",
+    "digest_runs",
+    "digest_run_items",
+    "digest_messages",
+    "deliveries",
+)
+
+# Built from the copied tables by the backend that holds them (SQLite's full-text indexes,
+# with their shadow tables ``<name>_data`` and the like), never copied.
+DERIVED_TABLES: tuple[str, ...] = ("articles_fts", "titles_fts")
