@@ -2,7 +2,7 @@
 
 ``Store`` owns the connections and hands out one object per area: ``files`` (file states for
 ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included) and
-``digests`` (subscriptions, runs, the ledger). The records it accepts and returns live in
+``digests`` (subscriptions, runs, the ledger) and ``feeds`` (each feed's fetch state). The records it accepts and returns live in
 ``records``, free of SQLite, so another backend can return the same types.
 """
 
@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from bot.store.db import Database
 from bot.store.digests import Digests
+from bot.store.feeds import Feeds
 from bot.store.files import UNREAD_TOO_LARGE, Files
 from bot.store.lock import DatabaseInUse
 from bot.store.prepare import prepare_article
@@ -24,6 +25,8 @@ from bot.store.records import (
     DigestCandidate,
     DigestCandidates,
     DigestRunRecord,
+    FeedMove,
+    FeedState,
     FileRecord,
     FileState,
     PreparedArticle,
@@ -42,6 +45,8 @@ __all__ = [
     "DigestCandidate",
     "DigestCandidates",
     "DigestRunRecord",
+    "FeedMove",
+    "FeedState",
     "FileRecord",
     "FileState",
     "PreparedArticle",
@@ -67,6 +72,7 @@ class Store:
         self.articles = ArticleWriter(db)
         self.reads = Reads(db)
         self.digests = Digests(db)
+        self.feeds = Feeds(db)
 
     @classmethod
     async def open(cls, path: Path, *, exclusive: bool = False) -> Store:
@@ -90,6 +96,7 @@ class Store:
         rejected = await db.fetchall(
             "SELECT path, coalesce(error, '') FROM files WHERE status = 'rejected' ORDER BY path"
         )
+        feeds, failing_feeds = await self.feeds.counts()
         return StoreStatus(
             articles=await db.scalar("SELECT count(*) FROM articles WHERE gone = 0"),
             stories=await db.scalar("SELECT count(DISTINCT story_id) FROM articles WHERE gone = 0"),
@@ -99,6 +106,8 @@ class Store:
             gone_files=await db.scalar("SELECT count(*) FROM articles WHERE gone = 1"),
             subscriptions=await self.digests.subscription_count(),
             last_ingest_at=await self.get_meta("last_ingest_at"),
+            feeds=feeds,
+            failing_feeds=failing_feeds,
         )
 
     async def integrity_check(self) -> str:
