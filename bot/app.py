@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
+
 from bot.config import Config, LiveConfig
+from bot.feeds.fetch import TOTAL, Fetcher
+from bot.feeds.service import FeedService
 from bot.ingest import Ingestor
+from bot.ingest.workers import make_pool
 from bot.news.service import NewsService
 from bot.store import Store
 
@@ -32,6 +37,7 @@ class App:
     store: Store
     ingestor: Ingestor
     news: NewsService
+    feeds: FeedService
 
     async def reload(self) -> Config:
         """Re-read the config file and apply it to the store and the ingestor; ConfigError when
@@ -41,6 +47,7 @@ class App:
         # Plain attributes, not a config read per file: the ingest hot path stays as it is.
         self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
         self.ingestor.canonical_topic = fresh.topics.canonical
+        await self.feeds.sync()  # feeds added or removed
         return fresh
 
 
@@ -68,7 +75,26 @@ async def open_app(
         )
         opened.callback(ingestor.close)
         live = LiveConfig(config)
-        yield App(config=live, store=store, ingestor=ingestor, news=NewsService(store, live))
+        # Feeds: one HTTP session, no cookies kept between sites; limits in the Fetcher.
+        session = await opened.enter_async_context(
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=TOTAL, limit_per_host=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        )
+        feeds = FeedService(
+            store,
+            Fetcher(session),
+            live.current,
+            make_pool=lambda: make_pool(workers),
+        )
+        yield App(
+            config=live,
+            store=store,
+            ingestor=ingestor,
+            news=NewsService(store, live),
+            feeds=feeds,
+        )
 
 
 def build_digests(app: App, sender: Sender, jobs: DigestJobs) -> DigestService:

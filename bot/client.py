@@ -23,9 +23,10 @@ from bot.config import Config, ConfigError
 from bot.digests.jobs import Scheduler
 from bot.digests.sender import DiscordSender
 from bot.errors import UserError
+from bot.feeds.poller import FeedPoller
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
-from bot.store import DatabaseInUse, Store
+from bot.store import DatabaseInUse, FeedMove, FeedState, Store
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
 
@@ -60,6 +61,7 @@ class NewsBot(commands.Bot):
         # Digests: runs and the ledger (delivery), the /digest commands and jobs (service).
         self.digests = build_digests(app, DiscordSender(self), self.scheduler)
         self._digest_resume: asyncio.Task[None] | None = None
+        self.feed_poller = FeedPoller(app.feeds)  # each feed on its interval (bot.feeds)
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
 
     # What the extensions take from the bot (their setup() checks it by Protocol).
@@ -89,6 +91,7 @@ class NewsBot(commands.Bot):
         # compete with the command sync; interrupted runs resume in the background.
         self.scheduler.start()
         self._digest_resume = asyncio.create_task(self._resume_digests())
+        self.feed_poller.start()
 
     async def load_extensions(self) -> None:
         for extension in EXTENSIONS:
@@ -144,6 +147,11 @@ class NewsBot(commands.Bot):
             log.warning("ingest rejected %s: %s", path, reason)
         return report
 
+    async def feed_health(self) -> tuple[list[FeedState], list[FeedMove]]:
+        """Each configured feed's state and moves (/newsbot feeds)."""
+        health = await self.app.feeds.health()
+        return [h.state for h in health], [m for h in health for m in h.moves]
+
     async def reload(self) -> str:
         """Re-read the config file; a file that does not validate is refused and nothing changes.
 
@@ -156,6 +164,7 @@ class NewsBot(commands.Bot):
             raise UserError(f"Config not reloaded, the running config stays: {exc}") from None
         self.scheduler.add_ingest_job(self.ingest, fresh.ingest.interval_minutes, run_now=False)
         await self.digests.sync_config(fresh)
+        self.feed_poller.wake()  # feeds added by the file are fetched now
         logging.getLogger().setLevel(fresh.logging.level)
         source = self.app.config.path or "built-in defaults"
         log.info("config reloaded from %s", source)
@@ -165,6 +174,7 @@ class NewsBot(commands.Bot):
     async def close(self) -> None:
         """Stop what setup_hook started; the App's store and ingestor are its opener's to close."""
         self.scheduler.shutdown()
+        await self.feed_poller.stop()
         await super().close()
         if self._digest_resume is not None:
             self._digest_resume.cancel()

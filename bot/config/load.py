@@ -21,9 +21,11 @@ from bot.config.model import (
     ENV_CONFIG,
     ENV_GATEWAY_URL,
     ENV_TOKEN,
+    FEED_SOURCE_KEYS,
     LOG_LEVELS,
     MASK,
     MAX_AGE_DAYS,
+    MAX_FEED_QUALITY,
     MAX_QUALITY_BAR,
     SECTION_KEYS,
     ChannelConfig,
@@ -32,8 +34,6 @@ from bot.config.model import (
     DatabaseConfig,
     DigestSettings,
     DiscordConfig,
-    FEED_SOURCE_KEYS,
-    MAX_FEED_QUALITY,
     FeedsConfig,
     FeedSource,
     IngestConfig,
@@ -470,7 +470,9 @@ def _feeds(section: Mapping[str, Any]) -> FeedsConfig:
             MAX_INTERVAL_MINUTES,
             allow_zero=False,
         ),
-        quality=_int(section.get("quality", defaults.quality), "feeds.quality", 0, MAX_FEED_QUALITY),
+        quality=_int(
+            section.get("quality", defaults.quality), "feeds.quality", 0, MAX_FEED_QUALITY
+        ),
         timeout_seconds=_float(
             section.get("timeout_seconds", defaults.timeout_seconds),
             "feeds.timeout_seconds",

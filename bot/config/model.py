@@ -174,8 +174,14 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "ingest": ("paths", "interval_minutes", "max_file_bytes"),
         "topics": ("aliases",),
         "digest": (*DIGEST_KEYS, "channels"),
-        "feeds": ("interval_minutes", "quality", "timeout_seconds", "max_bytes", "user_agent",
-                  "sources"),
+        "feeds": (
+            "interval_minutes",
+            "quality",
+            "timeout_seconds",
+            "max_bytes",
+            "user_agent",
+            "sources",
+        ),
         "logging": ("level",),
     }
 )

@@ -1,9 +1,10 @@
 """The store: every SQL statement of the bot, behind one ``Store``.
 
 ``Store`` owns the connections and hands out one object per area: ``files`` (file states for
-ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included) and
-``digests`` (subscriptions, runs, the ledger) and ``feeds`` (each feed's fetch state). The records it accepts and returns live in
-``records``, free of SQLite, so another backend can return the same types.
+ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included),
+``digests`` (subscriptions, runs, the ledger) and ``feeds`` (each feed's fetch state). The
+records it accepts and returns live in ``records``, free of SQLite, so another backend can
+return the same types.
 """
 
 from __future__ import annotations
