@@ -23,6 +23,7 @@ Paths:
     /flaky              HTTP 500 while ``fail_flaky`` > 0 (each answer counts it down), then a feed
     /limited            429 with Retry-After: RETRY_AFTER_S
     /unavailable        503 with Retry-After as an HTTP date an hour ahead
+    /slow/N             a small feed after SLOW_S, counting requests in flight (``max_in_flight``)
     /set/KEY            whatever ``server.set(KEY, body, content_type)`` put there (200), with ETag
 """
 
@@ -45,6 +46,7 @@ from tests.fixtures.feed_files import CONTENT_TYPES, RSS, feed_body
 BIG_BYTES = 50 * 1024 * 1024
 BOMB_BYTES = 200 * 1024 * 1024
 RETRY_AFTER_S = 7200
+SLOW_S = 0.3
 LAST_MODIFIED = "Sun, 29 Nov 2026 10:00:00 GMT"
 
 
@@ -58,6 +60,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.requests: list[SeenRequest] = []
         self.fail_flaky = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.sent_bytes = 0  # body bytes the hostile streams wrote before the client left
         self._set: dict[str, tuple[bytes, str]] = {}
         self._runner: web.AppRunner | None = None
@@ -93,6 +97,7 @@ class FeedServer:
         app.router.add_get("/limited", self._limited)
         app.router.add_get("/unavailable", self._unavailable)
         app.router.add_get("/set/{key}", self._set_body)
+        app.router.add_get("/slow/{n}", self._slow)
         self._runner = web.AppRunner(
             app, handle_signals=False, shutdown_timeout=0.5, access_log=None
         )
@@ -147,6 +152,15 @@ class FeedServer:
             body=body,
             headers={"Content-Type": CONTENT_TYPES.get(name, RSS), "Content-Encoding": "deflate"},
         )
+
+    async def _slow(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(SLOW_S)
+        finally:
+            self.in_flight -= 1
+        return web.Response(body=feed_body("rss1_rdf.xml"), content_type="application/rdf+xml")
 
     async def _set_body(self, request: web.Request) -> web.Response:
         body, content_type = self._set[request.match_info["key"]]
