@@ -168,9 +168,7 @@ class FeedServer:
 
     # ---------------------------------------------------------------- hostile
     async def _bomb(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": RSS, "Content-Encoding": "gzip"}
-        )
+        response = web.StreamResponse(headers={"Content-Type": RSS, "Content-Encoding": "gzip"})
         await response.prepare(request)
         packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         await response.write(packer.compress(b'<?xml version="1.0"?><rss><channel><title>'))

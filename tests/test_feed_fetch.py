@@ -84,7 +84,9 @@ async def test_fixture_feeds_load_then_come_back_not_modified(server: FeedServer
         again = server.seen(path)[-1].headers
         assert again.get("If-None-Match") or again.get("If-Modified-Since"), path
         assert server.seen(path)[0].headers.get("If-None-Match") is None  # first: unconditional
-    states = rows(tmp_path, "SELECT last_status, items, failures, next_fetch > last_fetch FROM feeds")
+    states = rows(
+        tmp_path, "SELECT last_status, items, failures, next_fetch > last_fetch FROM feeds"
+    )
     assert all(s[0] == "not_modified" and s[1] > 0 and s[2] == 0 and s[3] for s in states)
     # items are articles like any other: provider, topics, published, a change sequence value
     [(provider, domain, published, seq)] = rows(
