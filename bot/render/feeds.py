@@ -71,8 +71,10 @@ def feeds_payload(states: Sequence[FeedState], moves: Sequence[FeedMove] = ()) -
     heading = f"**{len(states)} feeds, {failing} failing**"
     entries = []
     for state in ordered:
-        first, *rest = feed_health_lines(state, [m for m in moves if m.url == state.url])
-        lines = [f"**{escape_markdown(first)}**", *(f"- {line.strip()}" for line in rest)]
+        _first, *rest = feed_health_lines(state, [m for m in moves if m.url == state.url])
+        url = "`" + state.url.replace("`", "%60") + "`"  # code: shown as written, never a link
+        first = f"{url} **{escape_markdown(state.title)}**" if state.title else url
+        lines = [first, *(f"- {line.strip()}" for line in rest)]
         entries.append(neutralise_mentions("\n".join(lines)))
     return _content(heading + "\n" + join_lines(entries, LIMITS.content - len(heading) - 1))
 
