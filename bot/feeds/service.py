@@ -155,20 +155,19 @@ class FeedService:
                 )
             elif not due_only or is_due(state, now):
                 todo.append((source, state))
-        pool = None
-        if self._make_pool is not None and len(todo) >= POOL_MIN_FEEDS:
-            pool = await asyncio.to_thread(self._make_pool)
+        run = _Run(self._make_pool if len(todo) >= POOL_MIN_FEEDS else None)
         try:
             gate = asyncio.Semaphore(IN_PROGRESS)
 
             async def one(source: FeedSource, state: FeedState) -> None:
                 async with gate:
-                    reports[source.url] = await self._fetch_one(config, source, state, pool)
+                    reports[source.url] = await self._fetch_one(config, source, state, run)
 
             await asyncio.gather(*(one(source, state) for source, state in todo))
         finally:
-            if pool is not None:
-                await asyncio.to_thread(pool.shutdown)
+            await run.close()
+            # what changed only the feeds' state (304s, failures): one transaction for all
+            await self._store.feeds.save_states(run.states)
         return [reports[s.url] for s in sources if s.url in reports]
 
     async def seconds_until_due(self) -> float | None:
@@ -184,7 +183,7 @@ class FeedService:
 
     # ------------------------------------------------------------ one feed
     async def _fetch_one(
-        self, config: Config, source: FeedSource, state: FeedState, pool: Executor | None
+        self, config: Config, source: FeedSource, state: FeedState, run: _Run
     ) -> FeedReport:
         feeds = config.feeds
         interval_s = feeds.interval_of(source) * 60.0
@@ -201,7 +200,7 @@ class FeedService:
         fetch_url = move.to_url if move is not None else state.fetch_url
         if fetched.status == "failed":
             return await self._failed(
-                source, state, fetched.error or "failed", now=now, interval_s=interval_s,
+                run, source, state, fetched.error or "failed", now=now, interval_s=interval_s,
                 retry_after=fetched.retry_after,
             )  # fmt: skip
         if fetched.status == "not_modified":
@@ -209,12 +208,12 @@ class FeedService:
                 state, status="not_modified", now=now, interval_s=interval_s, rng=self._rng,
                 fetch_url=fetch_url,
             )  # fmt: skip
-            await self._store.feeds.save(fresh, move=move, now=now)
+            await run.save(self._store, fresh, move, now)
             return FeedReport(source.url, "not_modified", moved_to=_moved(move))
-        outcome = await self._parse(config, source, fetched, now, pool)
+        outcome = await self._parse(config, source, fetched, now, run)
         if outcome.error is not None:
             return await self._failed(
-                source, replace(state, fetch_url=fetch_url), outcome.error, now=now,
+                run, source, replace(state, fetch_url=fetch_url), outcome.error, now=now,
                 interval_s=interval_s, move=move,
             )  # fmt: skip
         for warning in outcome.warnings[:5]:
@@ -263,6 +262,7 @@ class FeedService:
 
     async def _failed(
         self,
+        run: _Run,
         source: FeedSource,
         state: FeedState,
         error: str,
@@ -276,7 +276,7 @@ class FeedService:
             state, error=error, now=now, interval_s=interval_s, rng=self._rng,
             retry_after=retry_after,
         )  # fmt: skip
-        await self._store.feeds.save(fresh, move=move, now=now)
+        await run.save(self._store, fresh, move, now)
         if fresh.disabled_reason is not None and state.disabled_reason is None:
             log.error("feed %s disabled: %s", source.url, fresh.disabled_reason)
         else:
@@ -289,7 +289,7 @@ class FeedService:
         source: FeedSource,
         fetched: Fetched,
         now: float,
-        pool: Executor | None,
+        run: _Run,
     ) -> ParseOutcome:
         job = ParseJob(
             body=fetched.body,
@@ -303,6 +303,7 @@ class FeedService:
             now=datetime.fromtimestamp(now, UTC),
         )
         try:
+            pool = await run.pool()
             if pool is not None:
                 return await asyncio.get_running_loop().run_in_executor(pool, parse_job, job)
             return await asyncio.to_thread(parse_job, job)
@@ -322,6 +323,34 @@ class FeedService:
             for a in articles
         )
         return await asyncio.to_thread(prepare_all, dated)
+
+
+class _Run:
+    """One fetch run: its worker processes, started when the first body needs parsing (a run of
+    304s starts none), and the state-only changes written together at its end."""
+
+    def __init__(self, make_pool: Callable[[], Executor] | None):
+        self._make_pool = make_pool
+        self._pool: asyncio.Task[Executor] | None = None
+        self.states: list[FeedState] = []
+
+    async def pool(self) -> Executor | None:
+        if self._make_pool is None:
+            return None
+        if self._pool is None:
+            self._pool = asyncio.ensure_future(asyncio.to_thread(self._make_pool))
+        return await asyncio.shield(self._pool)
+
+    async def save(self, store: Store, state: FeedState, move: FeedMove | None, now: float) -> None:
+        if move is None:
+            self.states.append(state)
+        else:  # a move is said once, with its state, at once
+            await store.feeds.save(state, move=move, now=now)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool = await self._pool
+            await asyncio.to_thread(pool.shutdown)
 
 
 def _moved(move: FeedMove | None) -> str | None:

@@ -106,6 +106,13 @@ class Feeds:
 
         return await self._db.write(work)
 
+    async def save_states(self, states: Sequence[FeedState]) -> None:
+        """Feeds whose fetch changed only their state (not modified, failed), in one
+        transaction."""
+        if states:
+            rows = [astuple(state) for state in states]
+            await self._db.write(lambda conn: conn.executemany(_UPSERT_STATE, rows))
+
     async def counts(self) -> tuple[int, int]:
         """(feeds, failing feeds: failing now or disabled)."""
         rows = await self._db.fetchall(
