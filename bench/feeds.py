@@ -88,8 +88,7 @@ def _serve(feeds: int, items: int, port_out: Any, stop: Any) -> None:
         await runner.setup()
         first = web.TCPSite(runner, host(0), 0)
         await first.start()
-        assert first._server is not None
-        port = first._server.sockets[0].getsockname()[1]
+        port = int(runner.addresses[0][1])
         for n in range(1, HOSTS):
             await web.TCPSite(runner, host(n), port).start()
         port_out.put(port)

@@ -35,11 +35,12 @@ import gzip
 import hashlib
 import zlib
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from tests.fixtures.feed_files import CONTENT_TYPES, RSS, feed_body
 
@@ -104,9 +105,7 @@ class FeedServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         return self
 
     async def __aexit__(
@@ -118,7 +117,7 @@ class FeedServer:
             await self._runner.cleanup()
 
     @web.middleware
-    async def _record(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.requests.append(SeenRequest(request.path, dict(request.headers)))
         return await handler(request)
 

@@ -178,9 +178,11 @@ class Clock:
 
 @pytest.fixture
 async def clocked(tmp_path: Path) -> AsyncIterator[tuple[Store, aiohttp.ClientSession, Clock]]:
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        async with aiohttp.ClientSession() as session:
-            yield store, session, Clock()
+    async with (
+        await Store.open(tmp_path / "db.sqlite3") as store,
+        aiohttp.ClientSession() as session,
+    ):
+        yield store, session, Clock()
 
 
 def clocked_service(
@@ -290,7 +292,7 @@ async def test_an_old_expat_refuses_every_fetch(
 
 async def test_unknown_url_is_refused(server: FeedServer, tmp_path: Path):
     async with open_app(make_config(tmp_path, [server.url("/feed/rss1_rdf.xml")])) as app:
-        with pytest.raises(UnknownFeed, match="not in \\[\\[feeds.sources\\]\\]"):
+        with pytest.raises(UnknownFeed, match=r"not in \[\[feeds\.sources\]\]"):
             await app.feeds.fetch(["https://elsewhere.example/feed"])
     assert server.requests == []
 

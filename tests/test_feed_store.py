@@ -173,21 +173,23 @@ async def test_an_undated_item_keeps_the_moment_it_was_first_seen(
     url = server.set("wire", rss({"title": "Undated one", "link": "https://wire.example/u1"}))
     config = parse_config(config_text(tmp_path, [url]), {})
     now = [1_800_000_000.0]
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        async with aiohttp.ClientSession() as session:
-            service = FeedService(
-                store, Fetcher(session), lambda: config, rng=random.Random(1), clock=lambda: now[0]
-            )
-            await service.fetch()
-            now[0] += 3600
-            server.set(
-                "wire",
-                rss(
-                    {"title": "Undated one", "link": "https://wire.example/u1"},
-                    {"title": "Undated two", "link": "https://wire.example/u2"},
-                ),
-            )
-            [report] = await service.fetch()
+    async with (
+        await Store.open(tmp_path / "db.sqlite3") as store,
+        aiohttp.ClientSession() as session,
+    ):
+        service = FeedService(
+            store, Fetcher(session), lambda: config, rng=random.Random(1), clock=lambda: now[0]
+        )
+        await service.fetch()
+        now[0] += 3600
+        server.set(
+            "wire",
+            rss(
+                {"title": "Undated one", "link": "https://wire.example/u1"},
+                {"title": "Undated two", "link": "https://wire.example/u2"},
+            ),
+        )
+        [report] = await service.fetch()
     assert report.added == 1
     assert dict(rows(tmp_path, "SELECT title, published_at FROM articles")) == {
         "Undated one": 1_800_000_000,
