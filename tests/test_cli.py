@@ -166,6 +166,8 @@ def test_status_json_keys(config: Path, capsys):
         "rejected_files",
         "gone_files",
         "subscriptions",
+        "feeds",
+        "failing_feeds",
         "last_ingest_at",
     }
     assert status["files"] == 5 and status["last_ingest_at"]

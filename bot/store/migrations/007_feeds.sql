@@ -1,5 +1,6 @@
 -- Issue 13: feeds. Each configured feed's fetch state, so a restart keeps it (DESIGN §3b).
-CREATE TABLE feeds (
+-- IF NOT EXISTS: a test that sets user_version back to 5 runs every later step again.
+CREATE TABLE IF NOT EXISTS feeds (
     url              TEXT    PRIMARY KEY,   -- as [[feeds.sources]] url says: the feed's identity
     fetch_url        TEXT    NOT NULL,      -- where it is fetched: url, or where a 301/308 moved it
     title            TEXT,                  -- the feed's own title, from its last good fetch
@@ -16,14 +17,14 @@ CREATE TABLE feeds (
 );
 
 -- Each permanent redirect that moved a feed: its URL history.
-CREATE TABLE feed_moves (
+CREATE TABLE IF NOT EXISTS feed_moves (
     url       TEXT    NOT NULL REFERENCES feeds (url) ON DELETE CASCADE,
     from_url  TEXT    NOT NULL,
     to_url    TEXT    NOT NULL,
     status    INTEGER NOT NULL,  -- 301 or 308
     at        REAL    NOT NULL
 );
-CREATE INDEX feed_moves_url ON feed_moves (url, at);
+CREATE INDEX IF NOT EXISTS feed_moves_url ON feed_moves (url, at);
 
 -- A feed item never overwrites an article a file holds: looked up by article for each fetch.
-CREATE INDEX files_article_id ON files (article_id) WHERE article_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS files_article_id ON files (article_id) WHERE article_id IS NOT NULL;
