@@ -23,7 +23,7 @@ from bot.feeds.health import DISABLE_AFTER_S, ONE_DAY_S
 from bot.feeds.service import FeedService, UnknownFeed
 from bot.store import Store
 from tests.feeds_server import BIG_BYTES, RETRY_AFTER_S, FeedServer
-from tests.fixtures.feed_files import XXE_SECRET_PATH
+from tests.fixtures.feed_files import XXE_SECRET_PATH, feed_body
 
 GOOD = [
     "/feed/rss2_cdata_media.xml",
@@ -305,3 +305,19 @@ async def test_removed_feeds_leave_the_store_added_ones_join(server: FeedServer,
         await app.feeds.sync()
         assert [s.url for s in await app.store.feeds.states()] == [two]
         assert (await app.store.status()).articles == 2  # the removed feed's articles stay
+
+
+async def test_max_bytes_is_exact_for_plain_and_gzip_bodies(server: FeedServer, tmp_path: Path):
+    body = feed_body("rss1_rdf.xml")
+    fits = server.set("fits", body, "application/rdf+xml")
+    over = server.set("over", body + b"\n", "application/rdf+xml")
+    gzipped = server.url("/gzip/rss1_rdf.xml")  # inflates to len(body)
+    config = make_config(tmp_path, [fits, over, gzipped], f"max_bytes = {len(body)}")
+    async with open_app(config) as app:
+        reports = await app.feeds.fetch()
+    assert [r.status for r in reports] == ["ok", "failed", "ok"], [r.line() for r in reports]
+    assert reports[1].error == f"too large: {len(body) + 1} bytes, over max_bytes ({len(body)})"
+    smaller = make_config(tmp_path, [gzipped], f"max_bytes = {len(body) - 1}")
+    async with open_app(smaller) as app:
+        [report] = await app.feeds.fetch()
+    assert report.status == "failed" and "inflated" in (report.error or "")

@@ -274,7 +274,11 @@ async def read_body(
     size = 0
     raw_size = 0
     too_large = f"too large: more than max_bytes ({max_bytes}) bytes"
-    async for chunk in stream.iter_chunked(_CHUNK):
+    while True:
+        # one byte past max_bytes at most: enough to know the body is too large
+        chunk = await stream.read(min(_CHUNK, max_bytes + 1 - raw_size))
+        if not chunk:
+            break
         raw_size += len(chunk)
         if raw_size > max_bytes:
             raise FetchFailed(too_large)
