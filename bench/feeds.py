@@ -1,11 +1,12 @@
 """Fetching and storing many feeds served locally (DESIGN §8): the first fetch of N feeds of 50
 items against feedparser's single-core parse of the same bytes, the all-304 refetch against the
-first, and the resident memory.
+first, and the resident memory; then the real bot (against tests/discord_stub) fetching the same
+feeds at start-up, with the latency of autocompletes answered meanwhile.
 
 The feeds are served by a separate process on 32 loopback addresses (127.0.1.1-32), so the
 fetcher's 2-per-host limit works as it would across real sites.
 
-    python -m bench.feeds --feeds 1000 [--items 50]
+    python -m bench.feeds --feeds 1000 [--items 50] [--no-bot]
 """
 
 from __future__ import annotations
@@ -139,6 +140,47 @@ async def fetch_twice(feeds: int, items: int, port: int, db: Path) -> dict[str, 
     }
 
 
+async def bot_fetching(feeds: int, port: int, work: Path) -> dict[str, Any]:
+    """The bot starts with N due feeds; autocompletes through the stub until all are stored."""
+    from bench.common import summary_ms
+    from bench.interactions import PREFIXES, TITLE_PREFIXES, _choices
+    from tests.discord_stub import DiscordStub
+    from tests.discord_stub.process import NewsbotProcess
+    from tests.discord_stub.world import BOT_TOKEN, OWNER, default_guild
+
+    sources = [{"url": f"http://{host(n)}:{port}/feed/{n}.xml"} for n in range(feeds)]
+    seconds: dict[str, list[float]] = {"topic_autocomplete": [], "title_autocomplete": []}
+    async with DiscordStub(guilds=[default_guild()], token=BOT_TOKEN, owner=OWNER) as stub:
+        proc = NewsbotProcess(stub, work)
+        overrides = {"feeds": {"sources": sources}, "logging": {"level": "INFO"}}
+        try:
+            started = time.monotonic()
+            await proc.start(overrides, work / "articles", timeout=300)
+            i = 0
+            while proc.query("SELECT count(*) FROM feeds WHERE last_status = 'ok'")[0][0] < feeds:
+                seconds["topic_autocomplete"].append(
+                    await _choices(stub, "news topic", "topic", PREFIXES[i % len(PREFIXES)])
+                )
+                seconds["title_autocomplete"].append(
+                    await _choices(
+                        stub, "news related", "article", TITLE_PREFIXES[i % len(TITLE_PREFIXES)]
+                    )
+                )
+                i += 1
+                if time.monotonic() - started > 900:
+                    raise TimeoutError("the bot did not fetch every feed in 15 minutes")
+            fetched_s = time.monotonic() - started
+            assert proc.proc is not None
+            rss_mb = round(rss_kb(proc.proc.pid) / 1024, 1)
+        finally:
+            await proc.stop()
+    return {
+        "bot_start_to_all_fetched_s": round(fetched_s, 2),
+        "bot_rss_mb_after": rss_mb,
+        **{kind: summary_ms(values) for kind, values in seconds.items()},
+    }
+
+
 def _count(values: Any) -> dict[str, int]:
     found: dict[str, int] = {}
     for value in values:
@@ -150,6 +192,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.feeds")
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
+    ap.add_argument("--no-bot", action="store_true", help="skip the bot's phase")
     args = ap.parse_args()
     context = multiprocessing.get_context("spawn")
     port_out, stop = context.Queue(), context.Event()
@@ -160,6 +203,9 @@ def main() -> None:
         port = port_out.get(timeout=120)
         baseline_s = baseline_parse(args.feeds, args.items)
         result = asyncio.run(fetch_twice(args.feeds, args.items, port, work / "feeds.sqlite3"))
+        if not args.no_bot:
+            (work / "bot").mkdir()
+            result["bot"] = asyncio.run(bot_fetching(args.feeds, port, work / "bot"))
     finally:
         stop.set()
         server.join(10)
