@@ -321,3 +321,20 @@ async def test_max_bytes_is_exact_for_plain_and_gzip_bodies(server: FeedServer, 
     async with open_app(smaller) as app:
         [report] = await app.feeds.fetch()
     assert report.status == "failed" and "inflated" in (report.error or "")
+
+
+async def test_workers_that_cannot_start_leave_parsing_to_a_thread(
+    server: FeedServer, tmp_path: Path, clocked
+):
+    store, session, clock = clocked
+    urls = [server.url(f"/slow/{n}") for n in range(feed_service.POOL_MIN_FEEDS)]
+    config = make_config(tmp_path, urls)
+
+    def broken_pool() -> Any:
+        raise OSError("no processes here")
+
+    service = FeedService(
+        store, Fetcher(session), lambda: config, make_pool=broken_pool, clock=clock
+    )
+    reports = await service.fetch()
+    assert [r.status for r in reports] == ["ok"] * len(urls)

@@ -335,11 +335,19 @@ class _Run:
         self.states: list[FeedState] = []
 
     async def pool(self) -> Executor | None:
+        """The run's worker processes; None (parse on a thread) for a small run, or when they
+        cannot be started."""
         if self._make_pool is None:
             return None
         if self._pool is None:
             self._pool = asyncio.ensure_future(asyncio.to_thread(self._make_pool))
-        return await asyncio.shield(self._pool)
+        try:
+            return await asyncio.shield(self._pool)
+        except Exception:
+            if self._make_pool is not None:
+                log.exception("feed parse workers could not start; parsing on a thread")
+            self._make_pool = None
+            return None
 
     async def save(self, store: Store, state: FeedState, move: FeedMove | None, now: float) -> None:
         if move is None:
@@ -348,9 +356,8 @@ class _Run:
             await store.feeds.save(state, move=move, now=now)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool = await self._pool
-            await asyncio.to_thread(pool.shutdown)
+        if self._pool is not None and await self.pool() is not None:
+            await asyncio.to_thread(self._pool.result().shutdown)
 
 
 def _moved(move: FeedMove | None) -> str | None:
