@@ -184,3 +184,18 @@ def test_import_refuses_bad_opml_and_changes_nothing(
     assert config.read_text() == before
     code, _out, err = run(capsys, "feeds", "import", str(tmp_path / "missing.opml"))
     assert code == 2 and "cannot read" in err
+
+
+def test_fetched_items_preview_with_provider_image_and_excerpt(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    url = server.url("/feed/rss2_cdata_media.xml")
+    config = str(write_config(tmp_path, [url]))
+    assert run(capsys, "fetch", "--config", config)[0] == 0
+    code, out, _err = run(capsys, "preview", "topic", "Robotics", "--json", "--config", config)
+    assert code == 0
+    [embed] = json.loads(out)[0]["embeds"]
+    assert embed["title"] == "Robots learn to fold laundry & towels"
+    assert embed["author"]["name"] == "The Example Ledger"
+    assert embed["thumbnail"]["url"].endswith("/images/robots-thumb.jpg")
+    assert embed["description"]
