@@ -1,7 +1,8 @@
 """Run every benchmark (each a subprocess printing one JSON object) and write BENCHMARKS.md.
 
 python -m bench.run            # DESIGN §8 sizes: 100k files, 1M articles, 1,000 digests
-python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests)
+python -m bench.run --quick    # same code, small sizes (10k files, 100k articles, 100 digests,
+                               # 100 feeds)
 python -m bench.run --seed 5   # the same measurements on other generated articles
 """
 
@@ -21,8 +22,8 @@ from typing import Any
 from bench.common import SCRATCH, machine, remove_db
 
 ROOT = Path(__file__).resolve().parents[1]
-FULL = {"files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000}
-QUICK = {"files": 10_000, "articles": 100_000, "samples": 50, "channels": 100}
+FULL = {"files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000, "feeds": 1000}
+QUICK = {"files": 10_000, "articles": 100_000, "samples": 50, "channels": 100, "feeds": 100}
 
 
 def step(name: str, args: list[str], timeout: float, log: Path) -> dict[str, Any]:
@@ -224,6 +225,57 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
                 "met" if ok else "NOT met",
             )
         )
+    out.extend(feed_rows(results.get("feeds")))
+    return out
+
+
+def feed_rows(fd: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """The feed figures: first fetch vs feedparser, all-304 refetch vs first, memory."""
+    if not fd or "first_ratio" not in fd:
+        why = (fd or {}).get("error", "not measured")
+        return [("feeds: fetch and store vs feedparser's parse", why, ">= 1.5x", "-")]
+    label = f"{fd['feeds']} feeds of {fd['items_per_feed']} items"
+    first, again = fd["first_ratio"], fd["again_ratio"]
+    return [
+        (
+            f"{label}: fetched and stored vs feedparser's single-core parse",
+            f"{first}x ({fd['first_s']} s vs {fd['baseline_feedparser_s']} s)",
+            ">= 1.5x",
+            "met" if first >= 1.5 else f"NOT met ({first / 1.5:.2f} of target)",
+        ),
+        (
+            f"{label}: all-304 refetch vs the first fetch",
+            f"{again}x ({fd['again_s']} s)",
+            ">= 20x",
+            "met" if again >= 20 else f"NOT met ({again / 20:.2f} of target)",
+        ),
+        *_bot_rows(label, fd.get("bot")),
+        (
+            f"{label}: resident memory of the fetching process",
+            f"peak {fd['peak_rss_mb']} MB, {fd['rss_mb_end']} MB after",
+            "< 200 MB",
+            "met" if fd["peak_rss_mb"] < 200 else "NOT met",
+        ),
+    ]
+
+
+def _bot_rows(label: str, bot: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """Autocompletes through the stub while the bot fetches the feeds at start-up."""
+    if not bot:
+        return []
+    out = []
+    for kind in ("topic_autocomplete", "title_autocomplete"):
+        fig = bot[kind]
+        p99 = fig["p99_ms"]
+        out.append(
+            (
+                f"stub: {kind.replace('_', ' ')} while the bot fetches {label}"
+                f" ({bot['bot_start_to_all_fetched_s']} s)",
+                f"p50 {fig['p50_ms']} ms, p99 {p99} ms (n={fig['n']})",
+                "p99 < 250 ms",
+                "met" if p99 < 250 else f"NOT met ({p99 / 250:.1f}x the target)",
+            )
+        )
     return out
 
 
@@ -273,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    ap.add_argument("--only", nargs="*", help="ingest queries interactions digests")
+    ap.add_argument("--only", nargs="*", help="ingest queries interactions digests feeds")
     ap.add_argument("--seed", type=int, help="generate other data with this seed")
     ap.add_argument(
         "--render", action="store_true", help="only rewrite --out from its raw results and NOTES.md"
@@ -290,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = work / "corpus"
     db = work / "store.sqlite3"
     results: dict[str, dict[str, Any]] = {}
-    wanted = set(args.only or ["ingest", "queries", "interactions", "digests"])
+    wanted = set(args.only or ["ingest", "queries", "interactions", "digests", "feeds"])
     scale = 1 if args.quick else 8
     # the store gets the next seed: the corpus ingested during the interactions must be new to it
     seed = ["--seed", str(args.seed)] if args.seed is not None else []
@@ -330,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         if "digests" in wanted:
             results["digests"] = step(
                 "digests", ["bench.digests", "--channels", str(sizes["channels"])], 60 * scale, log
+            )
+        if "feeds" in wanted:
+            results["feeds"] = step(
+                "feeds", ["bench.feeds", "--feeds", str(sizes["feeds"])], 90 * scale, log
             )
     finally:
         remove_db(db)

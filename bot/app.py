@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
+
 from bot.config import Config, LiveConfig
+from bot.feeds.fetch import TOTAL, Fetcher
+from bot.feeds.service import FeedService
 from bot.ingest import Ingestor
+from bot.ingest.workers import make_pool
 from bot.leader import Leadership
 from bot.news.service import NewsService
 from bot.store import StoreInterface, leader_lock, open_store
@@ -35,6 +40,7 @@ class App:
     news: NewsService
     # Who does the once-only work among processes on one database; started by the bot.
     leader: Leadership
+    feeds: FeedService
 
     async def reload(self) -> Config:
         """Re-read the config file and apply it to the store and the ingestor; ConfigError when
@@ -44,6 +50,7 @@ class App:
         # Plain attributes, not a config read per file: the ingest hot path stays as it is.
         self.ingestor.max_file_bytes = fresh.ingest.max_file_bytes
         self.ingestor.canonical_topic = fresh.topics.canonical
+        await self.feeds.sync()  # feeds added or removed
         return fresh
 
 
@@ -73,12 +80,26 @@ async def open_app(
         live = LiveConfig(config)
         leader = Leadership(leader_lock(config.database))
         opened.push_async_callback(leader.stop)  # released before the store closes
+        # Feeds: one HTTP session, no cookies kept between sites; limits in the Fetcher.
+        session = await opened.enter_async_context(
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=TOTAL, limit_per_host=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        )
+        feeds = FeedService(
+            store,
+            Fetcher(session),
+            live.current,
+            make_pool=lambda: make_pool(workers),
+        )
         yield App(
             config=live,
             store=store,
             ingestor=ingestor,
             news=NewsService(store, live),
             leader=leader,
+            feeds=feeds,
         )
 
 

@@ -1,4 +1,4 @@
-"""The `newsbot` command line: ingest, preview, run, status, check-config."""
+"""The `newsbot` command line: ingest, preview, run, status, check-config, fetch, feeds."""
 
 from __future__ import annotations
 
@@ -163,6 +163,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", parents=[common], help="counts and last ingest")
     status.add_argument("--json", action="store_true", help="print as JSON")
+    fetch = sub.add_parser(
+        "fetch",
+        parents=[common],
+        help="fetch the configured feeds once, now, and store their items",
+        description="Fetch every feed in [[feeds.sources]] (or the ones given) once, now, and"
+        " store their items. A disabled feed is fetched only when named. Exit 0 when every feed"
+        " was fetched or not modified, 1 when some failed, 2 on a usage or config error.",
+    )
+    fetch.add_argument("urls", nargs="*", metavar="URL", help="configured feed URLs to fetch")
+    fetch.add_argument("--json", action="store_true", help="print the report as JSON")
+    feeds = sub.add_parser(
+        "feeds",
+        parents=[common],
+        help="feed health; `feeds import FILE.opml`, `feeds export`",
+        description="Each configured feed's health: last fetch, items, last error, failures,"
+        " next fetch, disabled and why. `feeds import FILE.opml` appends the file's feeds to"
+        " the config file's [[feeds.sources]]; `feeds export` prints them as OPML.",
+    )
+    feeds.add_argument("--json", action="store_true", help="print as JSON")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION")
+    opml_in = feeds_sub.add_parser(
+        "import",
+        parents=[common],
+        help="add an OPML file's feeds to config.toml",
+        description="Append a [[feeds.sources]] to the config file (--config, $NEWSBOT_CONFIG,"
+        " else ./config.toml, created when missing) for each feed of the OPML file that it does"
+        " not list yet. The file's comments and keys stay as they are.",
+    )
+    opml_in.add_argument("file", metavar="FILE.opml")
+    feeds_sub.add_parser("export", parents=[common], help="print the configured feeds as OPML")
     check = sub.add_parser(
         "check-config",
         parents=[common],
@@ -202,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_preview(config, args, sys.stdout))
         if args.command == "db":
             return asyncio.run(_db_copy(args, sys.stdout, sys.stderr))
+        if args.command == "fetch":
+            return asyncio.run(_fetch(config, args, sys.stdout, sys.stderr))
+        if args.command == "feeds":
+            return _feeds(config, args, sys.stdout)
         if args.command != "run":
             parser.error(f"unknown command {args.command!r}")
         from bot.client import run_bot
@@ -293,6 +327,7 @@ async def _status(config: Config, as_json: bool, out: TextIO) -> int:
     from bot.app import open_app
 
     async with open_app(config) as app:
+        await app.feeds.sync()  # the feeds this config lists
         status = await app.store.status()
     data = status.as_dict()
     if as_json:
@@ -366,6 +401,124 @@ async def _db_copy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(
         f"copied {report.total} rows from {source.label} to {target.label}"
         + (f" ({tables})" if tables else ""),
+        file=out,
+    )
+    return EXIT_OK
+
+
+async def _fetch(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from bot.app import open_app
+    from bot.feeds.service import UnknownFeed
+
+    async with open_app(config) as app:
+        try:
+            reports = await app.feeds.fetch(args.urls or None)
+        except UnknownFeed as exc:
+            raise UsageError(str(exc)) from None
+    if args.json:
+        data = {
+            "feeds": [report.as_dict() for report in reports],
+            "added": sum(report.added for report in reports),
+            "updated": sum(report.updated for report in reports),
+        }
+        json.dump(data, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        if not reports:
+            print("no feeds configured ([[feeds.sources]] in config.toml)", file=err)
+        for report in reports:
+            print(report.line(), file=out)
+            for warning in report.warnings[:5]:
+                print(f"  warning: {warning}", file=out)
+    fine = all(report.status in ("ok", "not_modified") for report in reports)
+    return EXIT_OK if fine else EXIT_REJECTED
+
+
+def _feeds(config: Config, args: argparse.Namespace, out: TextIO) -> int:
+    if args.feeds_command == "import":
+        return _import_opml(config, Path(args.file), out)
+    if args.feeds_command == "export":
+        from bot.feeds.opml import OpmlFeed, write_opml
+
+        feeds = [OpmlFeed(source.url, source.name) for source in config.feeds.sources]
+        out.write(write_opml(feeds))
+        return EXIT_OK
+    return asyncio.run(_feed_health(config, args.json, out))
+
+
+async def _feed_health(config: Config, as_json: bool, out: TextIO) -> int:
+    from bot.app import open_app
+    from bot.render import feeds_text
+
+    async with open_app(config) as app:
+        health = await app.feeds.health()
+    if as_json:
+        json.dump([_health_dict(h) for h in health], out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        print(feeds_text([h.state for h in health], [m for h in health for m in h.moves]), file=out)
+    return EXIT_OK
+
+
+def _health_dict(health: Any) -> dict[str, Any]:
+    state = health.state
+    return {
+        "url": state.url,
+        "name": health.source.name,
+        "title": state.title,
+        "fetch_url": state.fetch_url,
+        "last_fetch": _iso(state.last_fetch),
+        "last_status": state.last_status,
+        "items": state.items,
+        "last_error": state.last_error,
+        "failures": state.failures,
+        "failing_since": _iso(state.first_failure_at),
+        "next_fetch": _iso(state.next_fetch),
+        "disabled": state.disabled_reason is not None,
+        "disabled_reason": state.disabled_reason,
+        "moves": [
+            {"from": m.from_url, "to": m.to_url, "status": m.status, "at": _iso(m.at)}
+            for m in health.moves
+        ],
+    }
+
+
+def _iso(moment: float | None) -> str | None:
+    from datetime import UTC, datetime
+
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
+
+
+def _import_opml(config: Config, opml: Path, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from bot.config.edit import add_feed_sources
+    from bot.feeds.opml import OpmlError, read_opml
+
+    try:
+        data = opml.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {opml}: {exc.strerror or exc}") from None
+    try:
+        feeds = read_opml(data)
+    except OpmlError as exc:
+        raise UsageError(f"{opml}: not a usable OPML file: {exc}") from None
+    target = config.source or Path.cwd() / "config.toml"
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
+    try:
+        result = add_feed_sources(
+            target,
+            [(feed.url, feed.title) for feed in feeds],
+            os.environ,
+            note=f"imported from {opml.name} on {when} by `newsbot feeds import`",
+        )
+    except ConfigError as exc:
+        raise UsageError(f"{target} not changed: {exc}") from None
+    for url, reason in result.invalid:
+        print(f"skipped {url[:200]}: {reason}", file=out)
+    print(
+        f"{target}: {len(result.added)} feeds added, {len(result.already)} already there"
+        + (f", {len(result.invalid)} skipped" if result.invalid else ""),
         file=out,
     )
     return EXIT_OK

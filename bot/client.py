@@ -24,10 +24,11 @@ from bot.config.model import url_passwords
 from bot.digests.jobs import Scheduler
 from bot.digests.sender import DiscordSender
 from bot.errors import UserError
+from bot.feeds.poller import FeedPoller
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
 from bot.shards import ShardPlan
-from bot.store import DatabaseInUse, StoreInterface
+from bot.store import DatabaseInUse, FeedMove, FeedState, StoreInterface
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
 
@@ -72,6 +73,7 @@ class NewsBot(commands.Bot):
         # of the guilds on this process's shards.
         self.digests = build_digests(app, DiscordSender(self), self.scheduler, self.shard_plan.owns)
         self._digest_resume: asyncio.Task[None] | None = None
+        self.feed_poller = FeedPoller(app.feeds)  # each feed on its interval (bot.feeds)
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
 
     # What the extensions take from the bot (their setup() checks it by Protocol).
@@ -105,6 +107,7 @@ class NewsBot(commands.Bot):
         # compete with the command sync; interrupted runs resume in the background.
         self.scheduler.start()
         self._digest_resume = asyncio.create_task(self._resume_digests())
+        self.feed_poller.start()
 
     async def load_extensions(self) -> None:
         for extension in EXTENSIONS:
@@ -181,6 +184,11 @@ class NewsBot(commands.Bot):
             log.warning("ingest rejected %s: %s", path, reason)
         return report
 
+    async def feed_health(self) -> tuple[list[FeedState], list[FeedMove]]:
+        """Each configured feed's state and moves (/newsbot feeds)."""
+        health = await self.app.feeds.health()
+        return [h.state for h in health], [m for h in health for m in h.moves]
+
     async def reload(self) -> str:
         """Re-read the config file; a file that does not validate is refused and nothing changes.
 
@@ -195,6 +203,7 @@ class NewsBot(commands.Bot):
             self._scheduled_ingest, fresh.ingest.interval_minutes, run_now=False
         )
         await self.digests.sync_config(fresh)
+        self.feed_poller.wake()  # feeds added by the file are fetched now
         logging.getLogger().setLevel(fresh.logging.level)
         source = self.app.config.path or "built-in defaults"
         log.info("config reloaded from %s", source)
@@ -204,6 +213,7 @@ class NewsBot(commands.Bot):
     async def close(self) -> None:
         """Stop what setup_hook started; the App's store and ingestor are its opener's to close."""
         self.scheduler.shutdown()
+        await self.feed_poller.stop()
         await super().close()
         if self._digest_resume is not None:
             self._digest_resume.cancel()

@@ -37,3 +37,26 @@ async def test_bench_queries_run_on_postgresql(tmp_path: Path, postgres_url: str
     assert figures["articles"] == built["articles"]
     table = rows({"queries_postgresql": {"postgresql": figures}})
     assert any("store (PostgreSQL): /news search" in row[0] for row in table)
+
+
+def test_feed_bench_runs_on_a_few_feeds(tmp_path: Path) -> None:
+    """bench.feeds against its own server process: 20 feeds, every one stored, then all 304."""
+    import multiprocessing
+
+    from bench.feeds import _serve, fetch_twice
+    from bench.run import feed_rows
+
+    context = multiprocessing.get_context("spawn")
+    port_out, stop = context.Queue(), context.Event()
+    server = context.Process(target=_serve, args=(20, 5, port_out, stop))
+    server.start()
+    try:
+        result = asyncio.run(fetch_twice(20, 5, port_out.get(timeout=60), tmp_path / "f.sqlite3"))
+    finally:
+        stop.set()
+        server.join(10)
+    assert result["first_statuses"] == {"ok": 20} and result["articles"] == 100
+    assert result["again_statuses"] == {"not_modified": 20}
+    table = feed_rows({**result, "feeds": 20, "items_per_feed": 5, "first_ratio": 1.0,
+                       "again_ratio": 30.0, "baseline_feedparser_s": 0.1})  # fmt: skip
+    assert [row[3] for row in table] == ["NOT met (0.67 of target)", "met", "met"]

@@ -115,7 +115,7 @@ async def test_digest_is_guild_only_for_manage_server(bot: NewsBot):
 
 async def test_newsbot_owner_tools(bot: NewsBot):
     newsbot = payload(bot)["newsbot"]
-    assert set(options(newsbot)) == {"status", "ingest", "reload"}
+    assert set(options(newsbot)) == {"status", "ingest", "reload", "feeds"}
     group = bot.tree.get_command("newsbot")
     assert isinstance(group, app_commands.Group)
     for name in ("status", "ingest", "reload"):

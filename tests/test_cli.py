@@ -168,6 +168,8 @@ def test_status_json_keys(config: Path, capsys):
         "subscriptions",
         "failing_subscriptions",
         "paused_subscriptions",
+        "feeds",
+        "failing_feeds",
         "last_ingest_at",
     }
     assert status["files"] == 5 and status["last_ingest_at"]

@@ -534,8 +534,8 @@ def test_example_file_documents_every_key() -> None:
     for section, keys in SECTION_KEYS.items():
         assert f"[{section}]" in text
         for key in keys:
-            if key == "channels":
-                assert "[[digest.channels]]" in text
+            if key in ("channels", "sources"):
+                assert f"[[{section}.{key}]]" in text
                 continue
             line = re.search(rf"^#? ?{key} = ", text, re.MULTILINE)
             assert line, f"config.example.toml does not show {section}.{key}"
@@ -545,15 +545,32 @@ def test_example_file_documents_every_key() -> None:
 
 def test_example_channel_block_is_valid_when_uncommented() -> None:
     text = EXAMPLE.read_text()
-    text = re.sub(
+    start = text.index("# [[digest.channels]]")
+    end = text.index("\n\n", start)
+    block = re.sub(
         r"^# (\[\[digest\.channels\]\]|channel_id|schedule|timezone|topics|min_quality)",
         r"\1",
-        text,
+        text[start:end],
         flags=re.MULTILINE,
     )
-    config = parse(text)
+    config = parse(text[:start] + block + text[end:])
     assert len(config.channels) == 1
     assert config.channels[0].settings.timezone == "Europe/Berlin"
+
+
+def test_example_feed_source_is_valid_when_uncommented() -> None:
+    text = EXAMPLE.read_text()
+    start = text.index("# [[feeds.sources]]")
+    end = text.index("\n\n", start)
+    block = re.sub(r"^# (\[\[|\w+ = )", r"\1", text[start:end], flags=re.MULTILINE)
+    config = parse(text[:start] + block + text[end:])
+    (source,) = config.feeds.sources
+    assert source.url == "https://example.org/feed.xml"
+    assert source.name == "Example News"
+    assert source.topics == ("AI",)
+    assert (source.quality, source.interval_minutes) == (70, 15)
+    assert config.feeds.quality_of(source) == 70
+    assert config.feeds.interval_of(source) == 15
 
 
 # --------------------------------------------------------------------------- secrets

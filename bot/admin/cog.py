@@ -1,4 +1,4 @@
-"""/newsbot status|ingest|reload, for the application's owners and [discord] owner_ids."""
+"""/newsbot status|ingest|reload|feeds, for the application's owners and [discord] owner_ids."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.config import Config
-from bot.store import StoreInterface
+from bot.store import FeedMove, FeedState, StoreInterface
 from bot.ui.reply import send_payloads
 
 
@@ -46,6 +46,8 @@ class AdminHost(Protocol):
 
     async def reload(self) -> str: ...
 
+    async def feed_health(self) -> tuple[list[FeedState], list[FeedMove]]: ...
+
 
 async def _is_owner(interaction: discord.Interaction) -> bool:
     host = interaction.client
@@ -59,7 +61,7 @@ async def _is_owner(interaction: discord.Interaction) -> bool:
 
 class Admin(commands.Cog):
     newsbot = app_commands.Group(
-        name="newsbot", description="Bot owner tools: status, ingest, reload"
+        name="newsbot", description="Bot owner tools: status, ingest, reload, feeds"
     )
 
     def __init__(self, host: AdminHost):
@@ -96,6 +98,12 @@ class Admin(commands.Cog):
     async def reload(self, interaction: discord.Interaction) -> None:
         message = await self.host.reload()
         await send_payloads(interaction, [render.notice(message)], ephemeral=True)
+
+    @newsbot.command(name="feeds", description="Each feed's health: last fetch, errors, next fetch")
+    @app_commands.check(_is_owner)
+    async def feeds(self, interaction: discord.Interaction) -> None:
+        states, moves = await self.host.feed_health()
+        await send_payloads(interaction, [render.feeds_payload(states, moves)], ephemeral=True)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -55,6 +55,26 @@ def _digest_lines(settings: DigestSettings, base: DigestSettings | None) -> list
     return lines
 
 
+def _feeds_lines(config: Config) -> list[str]:
+    feeds = config.feeds
+    lines = [
+        "",
+        "[feeds]",
+        f"interval_minutes = {_toml_value(feeds.interval_minutes)}",
+        f"quality = {_toml_value(feeds.quality)}",
+        f"timeout_seconds = {_toml_value(feeds.timeout_seconds)}",
+        f"max_bytes = {_toml_value(feeds.max_bytes)}",
+        f"user_agent = {_toml_value(feeds.user_agent)}",
+    ]
+    for source in feeds.sources:
+        lines += ["", "[[feeds.sources]]", f"url = {_toml_value(source.url)}"]
+        for name in ("name", "topics", "quality", "interval_minutes"):
+            value = getattr(source, name)
+            if value is not None and value != ():
+                lines.append(f"{name} = {_toml_value(value)}")
+    return lines
+
+
 def render_config(config: Config) -> str:
     """The effective configuration as TOML (what check-config prints). The token is masked."""
     source = str(config.source) if config.source is not None else "built-in defaults"
@@ -104,5 +124,6 @@ def render_config(config: Config) -> str:
         lines += overrides or ["# everything else as in [digest]"]
         if overrides:
             lines.append("# everything else as in [digest]")
+    lines += _feeds_lines(config)
     lines += ["", "[logging]", f"level = {toml_string(config.logging.level)}", ""]
     return "\n".join(lines)

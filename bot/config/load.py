@@ -24,9 +24,11 @@ from bot.config.model import (
     ENV_DATABASE_URL,
     ENV_GATEWAY_URL,
     ENV_TOKEN,
+    FEED_SOURCE_KEYS,
     LOG_LEVELS,
     MASK,
     MAX_AGE_DAYS,
+    MAX_FEED_QUALITY,
     MAX_QUALITY_BAR,
     SECTION_KEYS,
     ChannelConfig,
@@ -35,6 +37,8 @@ from bot.config.model import (
     DatabaseConfig,
     DigestSettings,
     DiscordConfig,
+    FeedsConfig,
+    FeedSource,
     IngestConfig,
     LoggingConfig,
     TopicsConfig,
@@ -150,6 +154,7 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str], base: Path) -> Confi
         topics=topics,
         digest=digest,
         channels=_channels(sections["digest"].get("channels"), digest),
+        feeds=_feeds(sections["feeds"]),
         logging=_logging(sections["logging"]),
     )
 
@@ -542,6 +547,107 @@ def _channels(value: object, digest: DigestSettings) -> tuple[ChannelConfig, ...
         overrides = {k: v for k, v in entry.items() if k != "channel_id"}
         channels.append(ChannelConfig(channel_id, _digest_settings(overrides, digest, prefix)))
     return tuple(channels)
+
+
+MAX_FEED_TIMEOUT_SECONDS = 600.0
+MAX_FEED_URL_CHARS = 2048
+
+
+def _feeds(section: Mapping[str, Any]) -> FeedsConfig:
+    defaults = FeedsConfig()
+    user_agent = _string(
+        section.get("user_agent", defaults.user_agent),
+        "feeds.user_agent",
+        "a non-empty string on one line, like 'newsbot/1.0 (+https://example.org/contact)'",
+    )
+    if not user_agent.isprintable():
+        raise _invalid("feeds.user_agent", user_agent, "a string on one line")
+    return FeedsConfig(
+        interval_minutes=_float(
+            section.get("interval_minutes", defaults.interval_minutes),
+            "feeds.interval_minutes",
+            MAX_INTERVAL_MINUTES,
+            allow_zero=False,
+        ),
+        quality=_int(
+            section.get("quality", defaults.quality), "feeds.quality", 0, MAX_FEED_QUALITY
+        ),
+        timeout_seconds=_float(
+            section.get("timeout_seconds", defaults.timeout_seconds),
+            "feeds.timeout_seconds",
+            MAX_FEED_TIMEOUT_SECONDS,
+            allow_zero=False,
+        ),
+        max_bytes=_int(section.get("max_bytes", defaults.max_bytes), "feeds.max_bytes", 1),
+        user_agent=user_agent,
+        sources=_feed_sources(section.get("sources")),
+    )
+
+
+def feed_url(value: object, key: str) -> str:
+    """An absolute http(s) URL with a host, kept as written (a feed's identity)."""
+    allowed = "an absolute http or https URL like 'https://example.org/feed.xml'"
+    if not isinstance(value, str):
+        raise _invalid(key, value, allowed)
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        ok = ok and parts.port != 0
+    except ValueError:  # bad port, bad IPv6 literal
+        ok = False
+    if not ok or len(url) > MAX_FEED_URL_CHARS or not url.isprintable() or " " in url:
+        raise _invalid(key, value, allowed)
+    return url
+
+
+def _feed_sources(value: object) -> tuple[FeedSource, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(
+            "invalid feeds.sources: must be tables written [[feeds.sources]], each with"
+            " url = <the feed's address>",
+            "feeds.sources",
+        )
+    sources: list[FeedSource] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(value):
+        prefix = f"feeds.sources[{index}]."
+        _check_keys(entry, FEED_SOURCE_KEYS, prefix)
+        if "url" not in entry:
+            raise ConfigError(
+                f"feeds.sources[{index}] has no url; each [[feeds.sources]] needs"
+                " url = <the feed's address>",
+                prefix + "url",
+            )
+        url = feed_url(entry["url"], prefix + "url")
+        if url in seen:
+            raise ConfigError(
+                f"invalid {prefix}url = {_shown(url)}: already used by"
+                f" feeds.sources[{seen[url]}]; list each feed once",
+                prefix + "url",
+            )
+        seen[url] = index
+        name = entry.get("name")
+        interval = entry.get("interval_minutes")
+        quality = entry.get("quality")
+        sources.append(
+            FeedSource(
+                url=url,
+                name=None if name is None else _string(name, prefix + "name"),
+                topics=_topic_list(entry.get("topics", []), prefix + "topics"),
+                quality=None
+                if quality is None
+                else _int(quality, prefix + "quality", 0, MAX_FEED_QUALITY),
+                interval_minutes=None
+                if interval is None
+                else _float(
+                    interval, prefix + "interval_minutes", MAX_INTERVAL_MINUTES, allow_zero=False
+                ),
+            )
+        )
+    return tuple(sources)
 
 
 def _logging(section: Mapping[str, Any]) -> LoggingConfig:

@@ -169,6 +169,44 @@ class ChannelConfig:
     settings: DigestSettings  # [digest] overlaid with this channel's keys
 
 
+DEFAULT_USER_AGENT = "newsbot/1.0 (+https://github.com/newsbot/newsbot)"
+MAX_FEED_QUALITY = 1000  # the quality given to a feed's items: the digest bar's range
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One ``[[feeds.sources]]`` entry; None: the ``[feeds]`` default (or the feed's title)."""
+
+    url: str  # http(s), as written: the feed's identity in the store
+    name: str | None = None  # the provider name; None: the feed's own title
+    topics: tuple[str, ...] = ()  # given to every item, besides its own categories
+    quality: int | None = None
+    interval_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    interval_minutes: float = 30.0  # how often each feed is fetched (jittered)
+    quality: int = 50  # quality given to items: feeds carry none
+    timeout_seconds: float = 20.0  # the whole request, connect and redirects included
+    max_bytes: int = 5_242_880  # a larger body (as inflated) is refused
+    user_agent: str = DEFAULT_USER_AGENT
+    sources: tuple[FeedSource, ...] = ()
+
+    def source(self, url: str) -> FeedSource | None:
+        for source in self.sources:
+            if source.url == url:
+                return source
+        return None
+
+    def quality_of(self, source: FeedSource) -> int:
+        return self.quality if source.quality is None else source.quality
+
+    def interval_of(self, source: FeedSource) -> float:
+        """Minutes between fetches of this feed."""
+        return self.interval_minutes if source.interval_minutes is None else source.interval_minutes
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
@@ -182,6 +220,7 @@ class Config:
     topics: TopicsConfig = field(default_factory=TopicsConfig)
     digest: DigestSettings = field(default_factory=DigestSettings)
     channels: tuple[ChannelConfig, ...] = ()
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: Path | None = None  # the file it came from; None: built-in defaults
 
@@ -195,6 +234,7 @@ class Config:
 
 DIGEST_KEYS: tuple[str, ...] = tuple(f.name for f in fields(DigestSettings))
 CHANNEL_KEYS: tuple[str, ...] = ("channel_id", *DIGEST_KEYS)
+FEED_SOURCE_KEYS: tuple[str, ...] = ("url", "name", "topics", "quality", "interval_minutes")
 SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "discord": (
@@ -210,6 +250,14 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "ingest": ("paths", "interval_minutes", "max_file_bytes"),
         "topics": ("aliases",),
         "digest": (*DIGEST_KEYS, "channels"),
+        "feeds": (
+            "interval_minutes",
+            "quality",
+            "timeout_seconds",
+            "max_bytes",
+            "user_agent",
+            "sources",
+        ),
         "logging": ("level",),
     }
 )

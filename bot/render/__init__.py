@@ -12,6 +12,8 @@ string is ever empty (the key is left out instead), and every payload carries
     embeds      article embeds, fitted to 6,000 characters a message; "Also told by"; topics;
                 videos marked, with their thumbnail large and their watch URL
     buttons     the Related button and the stories select, their custom_id formats; action rows
+    buttons     the Related button and its custom_id format; action rows
+    feeds       feed health, for a terminal and for Discord
     payloads    notices, list pages, related, topics, digests; autocomplete choices
     compact     the compact digest: a line per story, a stories select under each message
     digest      a digest in its subscription's layout, message by message
@@ -42,6 +44,7 @@ from bot.render.embeds import (
     quality_colour,
     watch_url,
 )
+from bot.render.feeds import feeds_payload, feeds_text
 from bot.render.limits import LIMITS, Limits
 from bot.render.payloads import (
     choices,
@@ -94,6 +97,8 @@ __all__ = [
     "digest_payloads",
     "embed_length",
     "escape_markdown",
+    "feeds_payload",
+    "feeds_text",
     "list_pages",
     "neutralise_mentions",
     "notice",

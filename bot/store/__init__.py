@@ -1,11 +1,11 @@
 """The store: every SQL statement of the bot, behind one ``Store``.
 
 ``Store`` (SQLite) owns the connections and hands out one object per area: ``files`` (file
-states for ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included)
-and ``digests`` (subscriptions, runs, the ledger). The records it accepts and returns live in
-``records``, free of SQLite, so another backend returns the same types: ``PostgresStore``
-(bot.store.postgres) implements the same ``StoreInterface`` (bot.store.interface), and
-``open_store`` picks one from ``[database]``.
+states for ingest), ``articles`` (the write path), ``reads`` (what /news reads, search included),
+``digests`` (subscriptions, runs, the ledger) and ``feeds`` (each feed's fetch state). The
+records it accepts and returns live in ``records``, free of SQLite, so another backend returns
+the same types: ``PostgresStore`` (bot.store.postgres) implements the same ``StoreInterface``
+(bot.store.interface), and ``open_store`` picks one from ``[database]``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.store.db import Database
 from bot.store.digests import Digests
+from bot.store.feeds import Feeds
 from bot.store.files import UNREAD_TOO_LARGE, Files
 from bot.store.interface import (
     ArticlesArea,
@@ -35,6 +36,8 @@ from bot.store.records import (
     DigestCandidate,
     DigestCandidates,
     DigestRunRecord,
+    FeedMove,
+    FeedState,
     FileRecord,
     FileState,
     PreparedArticle,
@@ -60,6 +63,8 @@ __all__ = [
     "DigestCandidates",
     "DigestRunRecord",
     "DigestsArea",
+    "FeedMove",
+    "FeedState",
     "FileRecord",
     "FileState",
     "FilesArea",
@@ -95,6 +100,7 @@ class Store:
         self.articles = ArticleWriter(db)
         self.reads = Reads(db)
         self.digests = Digests(db)
+        self.feeds = Feeds(db)
 
     @classmethod
     async def open(cls, path: Path, *, exclusive: bool = False) -> Store:
@@ -119,6 +125,7 @@ class Store:
             "SELECT path, coalesce(error, '') FROM files WHERE status = 'rejected' ORDER BY path"
         )
         failing, paused = await self.digests.health_counts()
+        feeds, failing_feeds = await self.feeds.counts()
         return StoreStatus(
             articles=await db.scalar("SELECT count(*) FROM articles WHERE gone = 0"),
             stories=await db.scalar("SELECT count(DISTINCT story_id) FROM articles WHERE gone = 0"),
@@ -130,6 +137,8 @@ class Store:
             last_ingest_at=await self.get_meta("last_ingest_at"),
             failing_subscriptions=failing,
             paused_subscriptions=paused,
+            feeds=feeds,
+            failing_feeds=failing_feeds,
         )
 
     async def integrity_check(self) -> str:

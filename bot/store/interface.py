@@ -16,6 +16,8 @@ from bot.store.records import (
     DigestCandidate,
     DigestCandidates,
     DigestRunRecord,
+    FeedMove,
+    FeedState,
     FileRecord,
     FileState,
     PreparedArticle,
@@ -209,6 +211,34 @@ class DigestsArea(Protocol):
     ) -> None: ...
 
 
+class FeedsArea(Protocol):
+    """Each configured feed's fetch state, its moves, and its items written as articles."""
+
+    async def sync(self, urls: Sequence[str]) -> None: ...
+
+    async def states(self) -> list[FeedState]: ...
+
+    async def state(self, url: str) -> FeedState | None: ...
+
+    async def moves(self) -> list[FeedMove]: ...
+
+    async def first_seen(self, canonical_urls: Sequence[str]) -> dict[str, int]: ...
+
+    async def save(
+        self,
+        state: FeedState,
+        *,
+        articles: Sequence[PreparedArticle] = (),
+        move: FeedMove | None = None,
+        now: float,
+        canonical_topic: Callable[[str], str] = ...,
+    ) -> BatchCounts: ...
+
+    async def save_states(self, states: Sequence[FeedState]) -> None: ...
+
+    async def counts(self) -> tuple[int, int]: ...
+
+
 class StoreInterface(Protocol):
     """One database and its areas; closed once by whoever opened it."""
 
@@ -223,6 +253,9 @@ class StoreInterface(Protocol):
 
     @property
     def digests(self) -> DigestsArea: ...
+
+    @property
+    def feeds(self) -> FeedsArea: ...
 
     @property
     def backend(self) -> str:

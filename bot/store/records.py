@@ -79,6 +79,8 @@ class StoreStatus:
     last_ingest_at: str | None
     failing_subscriptions: int = 0  # their last run failed (not paused)
     paused_subscriptions: int = 0
+    feeds: int = 0  # feeds in [[feeds.sources]] (as last synced into the store)
+    failing_feeds: int = 0  # of them, failing now or disabled
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,8 +93,45 @@ class StoreStatus:
             "subscriptions": self.subscriptions,
             "failing_subscriptions": self.failing_subscriptions,
             "paused_subscriptions": self.paused_subscriptions,
+            "feeds": self.feeds,
+            "failing_feeds": self.failing_feeds,
             "last_ingest_at": self.last_ingest_at,
         }
+
+
+# -------------------------------------------------------------------- feeds
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store keeps about one configured feed between fetches (times: unix seconds)."""
+
+    url: str  # as configured: the feed's identity
+    fetch_url: str  # where it is fetched: url, or where a permanent redirect moved it
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: float | None = None
+    last_status: str | None = None  # 'ok', 'not_modified' or 'failed'
+    items: int = 0
+    last_error: str | None = None
+    failures: int = 0  # in a row
+    first_failure_at: float | None = None
+    next_fetch: float | None = None  # None: due now
+    disabled_reason: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0 or self.disabled_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMove:
+    """A permanent redirect that moved a feed."""
+
+    url: str
+    from_url: str
+    to_url: str
+    status: int
+    at: float
 
 
 # -------------------------------------------------------------------- digests

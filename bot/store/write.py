@@ -158,6 +158,18 @@ class ArticleWriter:
         return await self._db.write(work)
 
 
+def write_unfiled(
+    conn: sqlite3.Connection,
+    prepared: Sequence[PreparedArticle],
+    now: float,
+    canonical_topic: Callable[[str], str],
+) -> BatchCounts:
+    """Articles from no file (a feed's items) in the caller's transaction, through the same
+    path as a batch of files: same merging, stories and change sequence."""
+    records = [FileRecord("", 0, 0, "", prepared=item) for item in prepared]
+    return _apply_batch(conn, records, now, canonical_topic)
+
+
 def _topic_id(conn: sqlite3.Connection, name: str) -> int:
     key = topic_key(name)
     row = conn.execute("SELECT id FROM topics WHERE key = ?", (key,)).fetchone()
