@@ -73,7 +73,8 @@ class NewsBot(commands.Bot):
         # of the guilds on this process's shards.
         self.digests = build_digests(app, DiscordSender(self), self.scheduler, self.shard_plan.owns)
         self._digest_resume: asyncio.Task[None] | None = None
-        self.feed_poller = FeedPoller(app.feeds)  # each feed on its interval (bot.feeds)
+        # each feed on its interval, fetched by the leader only (bot.feeds, bot.leader)
+        self.feed_poller = FeedPoller(app.feeds, leads=app.leader.is_leader)
         self.live_pagers: set[str] = set()  # keys of the pagers this process holds (bot.ui.pager)
 
     # What the extensions take from the bot (their setup() checks it by Protocol).
@@ -170,6 +171,7 @@ class NewsBot(commands.Bot):
     async def _leadership_changed(self, leader: bool) -> None:
         if leader:
             self.scheduler.ingest_now()
+            self.feed_poller.wake()  # the feeds the old leader left due are fetched now
 
     async def _scheduled_ingest(self) -> IngestReport | None:
         """The ingest job: the leader's work only (an owner's /newsbot ingest runs anywhere)."""

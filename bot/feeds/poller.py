@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from bot.feeds.safety import check_expat
 from bot.feeds.service import FeedService
@@ -19,8 +20,10 @@ MIN_SLEEP_S = 1.0
 class FeedPoller:
     """Started in setup_hook, stopped in close()."""
 
-    def __init__(self, service: FeedService):
+    def __init__(self, service: FeedService, *, leads: Callable[[], bool] = lambda: True):
         self._service = service
+        # Fetching is once-only work: among processes on one database, the leader's (bot.leader).
+        self._leads = leads
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -45,6 +48,9 @@ class FeedPoller:
 
     async def _run(self) -> None:
         while True:
+            if not self._leads():
+                await self._sleep(MAX_SLEEP_S)  # woken when this process takes the lead
+                continue
             try:
                 reports = await self._service.fetch(due_only=True)
                 for report in reports:
@@ -54,8 +60,13 @@ class FeedPoller:
             except Exception:
                 log.exception("fetching feeds failed")
                 wait = MAX_SLEEP_S
-            delay = MAX_SLEEP_S if wait is None else min(max(wait, MIN_SLEEP_S), MAX_SLEEP_S)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+            await self._sleep(
+                MAX_SLEEP_S if wait is None else min(max(wait, MIN_SLEEP_S), MAX_SLEEP_S)
+            )
+
+    async def _sleep(self, delay: float) -> None:
+        """Until ``delay`` passes or someone wakes the poller."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
