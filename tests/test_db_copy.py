@@ -18,8 +18,9 @@ from bot.config.model import DatabaseConfig, masked_url
 from bot.digests.delivery import Delivery
 from bot.digests.service import DigestService
 from bot.store import FeedMove, FeedState, Publication, Store
-from bot.store.copy import COPY_MARK, same_database
+from bot.store.copy import COPY_MARK, SqliteEnd, same_database
 from bot.store.postgres import PostgresStore
+from bot.store.postgres.copy import PostgresEnd
 from bot.store.tables import COPIED_TABLES, DERIVED_TABLES
 from tests.fixtures.articles import article_file
 from tests.fixtures.seeds import copy_seeds
@@ -172,6 +173,22 @@ async def test_every_table_of_the_schema_is_copied_or_derived(tmp_path: Path):
         }
     shadows = {t for t in tables for d in DERIVED_TABLES if t.startswith(d + "_")}
     assert tables - shadows == set(COPIED_TABLES) | set(DERIVED_TABLES)
+
+
+async def test_both_backends_have_the_same_tables_and_columns(tmp_path: Path, postgres_url: str):
+    path = tmp_path / "schema.sqlite3"
+    await (await Store.open(path)).close()
+    sqlite_end = await SqliteEnd.open(path, target=False)
+    postgres_end = await PostgresEnd.open(postgres_url)
+    try:
+        sqlite_columns = await sqlite_end.columns()
+        postgres_columns = await postgres_end.columns()
+    finally:
+        await sqlite_end.close()
+        await postgres_end.close()
+    assert set(sqlite_columns) == set(postgres_columns) == set(COPIED_TABLES)
+    for table, columns in sqlite_columns.items():
+        assert set(columns) == set(postgres_columns[table]), table
 
 
 async def test_round_trip_through_postgresql_keeps_everything(
