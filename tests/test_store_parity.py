@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,10 +154,10 @@ async def test_same_digest_candidates_on_both_backends(both):
     assert compared > 50  # the comparisons compared something
 
 
-async def feeds_and_options(store: StoreInterface, articles: list[Article]) -> list[object]:
+async def feeds_and_options(store: StoreInterface, articles: list[Article]) -> list[Any]:
     """Feeds (state, moves, items as articles beside files) and subscriptions with options,
     alerts, forum posts and publications, driven through the interface; every answer."""
-    seen: list[object] = []
+    seen: list[Any] = []
     feeds = store.feeds
     urls = ["https://b.example/feed", "https://a.example/feed", "https://c.example/rss"]
     await feeds.sync(urls)
