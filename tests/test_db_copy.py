@@ -17,9 +17,10 @@ from bot.config import Config
 from bot.config.model import DatabaseConfig, masked_url
 from bot.digests.delivery import Delivery
 from bot.digests.service import DigestService
-from bot.store import Store
-from bot.store.copy import COPY_MARK, same_database
+from bot.store import FeedMove, FeedState, Publication, Store
+from bot.store.copy import COPY_MARK, SqliteEnd, same_database
 from bot.store.postgres import PostgresStore
+from bot.store.postgres.copy import PostgresEnd
 from bot.store.tables import COPIED_TABLES, DERIVED_TABLES
 from tests.fixtures.articles import article_file
 from tests.fixtures.seeds import copy_seeds
@@ -30,7 +31,8 @@ Content = dict[str, list[tuple[Any, ...]]]
 
 async def populate(path: Path, folder: Path, *, extra: int = 30) -> None:
     """Articles (the seeds and ``extra`` more), files, topics, related links, two
-    subscriptions, delivered runs with their messages, and the ledger."""
+    subscriptions, delivered runs with their messages and a publication, the ledger, an alert
+    channel, and a feed that moved."""
     for n in range(extra):
         article_file(folder, f"extra-{n}", f"Extra story number {n}", quality=60 + n % 40)
     config = Config(database=DatabaseConfig(path=path))
@@ -46,6 +48,21 @@ async def populate(path: Path, folder: Path, *, extra: int = 30) -> None:
             await service.subscribe(1, channel, min_quality=0, max_items=25)
             clock.now += 3600
             assert (await service.run(channel, trigger="now")).status == "delivered"
+        [run, *_] = await app.store.digests.runs(channel_id=71)
+        message_id = run.messages[0].message_id
+        assert message_id is not None
+        await app.store.digests.record_publication(
+            Publication(run.id, 0, 71, message_id, "published", None, clock.now)
+        )
+        await app.store.digests.set_alert_channel(1, 79, clock.now)
+        feed = "https://wire.example/feed"
+        await app.store.feeds.sync([feed])
+        moved = FeedMove(feed, feed, "https://wire.example/rss", 301, clock.now)
+        await app.store.feeds.save(
+            FeedState(feed, moved.to_url, title="Wire", last_status="ok", items=3),
+            move=moved,
+            now=clock.now,
+        )
         await app.store.set_meta("last_ingest_at", "1700000000")
 
 
@@ -80,6 +97,8 @@ async def test_a_copy_holds_every_row_and_answers_the_same(source: Path, tmp_pat
     assert f"from {source} to {target}" in out and "deliveries" in out
     before = content(source)
     assert all(before[t] for t in ("articles", "related", "files", "deliveries", "digest_runs"))
+    assert all(before[t] for t in ("feeds", "feed_moves", "digest_publications"))
+    assert before["digest_alert_channels"]
     assert content(target) == before
     async with await Store.open(source) as a, await Store.open(target) as b:
         for text in ("facial recognition", "Extra story"):
@@ -154,6 +173,22 @@ async def test_every_table_of_the_schema_is_copied_or_derived(tmp_path: Path):
         }
     shadows = {t for t in tables for d in DERIVED_TABLES if t.startswith(d + "_")}
     assert tables - shadows == set(COPIED_TABLES) | set(DERIVED_TABLES)
+
+
+async def test_both_backends_have_the_same_tables_and_columns(tmp_path: Path, postgres_url: str):
+    path = tmp_path / "schema.sqlite3"
+    await (await Store.open(path)).close()
+    sqlite_end = await SqliteEnd.open(path, target=False)
+    postgres_end = await PostgresEnd.open(postgres_url)
+    try:
+        sqlite_columns = await sqlite_end.columns()
+        postgres_columns = await postgres_end.columns()
+    finally:
+        await sqlite_end.close()
+        await postgres_end.close()
+    assert set(sqlite_columns) == set(postgres_columns) == set(COPIED_TABLES)
+    for table, columns in sqlite_columns.items():
+        assert set(columns) == set(postgres_columns[table]), table
 
 
 async def test_round_trip_through_postgresql_keeps_everything(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,8 @@ from bot.digests.model import ChannelUnavailable, payload_fingerprint
 from bot.digests.service import DigestService, build_spec
 from bot.errors import UserError
 from bot.render import Payload
-from bot.store import Store
+from bot.store import StoreInterface
+from tests.postgres import execute_sql, fetch_sql
 from tests.test_delivery import SPEC, Clock, FakeDiscord, Jobs, add, art
 
 CH = 42
@@ -104,8 +104,8 @@ class Discord(FakeDiscord):
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def world(backend_store: StoreInterface):
+    store = backend_store  # each backend (tests/postgres.py), closed by its fixture
     fake = Discord()
     clock = Clock()
     delivery = Delivery(store, fake, config=Config, clock=clock)
@@ -120,7 +120,6 @@ async def world(tmp_path: Path):
     )
     await service.subscribe(GUILD, CH, max_items=SPEC.max_items)
     yield store, fake, clock, service
-    await store.close()
 
 
 async def test_a_deleted_role_posts_without_the_mention(world):
@@ -145,7 +144,7 @@ async def test_compact_run_records_every_story_in_its_message(world):
     outcome = await service.run(CH)
     assert outcome.status == "delivered" and len(outcome.titles) == 25
     assert 1 <= len(fake.posted(CH)) <= 2
-    [(delivered,)] = await store._db.fetchall("SELECT count(*) FROM deliveries")
+    [(delivered,)] = await fetch_sql(store, "SELECT count(*) FROM deliveries")
     assert delivered == 25
     # a compact message is recognised in history by its list, not only its heading
     one, *_ = fake.posted(CH)
@@ -164,10 +163,10 @@ async def test_now_says_another_run_is_posting(world):
     assert fake.messages == []
 
 
-async def test_resume_says_the_next_run_after_now(tmp_path: Path):
+async def test_resume_says_the_next_run_after_now(backend_store: StoreInterface):
     from bot.digests.jobs import Scheduler
 
-    store = await Store.open(tmp_path / "db.sqlite3")
+    store = backend_store
     scheduler = Scheduler()
     scheduler.start()
     try:
@@ -176,7 +175,7 @@ async def test_resume_says_the_next_run_after_now(tmp_path: Path):
         service = DigestService(store, config=Config, delivery=delivery, jobs=scheduler)
         await service.subscribe(GUILD, CH, schedule="* * * * *")
         # it last ran long ago: a catch-up time would lie in the past
-        await store._db.execute("UPDATE subscriptions SET last_run_at = 1000")
+        await execute_sql(store, "UPDATE subscriptions SET last_run_at = 1000")
         await service.pause(GUILD, CH)
         [reply] = await service.resume(GUILD, CH)
         nxt = scheduler.next_digest_run(CH)
@@ -184,7 +183,6 @@ async def test_resume_says_the_next_run_after_now(tmp_path: Path):
         assert f"<t:{int(nxt.timestamp())}:f>" in (reply["content"] or "")
     finally:
         scheduler.shutdown()
-        await store.close()
 
 
 # --------------------------------------------------------------------------- alerts

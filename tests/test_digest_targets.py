@@ -16,7 +16,7 @@ from bot.digests.delivery import PUBLISH_PER_HOUR, Delivery
 from bot.digests.model import PublishError
 from bot.digests.posts import ForumTagInfo, ForumTags, forum_title, pick_tags, run_topics
 from bot.digests.service import DigestService, preview_digest
-from bot.store import Store
+from bot.store import Store, StoreInterface
 from tests.test_config import parse
 from tests.test_delivery import CH, Clock, Crash, FakeDiscord, Jobs, add, art
 
@@ -109,8 +109,8 @@ NEWS = 78
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def world(backend_store: StoreInterface):
+    store = backend_store  # each backend (tests/postgres.py), closed by its fixture
     fake = FakeDiscord()
     fake.kinds = {FORUM: "forum", NEWS: "announcement"}
     clock = Clock()
@@ -120,7 +120,6 @@ async def world(tmp_path: Path):
     await service.subscribe(1, NEWS, max_items=25, kind="announcement")
     await service.subscribe(1, CH, max_items=25)
     yield store, fake, clock, delivery, service
-    await store.close()
 
 
 async def test_forum_run_is_one_post_with_its_tags_and_the_rest_in_its_thread(world):

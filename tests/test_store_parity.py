@@ -7,13 +7,23 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.generate import TOPICS, iter_records
 from bot.articles import Article
 from bot.articles.fields import build_article
-from bot.store import FileRecord, Store, StoreInterface
+from bot.store import (
+    FeedMove,
+    FeedState,
+    FileRecord,
+    Publication,
+    Store,
+    StoreInterface,
+    SubscriptionSpec,
+    prepare_article,
+)
 from bot.store.postgres import PostgresStore
 from bot.store.relevance import words
 from tests.postgres import create_database
@@ -142,3 +152,109 @@ async def test_same_digest_candidates_on_both_backends(both):
             await postgres.digests.pool(7, after_seq=after_seq, limit=10)
         )
     assert compared > 50  # the comparisons compared something
+
+
+async def feeds_and_options(store: StoreInterface, articles: list[Article]) -> list[Any]:
+    """Feeds (state, moves, items as articles beside files) and subscriptions with options,
+    alerts, forum posts and publications, driven through the interface; every answer."""
+    seen: list[Any] = []
+    feeds = store.feeds
+    urls = ["https://b.example/feed", "https://a.example/feed", "https://c.example/rss"]
+    await feeds.sync(urls)
+    await feeds.sync(urls[:2])  # c is no longer configured: its row and history go
+    first = FeedState(urls[1], urls[1], title="A", etag='"e1"', last_fetch=NOW, last_status="ok")
+    items = [prepare_article(a) for a in articles[:40]]
+    seen.append(await feeds.save(first, articles=items, now=NOW))
+    files = [FileRecord(f"/f/{i}", 1, 1, f"h{i}", article=a) for i, a in enumerate(articles[:10])]
+    await store.articles.apply_batch(files, NOW + 10)
+    moved = replace(first, fetch_url="https://a2.example/feed", last_fetch=NOW + 60, items=45)
+    move = FeedMove(urls[1], urls[1], "https://a2.example/feed", 301, NOW + 60)
+    changed = [replace(a, title=a.title + " (feed)") for a in articles[5:45]]
+    seen.append(
+        await feeds.save(
+            moved, articles=[prepare_article(a) for a in changed], move=move, now=NOW + 60
+        )
+    )
+    failing = FeedState(urls[0], urls[0], last_status="failed", failures=2, last_error="HTTP 500")
+    await feeds.save_states([failing])
+    seen += [await feeds.states(), await feeds.state(urls[0]), await feeds.state("nope")]
+    seen += [await feeds.moves(), await feeds.counts()]
+    seen.append(await feeds.first_seen([a.canonical_url for a in articles[:50]]))
+    seen.append(await store.reads.latest(min_quality=0, limit=25))
+
+    digests = store.digests
+    spec = SubscriptionSpec(
+        "0 8 * * *",
+        "Europe/Paris",
+        topics=("AI",),
+        layout="compact",
+        keywords=("robot", "deep learning"),
+        exclude=("crypto",),
+        publish=False,
+    )
+    seen.append(
+        await digests.save_subscription(
+            70, spec, guild_id=1, managed_by="command", since=NOW, now=NOW
+        )
+    )
+    file_spec = replace(spec, layout="cards", keywords=(), publish=True)
+    seen.append(await digests.sync_file_subscriptions([(71, file_spec)], since=NOW, now=NOW))
+    seen.append(await digests.sync_file_subscriptions([(71, file_spec)], since=NOW, now=NOW))
+    await digests.set_channel_kind(70, "forum")
+    seen += [await digests.set_alert_state(70, "healthy", "failing")]
+    seen += [await digests.set_alert_state(70, "healthy", "failing")]
+    await digests.set_alert_channel(1, 99, NOW)
+    seen.append(await digests.alert_channel(1))
+    await digests.set_alert_channel(1, 98, NOW + 1)
+    seen.append(await digests.alert_channel(1))
+    await digests.set_alert_channel(2, 97, NOW)
+    await digests.set_alert_channel(2, None, NOW)
+    seen.append(await digests.alert_channel(2))
+    subscription = await digests.subscription(70)
+    assert subscription is not None
+    run = await digests.record_run(
+        70,
+        trigger="now",
+        cursor=subscription.cursor,
+        selected_at=NOW,
+        selected_seq=await digests.change_seq_at(NOW + 100),
+        more=0,
+        items=(),
+        payloads=["{}", "{}"],
+        nonce=lambda run_id, chunk: f"n{run_id}-{chunk}",
+        topics=("AI", "Space"),
+    )
+    seen += [run, await digests.confirm_post(run.id, 555, 1001, NOW + 1)]
+    seen += [await digests.confirm_post(run.id, 556, 1001, NOW + 2)]  # again: kept once
+    for status, at in (("failed", NOW + 3), ("published", NOW + 4)):
+        await digests.record_publication(Publication(run.id, 0, 70, 1001, status, None, at))
+    await digests.record_publication(Publication(run.id, 1, 70, 1002, "skipped", "off", NOW + 5))
+    seen += [
+        await digests.publications(run_id=run.id),
+        await digests.publications(channel_id=70, since=NOW + 5),
+    ]
+    seen += [
+        await digests.runs(channel_id=70),
+        await digests.subscriptions(),
+        await digests.subscriptions(1),
+    ]
+    for at in (NOW + 6, NOW + 7):  # failing, then paused after two failed runs
+        await digests.fail_run(run.id, "Missing Access", at, counts=True, pause_after=2)
+        seen += [await digests.health_counts(), await store.status()]
+    return seen
+
+
+async def test_feeds_and_subscription_options_answer_the_same(tmp_path: Path, postgres_server: str):
+    articles = corpus()[:60]
+    sqlite = await Store.open(tmp_path / "options.sqlite3")
+    postgres = await PostgresStore.open(await create_database(postgres_server))
+    try:
+        got = [await feeds_and_options(store, articles) for store in (sqlite, postgres)]
+    finally:
+        await sqlite.close()
+        await postgres.close()
+    assert got[0] == got[1]
+    assert [got[0][-3].failing_subscriptions, got[0][-2]] == [1, (0, 1)]
+    status = got[0][-1]
+    assert (status.feeds, status.failing_feeds, status.paused_subscriptions) == (2, 1, 1)
+    assert got[0][1].unchanged >= 5  # the items ten files hold were left to the files

@@ -22,6 +22,10 @@ COPIED_TABLES: tuple[str, ...] = (
     "digest_run_items",
     "digest_messages",
     "deliveries",
+    "digest_publications",
+    "digest_alert_channels",
+    "feeds",
+    "feed_moves",
 )
 
 # Built from the copied tables by the backend that holds them (SQLite's full-text indexes,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.store.interface import DatabaseUnavailable
 from bot.store.postgres.db import PgDatabase
 from bot.store.postgres.digests import PgDigests
+from bot.store.postgres.feeds import PgFeeds
 from bot.store.postgres.files import PgFiles
 from bot.store.postgres.read import PgReads
 from bot.store.postgres.write import PgArticleWriter
@@ -29,6 +30,7 @@ class PostgresStore:
         self.articles = PgArticleWriter(db)
         self.reads = PgReads(db)
         self.digests = PgDigests(db)
+        self.feeds = PgFeeds(db)
 
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
@@ -65,9 +67,17 @@ class PostgresStore:
                 " (SELECT count(*) FROM files),"
                 " (SELECT count(*) FROM articles WHERE gone = 1),"
                 " (SELECT count(*) FROM subscriptions),"
-                " (SELECT value FROM meta WHERE key = 'last_ingest_at')"
+                " (SELECT value FROM meta WHERE key = 'last_ingest_at'),"
+                " (SELECT count(*) FROM subscriptions"
+                " WHERE paused = 0 AND consecutive_failures > 0),"
+                " (SELECT count(*) FROM subscriptions WHERE paused = 1),"
+                " (SELECT count(*) FROM feeds),"
+                " (SELECT count(*) FROM feeds WHERE failures > 0 OR disabled_reason IS NOT NULL)"
             )
-        articles, stories, topics, files, gone, subscriptions, last_ingest_at = counts
+        (
+            articles, stories, topics, files, gone, subscriptions, last_ingest_at,
+            failing, paused, feeds, failing_feeds,
+        ) = counts  # fmt: skip
         return StoreStatus(
             articles=int(articles),
             stories=int(stories),
@@ -77,6 +87,10 @@ class PostgresStore:
             gone_files=int(gone),
             subscriptions=int(subscriptions),
             last_ingest_at=last_ingest_at,
+            failing_subscriptions=int(failing),
+            paused_subscriptions=int(paused),
+            feeds=int(feeds),
+            failing_feeds=int(failing_feeds),
         )
 
     async def get_meta(self, key: str) -> str | None:

@@ -21,17 +21,19 @@ from bot.store.records import (
     DigestCandidate,
     DigestCandidates,
     DigestRunRecord,
+    Publication,
     RunConflict,
     RunMessage,
     Subscription,
     SubscriptionSpec,
 )
-from bot.store.rows import ARTICLE_COLUMNS, ARTICLE_SELECT, STORY_ID, one_per_story
+from bot.store.rows import ARTICLE_COLUMNS, ARTICLE_SELECT, STORY_ID, TOPIC_SEP, one_per_story
 
 _SUBSCRIPTION_COLUMNS = (
     "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
     " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
-    " items_delivered, consecutive_failures, last_error, created_at, updated_at"
+    " items_delivered, consecutive_failures, last_error, created_at, updated_at,"
+    " layout, keywords, exclude, alert_state, publish, channel_kind"
 )
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC NULLS LAST,"
@@ -170,7 +172,8 @@ class PgDigests:
                 int(r[0]): tuple(r)[1:]
                 for r in await conn.fetch(
                     "SELECT channel_id, managed_by, schedule, timezone, topics, min_quality,"
-                    " max_items, only_published, role_id, max_age_days FROM subscriptions"
+                    " max_items, only_published, role_id, max_age_days, layout, keywords,"
+                    " exclude, publish FROM subscriptions"
                 )
             }
             changed: list[int] = []
@@ -305,6 +308,7 @@ class PgDigests:
         items: Sequence[tuple[int, int, bool]],
         payloads: Sequence[str],
         nonce: Callable[[int, int], str],
+        topics: Sequence[str] = (),
     ) -> DigestRunRecord:
         """Claim and write a run before anything is sent (see
         bot.store.digests.Digests.record_run): RunConflict, writing nothing, when the cursor
@@ -328,7 +332,8 @@ class PgDigests:
             run_id = int(
                 await conn.fetchval(
                     "INSERT INTO digest_runs (channel_id, trigger, selected_at, selected_seq,"
-                    " status, more, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    " status, more, finished_at, topics) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    " RETURNING id",
                     channel_id,
                     trigger,
                     selected_at,
@@ -336,6 +341,7 @@ class PgDigests:
                     status,
                     more,
                     None if payloads else selected_at,
+                    TOPIC_SEP.join(topics),
                 )
             )
             if items:
@@ -376,7 +382,8 @@ class PgDigests:
         async with self._db.snapshot() as conn:
             runs = await conn.fetch(
                 "SELECT id, channel_id, trigger, selected_at, selected_seq, status, more,"
-                f" attempts, last_error FROM digest_runs WHERE {' AND '.join(where)} ORDER BY id",
+                " attempts, last_error, thread_id, topics FROM digest_runs"
+                f" WHERE {' AND '.join(where)} ORDER BY id",
                 *params,
             )
             messages = await conn.fetch(
@@ -399,6 +406,8 @@ class PgDigests:
                 attempts=r[7],
                 last_error=r[8],
                 messages=tuple(by_run.get(r[0], ())),
+                thread_id=r[9],
+                topics=tuple(t for t in r[10].split(TOPIC_SEP) if t),
             )
             for r in runs
         ]
@@ -407,43 +416,62 @@ class PgDigests:
         """Discord confirmed a message: mark the ledger for its stories' articles (once).
         Returns how many stories it carried (0 when it was already confirmed)."""
         async with self._db.transaction() as conn:
-            status = await conn.execute(
-                "UPDATE digest_messages SET message_id = $1, sent_at = $2"
-                " WHERE run_id = $3 AND chunk = $4 AND message_id IS NULL",
-                message_id,
-                now,
-                run_id,
-                chunk,
-            )
-            if affected(status) == 0:
-                return 0
-            channel_id = await conn.fetchval(
-                "SELECT channel_id FROM digest_runs WHERE id = $1", run_id
-            )
+            return await _confirm(conn, run_id, chunk, message_id, now)
+
+    async def confirm_post(self, run_id: int, thread_id: int, message_id: int, now: float) -> int:
+        """Discord created a forum run's post with its first message: record the post on the
+        run and confirm that message, in one transaction."""
+        async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO deliveries (channel_id, article_id, run_id, delivered_at)"
-                " SELECT $1, article_id, run_id, $2 FROM digest_run_items"
-                " WHERE run_id = $3 AND chunk = $4 ON CONFLICT DO NOTHING",
-                channel_id,
-                now,
+                "UPDATE digest_runs SET thread_id = $1 WHERE id = $2 AND thread_id IS NULL",
+                thread_id,
                 run_id,
-                chunk,
             )
-            shown = int(
-                await conn.fetchval(
-                    "SELECT count(*) FROM digest_run_items"
-                    " WHERE run_id = $1 AND chunk = $2 AND shown != 0",
-                    run_id,
-                    chunk,
-                )
-            )
-            await conn.execute(
-                "UPDATE subscriptions SET items_delivered = items_delivered + $1"
-                " WHERE channel_id = $2",
-                shown,
-                channel_id,
-            )
-            return shown
+            return await _confirm(conn, run_id, 0, message_id, now)
+
+    async def set_channel_kind(self, channel_id: int, kind: str) -> None:
+        await self._db.execute(
+            "UPDATE subscriptions SET channel_kind = $1"
+            " WHERE channel_id = $2 AND channel_kind IS DISTINCT FROM $1",
+            kind,
+            channel_id,
+        )
+
+    # ---------------------------------------------------------------- publications
+    async def record_publication(self, publication: Publication) -> None:
+        """Record whether a run's message was published (a later answer replaces it)."""
+        p = publication
+        await self._db.execute(
+            "INSERT INTO digest_publications (run_id, chunk, channel_id, message_id, status,"
+            " reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id, chunk) DO"
+            " UPDATE SET status = excluded.status, reason = excluded.reason, at = excluded.at",
+            p.run_id,
+            p.chunk,
+            p.channel_id,
+            p.message_id,
+            p.status,
+            p.reason,
+            p.at,
+        )
+
+    async def publications(
+        self, *, run_id: int | None = None, channel_id: int | None = None, since: float = 0.0
+    ) -> list[Publication]:
+        """Publication records of a run, or of a channel at or after ``since``, oldest first."""
+        params: list[Any] = [since]
+        where = ["at >= $1"]
+        if run_id is not None:
+            params.append(run_id)
+            where.append(f"run_id = ${len(params)}")
+        if channel_id is not None:
+            params.append(channel_id)
+            where.append(f"channel_id = ${len(params)}")
+        rows = await self._db.fetch(
+            "SELECT run_id, chunk, channel_id, message_id, status, reason, at"
+            f" FROM digest_publications WHERE {' AND '.join(where)} ORDER BY at, run_id, chunk",
+            *params,
+        )
+        return [Publication(*row) for row in rows]
 
     async def finish_run(self, run_id: int, now: float) -> None:
         """Every message confirmed: the run is delivered and the subscription healthy."""
@@ -486,6 +514,50 @@ class PgDigests:
             )
         return await self.subscription(int(channel_id))
 
+    # ---------------------------------------------------------------- alerts and health
+    async def health_counts(self) -> tuple[int, int]:
+        """(failing, paused): subscriptions whose last run failed and are not paused, and
+        paused ones."""
+        rows = await self._db.fetch(
+            "SELECT count(*) FILTER (WHERE paused = 0 AND consecutive_failures > 0),"
+            " count(*) FILTER (WHERE paused = 1) FROM subscriptions"
+        )
+        failing, paused = rows[0]
+        return int(failing), int(paused)
+
+    async def set_alert_state(self, channel_id: int, before: str, after: str) -> bool:
+        """Move a subscription's alerted state from ``before`` to ``after``; False when it was
+        no longer ``before`` (another run or process told the admins already)."""
+        changed = await self._db.execute(
+            "UPDATE subscriptions SET alert_state = $1 WHERE channel_id = $2 AND alert_state = $3",
+            after,
+            channel_id,
+            before,
+        )
+        return changed > 0
+
+    async def alert_channel(self, guild_id: int) -> int | None:
+        rows = await self._db.fetch(
+            "SELECT channel_id FROM digest_alert_channels WHERE guild_id = $1", guild_id
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def set_alert_channel(self, guild_id: int, channel_id: int | None, now: float) -> None:
+        """Where the guild's digest alerts go; None: alerts off."""
+        if channel_id is None:
+            await self._db.execute(
+                "DELETE FROM digest_alert_channels WHERE guild_id = $1", guild_id
+            )
+            return
+        await self._db.execute(
+            "INSERT INTO digest_alert_channels (guild_id, channel_id, updated_at)"
+            " VALUES ($1, $2, $3) ON CONFLICT (guild_id) DO UPDATE"
+            " SET channel_id = excluded.channel_id, updated_at = excluded.updated_at",
+            guild_id,
+            channel_id,
+            now,
+        )
+
     async def delivered_article_ids(self, channel_id: int) -> list[int]:
         rows = await self._db.fetch(
             "SELECT article_id FROM deliveries WHERE channel_id = $1 ORDER BY article_id",
@@ -514,14 +586,16 @@ async def _upsert_subscription(
 ) -> None:
     await conn.execute(
         "INSERT INTO subscriptions (channel_id, guild_id, schedule, timezone, topics, min_quality,"
-        " max_items, only_published, role_id, max_age_days, managed_by, seq_cursor, created_at,"
-        " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " max_items, only_published, role_id, max_age_days, layout, keywords, exclude, publish,"
+        " managed_by, seq_cursor, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         " ON CONFLICT (channel_id) DO UPDATE SET"
         " guild_id = COALESCE(excluded.guild_id, subscriptions.guild_id),"
         " schedule = excluded.schedule, timezone = excluded.timezone, topics = excluded.topics,"
         " min_quality = excluded.min_quality, max_items = excluded.max_items,"
         " only_published = excluded.only_published, role_id = excluded.role_id,"
-        " max_age_days = excluded.max_age_days,"
+        " max_age_days = excluded.max_age_days, layout = excluded.layout,"
+        " keywords = excluded.keywords, exclude = excluded.exclude, publish = excluded.publish,"
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
         channel_id,
         guild_id,
@@ -550,3 +624,42 @@ async def _succeed(conn: asyncpg.Connection, channel_id: int, now: float) -> Non
         now,
         channel_id,
     )
+
+
+async def _confirm(
+    conn: asyncpg.Connection, run_id: int, chunk: int, message_id: int, now: float
+) -> int:
+    """Mark a run's message sent and the ledger for its stories' articles; the stories shown."""
+    status = await conn.execute(
+        "UPDATE digest_messages SET message_id = $1, sent_at = $2"
+        " WHERE run_id = $3 AND chunk = $4 AND message_id IS NULL",
+        message_id,
+        now,
+        run_id,
+        chunk,
+    )
+    if affected(status) == 0:
+        return 0
+    channel_id = await conn.fetchval("SELECT channel_id FROM digest_runs WHERE id = $1", run_id)
+    await conn.execute(
+        "INSERT INTO deliveries (channel_id, article_id, run_id, delivered_at)"
+        " SELECT $1, article_id, run_id, $2 FROM digest_run_items"
+        " WHERE run_id = $3 AND chunk = $4 ON CONFLICT DO NOTHING",
+        channel_id,
+        now,
+        run_id,
+        chunk,
+    )
+    shown = int(
+        await conn.fetchval(
+            "SELECT count(*) FROM digest_run_items WHERE run_id = $1 AND chunk = $2 AND shown != 0",
+            run_id,
+            chunk,
+        )
+    )
+    await conn.execute(
+        "UPDATE subscriptions SET items_delivered = items_delivered + $1 WHERE channel_id = $2",
+        shown,
+        channel_id,
+    )
+    return shown

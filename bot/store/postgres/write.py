@@ -178,6 +178,18 @@ class PgArticleWriter:
             return merged
 
 
+async def write_unfiled(
+    conn: asyncpg.Connection,
+    prepared: Sequence[PreparedArticle],
+    now: float,
+    canonical_topic: Callable[[str], str],
+) -> BatchCounts:
+    """Articles from no file (a feed's items) in the caller's transaction (one under
+    WRITE_LOCK), through the same path as a batch of files (bot.store.write.write_unfiled)."""
+    records = [FileRecord("", 0, 0, "", prepared=item) for item in prepared]
+    return await _apply_batch(conn, records, now, canonical_topic)
+
+
 async def _topic_id(conn: asyncpg.Connection, name: str) -> int:
     key = topic_key(name)
     found = await conn.fetchval("SELECT id FROM topics WHERE key = $1", key)
