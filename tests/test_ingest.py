@@ -235,13 +235,13 @@ async def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(
 
 
 def test_parse_workers_end_when_their_bot_is_killed():
-    """Forkserver children never see their owner's pipes close: without the owner watch a
-    SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
+    """A SIGKILLed bot must not leave its parse workers running for good (their stdin, whose
+    only write end the bot held, closes)."""
     script = (
         "import sys, time\n"
-        "from bot.ingest.workers import _started, make_pool\n"
-        "pool = make_pool(2)\n"
-        "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
+        "from bot.ingest.pool import ParsePool\n"
+        "pool = ParsePool(2)\n"
+        "print(*pool.pids, flush=True)\n"
         "time.sleep(60)\n"
     )
     proc = subprocess.Popen(

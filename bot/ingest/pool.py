@@ -1,0 +1,192 @@
+"""Parse worker processes for one ingest: plain child interpreters fed over pipes.
+
+Not multiprocessing: its forkserver and resource tracker outlive the pool (~13 MB RSS each, idle,
+for the life of the bot), and the forkserver first imports the bot's whole main module (~1 s).
+A child here imports only the parser and ends when its stdin closes: at ``close()``, or when the
+bot dies (the bot holds the only write end).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import IO
+
+from bot.ingest.walk import FoundFile
+from bot.ingest.workers import Parsed, parse_chunk
+
+_LENGTH = struct.Struct("<Q")  # each message: its length, then a pickle
+_AHEAD = 2  # chunks sent to a worker before its first answer is read: it never waits for one
+_CLOSE_TIMEOUT_S = 5.0
+
+Task = tuple[Sequence[FoundFile], int]  # (files, max_bytes)
+
+
+class ParsePool:
+    """``count`` worker processes parsing chunks of files; ``submit`` returns a future.
+
+    Each worker has one thread here that sends it chunks (up to _AHEAD at a time) and reads its
+    answers in order; the worker reads requests on a thread of its own, so neither side can
+    block the other on a full pipe.
+    """
+
+    def __init__(self, count: int):
+        self._tasks: queue.SimpleQueue[tuple[Task, concurrent.futures.Future[list[Parsed]]] | None]
+        self._tasks = queue.SimpleQueue()
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        env = dict(os.environ)
+        # The child imports bot from where this process did (a checkout, or an install).
+        paths = [p for p in sys.path if p]
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        try:
+            for _ in range(count):
+                worker = subprocess.Popen(
+                    [sys.executable, "-c", "from bot.ingest.pool import serve; serve()"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=env,
+                )
+                self._workers.append(worker)
+            for worker in self._workers:
+                _read_message(_pipe(worker.stdout))  # ready: imports done
+                thread = threading.Thread(
+                    target=self._feed, args=(worker,), name="parse-feeder", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self._workers]
+
+    def submit(
+        self, files: Sequence[FoundFile], max_bytes: int
+    ) -> concurrent.futures.Future[list[Parsed]]:
+        future: concurrent.futures.Future[list[Parsed]] = concurrent.futures.Future()
+        if self._closed:
+            future.set_exception(RuntimeError("the parse pool is closed"))
+        else:
+            self._tasks.put(((files, max_bytes), future))
+        return future
+
+    def close(self) -> None:
+        """End the workers (their stdin closes) and fail what was not answered; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join(_CLOSE_TIMEOUT_S)
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                _pipe(worker.stdin).close()
+            try:
+                worker.wait(_CLOSE_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            with contextlib.suppress(OSError):
+                _pipe(worker.stdout).close()
+        while True:
+            try:
+                item = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].cancel()
+
+    def _feed(self, worker: subprocess.Popen[bytes]) -> None:
+        """One worker's thread: send it chunks, read its answers, resolve their futures."""
+        send, receive = _pipe(worker.stdin), _pipe(worker.stdout)
+        waiting: collections.deque[concurrent.futures.Future[list[Parsed]]] = collections.deque()
+        stopping = False
+        try:
+            while True:
+                while not stopping and len(waiting) < _AHEAD:
+                    try:
+                        # Block for work only when the worker has none.
+                        item = self._tasks.get(block=not waiting)
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stopping = True
+                        break
+                    task, future = item
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    _write_message(send, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+                    waiting.append(future)
+                if not waiting:
+                    return
+                answer = _read_message(receive)
+                waiting.popleft().set_result(pickle.loads(answer))
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            error = RuntimeError(f"a parse worker stopped (exit code {worker.poll()}): {exc}")
+            for future in waiting:
+                future.set_exception(error)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    assert stream is not None  # every pipe here is opened with PIPE
+    return stream
+
+
+def _write_message(stream: IO[bytes], data: bytes) -> None:
+    stream.write(_LENGTH.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read_message(stream: IO[bytes]) -> bytes:
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError("the pipe closed")
+    (size,) = _LENGTH.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("the pipe closed mid-message")
+    return data
+
+
+def serve() -> None:
+    """A worker's main loop: parse each chunk it is sent, answer in order, end at EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bot's to handle: it closes us
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
+        os.nice(10)  # the bot's event loop and its single writer keep their core
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt an answer
+    requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read_requests() -> None:  # drains stdin always, so the bot never blocks writing
+        stream = sys.stdin.buffer
+        try:
+            while True:
+                requests.put(_read_message(stream))
+        except (OSError, EOFError):
+            requests.put(None)
+
+    threading.Thread(target=read_requests, name="requests", daemon=True).start()
+    with contextlib.suppress(BrokenPipeError):  # the bot is gone: so are its answers
+        _write_message(answers, b"")
+        while (request := requests.get()) is not None:
+            files, max_bytes = pickle.loads(request)
+            answer = parse_chunk(files, max_bytes)
+            _write_message(answers, pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
