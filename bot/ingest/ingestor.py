@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.articles import PARSER_VERSION
+from bot.articles import PARSER_VERSION, topic_key
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.pool import ParsePool
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
-from bot.ingest.workers import Parsed, parse_chunk
+from bot.ingest.workers import Parsed, load_parsed, parse_pickled
 from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord, FileState, Store
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
@@ -161,6 +161,9 @@ class Ingestor:
     async def _give_back(self) -> None:
         """The memory a large run used, back to the OS: its Python objects are gone by now, but
         the writer's page cache and the C heap keep theirs until asked."""
+        # Its entries were made mid-run among the batches' objects: left there, each would keep
+        # a freed stretch of the Python heap from going back. Refilled by the next lookups.
+        topic_key.cache_clear()
         await self.store.release_memory()
         if self._trim_heap is not None:
             await asyncio.to_thread(self._trim_heap)
@@ -221,19 +224,21 @@ class Ingestor:
         if progress:
             progress(done, scan.files)
         # The writer writes one batch while the workers parse the next ones.
-        pending: list[Parsed] = []
+        pending: list[bytes] = []  # parsed chunks, pickled until their batch is written
+        pending_files = 0
         writing: asyncio.Task[None] | None = None
         try:
-            async for chunk in self._parsed_chunks(changed):
-                pending.extend(chunk)
-                done += len(chunk)
-                if len(pending) >= BATCH_FILES:
+            async for files, chunk in self._parsed_chunks(changed):
+                pending.append(chunk)
+                pending_files += files
+                done += files
+                if pending_files >= BATCH_FILES:
                     if writing is not None:
                         await writing
                     writing = asyncio.ensure_future(
                         self._write(pending, known, shown_by_path, report)
                     )
-                    pending = []
+                    pending, pending_files = [], 0
                 if progress:
                     progress(done, scan.files)
             if writing is not None:
@@ -271,17 +276,18 @@ class Ingestor:
         rejected.sort()
         return _Walked(roots, scan.files, tuple(rejected), generation)
 
-    async def _parsed_chunks(self, changed: list[FoundFile]) -> AsyncIterator[list[Parsed]]:
+    async def _parsed_chunks(self, changed: list[FoundFile]) -> AsyncIterator[tuple[int, bytes]]:
+        """(files, parse_pickled bytes) of each chunk of the changed files, in order."""
         if not changed:
             return
         chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
         if len(changed) < POOL_THRESHOLD or self.workers < 2:
             for chunk in chunks:
-                yield await asyncio.to_thread(parse_chunk, chunk, self.max_file_bytes)
+                yield len(chunk), await asyncio.to_thread(parse_pickled, chunk, self.max_file_bytes)
             return
         # Started on a thread (each worker imports the parser first), for this ingest only.
         pool = await asyncio.to_thread(ParsePool, self.workers)
-        futures: list[asyncio.Future[list[Parsed]]] = []
+        futures: list[tuple[int, asyncio.Future[bytes]]] = []
         try:
             # Keep every worker busy with a bounded number of chunks in flight.
             in_flight = self.workers * IN_FLIGHT_PER_WORKER
@@ -289,11 +295,13 @@ class Ingestor:
             while index < len(chunks) or futures:
                 while index < len(chunks) and len(futures) < in_flight:
                     chunk = chunks[index]
-                    futures.append(asyncio.wrap_future(pool.submit(chunk, self.max_file_bytes)))
+                    future = asyncio.wrap_future(pool.submit(chunk, self.max_file_bytes))
+                    futures.append((len(chunk), future))
                     index += 1
-                yield await futures.pop(0)
+                files, future = futures.pop(0)
+                yield files, await future
         finally:
-            for future in futures:
+            for _files, future in futures:
                 future.cancel()
             await asyncio.to_thread(pool.close)
 
@@ -312,11 +320,13 @@ class Ingestor:
 
     async def _write(
         self,
-        parsed: list[Parsed],
+        chunks: list[bytes],
         known: dict[str, FileState],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
+        parsed: list[Parsed] = await asyncio.to_thread(load_parsed, chunks)
+        chunks.clear()  # the caller handed them over: their bytes are not needed past this
         records = []
         touched = []
         hashes = await self.store.files.hashes(

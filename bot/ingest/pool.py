@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from bot.ingest.walk import FoundFile
-from bot.ingest.workers import Parsed, parse_chunk
+from bot.ingest.workers import parse_pickled
 
 _LENGTH = struct.Struct("<Q")  # each message: its length, then a pickle
 _AHEAD = 2  # chunks sent to a worker before its first answer is read: it never waits for one
@@ -33,7 +33,8 @@ Task = tuple[Sequence[FoundFile], int]  # (files, max_bytes)
 
 
 class ParsePool:
-    """``count`` worker processes parsing chunks of files; ``submit`` returns a future.
+    """``count`` worker processes parsing chunks of files; ``submit`` returns a future of the
+    chunk's parse_pickled bytes.
 
     Each worker has one thread here that sends it chunks (up to _AHEAD at a time) and reads its
     answers in order; the worker reads requests on a thread of its own, so neither side can
@@ -41,7 +42,7 @@ class ParsePool:
     """
 
     def __init__(self, count: int):
-        self._tasks: queue.SimpleQueue[tuple[Task, concurrent.futures.Future[list[Parsed]]] | None]
+        self._tasks: queue.SimpleQueue[tuple[Task, concurrent.futures.Future[bytes]] | None]
         self._tasks = queue.SimpleQueue()
         self._workers: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
@@ -78,8 +79,8 @@ class ParsePool:
 
     def submit(
         self, files: Sequence[FoundFile], max_bytes: int
-    ) -> concurrent.futures.Future[list[Parsed]]:
-        future: concurrent.futures.Future[list[Parsed]] = concurrent.futures.Future()
+    ) -> concurrent.futures.Future[bytes]:
+        future: concurrent.futures.Future[bytes] = concurrent.futures.Future()
         if self._closed:
             future.set_exception(RuntimeError("the parse pool is closed"))
         else:
@@ -116,7 +117,7 @@ class ParsePool:
     def _feed(self, worker: subprocess.Popen[bytes]) -> None:
         """One worker's thread: send it chunks, read its answers, resolve their futures."""
         send, receive = _pipe(worker.stdin), _pipe(worker.stdout)
-        waiting: collections.deque[concurrent.futures.Future[list[Parsed]]] = collections.deque()
+        waiting: collections.deque[concurrent.futures.Future[bytes]] = collections.deque()
         stopping = False
         try:
             while True:
@@ -137,8 +138,8 @@ class ParsePool:
                 if not waiting:
                     return
                 answer = _read_message(receive)
-                waiting.popleft().set_result(pickle.loads(answer))
-        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                waiting.popleft().set_result(answer)
+        except (OSError, EOFError) as exc:
             error = RuntimeError(f"a parse worker stopped (exit code {worker.poll()}): {exc}")
             for future in waiting:
                 future.set_exception(error)
@@ -188,5 +189,4 @@ def serve() -> None:
         _write_message(answers, b"")
         while (request := requests.get()) is not None:
             files, max_bytes = pickle.loads(request)
-            answer = parse_chunk(files, max_bytes)
-            _write_message(answers, pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+            _write_message(answers, parse_pickled(files, max_bytes))
