@@ -130,6 +130,10 @@ class Ingestor:
         self._lock = asyncio.Lock()
         self._watch = TreeWatch() if watch else None
         self._writes = 0  # store writes of files rows in this run (each bumps the generation)
+        # Of this run's changed files: how many the store now holds, and those held as rejected
+        # (path, shown, reason), for what a watched walk reports next (_watched_result).
+        self._stored = 0
+        self._stored_rejected: list[tuple[str, str, str]] = []
         self._walked: _Walked | None = None
         self._parsed = 0  # files the last run parsed
         self._trim_heap = heap_trimmer()
@@ -210,8 +214,11 @@ class Ingestor:
             parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
         )
         self._writes = 0
+        self._stored, self._stored_rejected = 0, []
         scan, watched = await asyncio.to_thread(self._scan, roots, known)
-        changed = scan.changed
+        # The changed files, in chunks handed to the parsers and dropped as they go: nothing of
+        # the size of the tree stays in this process's heap through the run.
+        changed, scan.changed = scan.changed, []
         self._parsed = len(changed)
         report.files_seen = scan.files
         report.missing_paths = scan.missing
@@ -219,8 +226,10 @@ class Ingestor:
         scan.rejected.sort()
         report.rejected = [(shown, reason) for _, shown, reason in scan.rejected]
         report.unchanged = scan.unchanged - len(scan.rejected)
-        shown_by_path = {f.path: f.shown for f in changed}
+        shown_by_path = {f.path: f.shown for f in changed if f.shown != f.path}
         done = scan.files - len(changed)
+        chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
+        del changed
         if progress:
             progress(done, scan.files)
         # The writer writes one batch while the workers parse the next ones.
@@ -228,7 +237,7 @@ class Ingestor:
         pending_files = 0
         writing: asyncio.Task[None] | None = None
         try:
-            async for files, chunk in self._parsed_chunks(changed):
+            async for files, chunk in self._parsed_chunks(chunks):
                 pending.append(chunk)
                 pending_files += files
                 done += files
@@ -247,7 +256,7 @@ class Ingestor:
             if pending:
                 await self._write(pending, known, shown_by_path, report)
             # After the writes: a file renamed (its article at a new path) keeps its article.
-            await self._remove(scan.vanished, known, report)
+            await self._remove(scan.vanished, report)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -257,33 +266,28 @@ class Ingestor:
         after = await self.store.files.generation()
         if after != generation + self._writes:
             return report
-        if watched:
-            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, known, after)
+        if watched and self._stored == self._parsed:  # else a later run must look again
+            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, after)
         return report
 
-    @staticmethod
-    def _watched_result(
-        roots: tuple[str, ...], scan: Scan, known: dict[str, FileState], generation: int
-    ) -> _Walked | None:
+    def _watched_result(self, roots: tuple[str, ...], scan: Scan, generation: int) -> _Walked:
         """What a full walk of the unchanged tree would report next: the stored reasons."""
-        rejected = list(scan.rejected)
-        for found in scan.changed:
-            state = known.get(found.path)
-            if state is None:
-                return None  # not written: a later run must look at it again
-            if state[3] is not None:
-                rejected.append((found.path, found.shown, state[3]))
-        rejected.sort()
+        rejected = sorted([*scan.rejected, *self._stored_rejected])
         return _Walked(roots, scan.files, tuple(rejected), generation)
 
-    async def _parsed_chunks(self, changed: list[FoundFile]) -> AsyncIterator[tuple[int, bytes]]:
-        """(files, parse_pickled bytes) of each chunk of the changed files, in order."""
-        if not changed:
+    async def _parsed_chunks(
+        self, chunks: list[list[FoundFile]]
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """(files, parse_pickled bytes) of each chunk, in order; each chunk is emptied once it is
+        sent, so its FoundFiles go with it."""
+        if not chunks:
             return
-        chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
-        if len(changed) < POOL_THRESHOLD or self.workers < 2:
+        if self._parsed < POOL_THRESHOLD or self.workers < 2:
             for chunk in chunks:
-                yield len(chunk), await asyncio.to_thread(parse_pickled, chunk, self.max_file_bytes)
+                files = len(chunk)
+                parsed = await asyncio.to_thread(parse_pickled, chunk, self.max_file_bytes)
+                chunk.clear()
+                yield files, parsed
             return
         # Started on a thread (each worker imports the parser first), for this ingest only.
         pool = await asyncio.to_thread(ParsePool, self.workers)
@@ -297,6 +301,7 @@ class Ingestor:
                     chunk = chunks[index]
                     future = asyncio.wrap_future(pool.submit(chunk, self.max_file_bytes))
                     futures.append((len(chunk), future))
+                    chunks[index] = []  # the pool holds it until it is sent
                     index += 1
                 files, future = futures.pop(0)
                 yield files, await future
@@ -305,16 +310,12 @@ class Ingestor:
                 future.cancel()
             await asyncio.to_thread(pool.close)
 
-    async def _remove(
-        self, vanished: list[str], known: dict[str, FileState], report: IngestReport
-    ) -> None:
+    async def _remove(self, vanished: list[str], report: IngestReport) -> None:
         """Forget the files deleted from disk; their articles are gone (bot.store.gone)."""
         if not vanished:
             return
         gone = await self.store.files.remove(vanished)
         self._writes += 1
-        for path in vanished:
-            del known[path]
         report.gone = len(vanished)
         log.info("ingest: %d files deleted, %d articles gone", len(vanished), gone)
 
@@ -369,14 +370,19 @@ class Ingestor:
         if touched:
             await self.store.files.touch(touched, now)
             self._writes += 1
-            for path, size, mtime_ns in touched:
-                known[path] = (path, size, mtime_ns, known[path][3])
+            self._stored += len(touched)
+            for path, _size, _mtime_ns in touched:
+                stored_reason = known[path][3]  # same bytes: the store keeps its verdict
+                if stored_reason is not None:
+                    shown = shown_by_path.get(path, path)
+                    self._stored_rejected.append((path, shown, stored_reason))
         if records:
             report.add_counts(
                 await self.store.articles.apply_batch(records, now, self.canonical_topic)
             )
             self._writes += 1
+            self._stored += len(records)
             for r in records:
-                # as the store holds it: status 'rejected' when there is no article
-                reason = None if r.prepared is not None else (r.error or "")
-                known[r.path] = (r.path, r.size, r.mtime_ns, reason)
+                if r.prepared is None:  # as the store holds it: 'rejected', with no article
+                    shown = shown_by_path.get(r.path, r.path)
+                    self._stored_rejected.append((r.path, shown, r.error or ""))

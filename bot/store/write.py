@@ -3,6 +3,7 @@ the full-text index, in one transaction on the writer."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -289,28 +290,26 @@ def _prefetch(
             canonical, _base, _topics, _text, _key, related, _removed = item
             urls.add(canonical)
             urls.update(stub_url for _position, stub_url, _row in related)
-    ordered = list(urls)
-    for i in range(0, len(ordered), 500):
-        part = ordered[i : i + 500]
-        marks = ",".join("?" * len(part))
-        for (
-            canonical,
-            article_id,
-            stored_fingerprint,
-            from_file,
-            gone,
-            title,
-            excerpt,
-            provider,
-        ) in cur.execute(
-            "SELECT canonical_url, id, fingerprint, from_file, gone, title, excerpt, provider_name"
-            f" FROM articles WHERE canonical_url IN ({marks})",
-            part,
-        ):
-            state.known[canonical] = [article_id, stored_fingerprint, from_file, gone]
-            state.before[canonical] = (article_id, title, excerpt, provider)
-            if gone:
-                state.unindexed.add(article_id)
+    # json_each: one statement text whatever the count (an IN list of as many marks is a new
+    # statement, and a new entry in the connection's statement cache, per length).
+    for (
+        canonical,
+        article_id,
+        stored_fingerprint,
+        from_file,
+        gone,
+        title,
+        excerpt,
+        provider,
+    ) in cur.execute(
+        "SELECT canonical_url, id, fingerprint, from_file, gone, title, excerpt, provider_name"
+        " FROM articles WHERE canonical_url IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(urls), ensure_ascii=False),),
+    ):
+        state.known[canonical] = [article_id, stored_fingerprint, from_file, gone]
+        state.before[canonical] = (article_id, title, excerpt, provider)
+        if gone:
+            state.unindexed.add(article_id)
 
 
 def _upsert_file_article(
@@ -483,15 +482,13 @@ def _dedupe_topics(names: Iterable[str]) -> list[str]:
 def _assign_stories(cur: sqlite3.Cursor, article_ids: Iterable[int]) -> None:
     """Join each changed article to a story: same normalised title, within 3 days."""
     ordered = sorted(article_ids)
-    rows: dict[int, tuple[Any, ...]] = {}
-    for i in range(0, len(ordered), 500):  # each row is read before any of them is updated
-        part = ordered[i : i + 500]
-        for article_id, key, published_at, story_id in cur.execute(
-            "SELECT id, story_key, published_at, story_id FROM articles"
-            f" WHERE id IN ({','.join('?' * len(part))})",
-            part,
-        ):
-            rows[article_id] = (key, published_at, story_id)
+    rows: dict[int, tuple[Any, ...]] = {}  # each row is read before any of them is updated
+    for article_id, key, published_at, story_id in cur.execute(
+        "SELECT id, story_key, published_at, story_id FROM articles"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ordered),),
+    ):
+        rows[article_id] = (key, published_at, story_id)
     for article_id in ordered:
         row = rows.get(article_id)
         if row is None:
