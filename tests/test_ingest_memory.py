@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ asyncio.run(main(*sys.argv[1:]))
 MAX_RETAINED_PER_FILE_KB = 3.5
 
 
-def _ingest(tmp_path: Path, files: int) -> dict[str, int]:
+def _ingest(tmp_path: Path, files: int) -> dict[str, Any]:
     corpus = tmp_path / f"corpus-{files}"
     generate(corpus, files, seed=3)
     proc = subprocess.run(
@@ -77,7 +78,7 @@ def _ingest(tmp_path: Path, files: int) -> dict[str, int]:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    result: dict[str, int] = json.loads(proc.stdout.splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
     assert result["added"] == files
     return result
 
