@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -225,6 +226,14 @@ async def run(corpus: Path, db: Path | None, settle: float) -> dict[str, Any]:
     return result
 
 
+def _articles(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.memory")
     ap.add_argument("--files", type=int, default=20_000)
@@ -234,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the corpus")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
-    corpus = args.corpus or SCRATCH / f"newsbot-bench-corpus-{args.files}"
+    corpus = args.corpus or SCRATCH / f"newsbot-bench-memory-{args.files}-seed{args.seed}"
     try:
         if not (corpus / "d0000").is_dir():
             generate(corpus, args.files, seed=args.seed)
+        articles = _articles(args.db) if args.db is not None else None
         result = asyncio.run(run(corpus, args.db, args.settle))
-        result["files"] = args.files
+        result.update(files=args.files, db=args.db and str(args.db), db_articles=articles)
     finally:
         if not args.keep and args.corpus is None:
             shutil.rmtree(corpus, ignore_errors=True)
