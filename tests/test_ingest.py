@@ -264,3 +264,21 @@ def _running(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+def test_a_parse_worker_that_dies_fails_the_work_instead_of_hanging(tmp_path: Path):
+    from bot.ingest.pool import ParsePool
+
+    write_tree(tmp_path / "t", 4)
+    files, _missing = walk([tmp_path / "t"])
+    pool = ParsePool(2)
+    try:
+        assert pool.submit(files, 1 << 20).result(timeout=30)  # parsed, as pickled bytes
+        for pid in pool.pids:
+            os.kill(pid, signal.SIGKILL)
+        futures = [pool.submit(files, 1 << 20) for _ in range(6)]
+        for future in futures:
+            with pytest.raises(RuntimeError, match="parse"):
+                future.result(timeout=30)
+    finally:
+        pool.close()

@@ -47,6 +47,7 @@ class ParsePool:
         self._workers: list[subprocess.Popen[bytes]] = []
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._broken: RuntimeError | None = None
         env = dict(os.environ)
         # The child imports bot from where this process did (a checkout, or an install).
         paths = [p for p in sys.path if p]
@@ -81,8 +82,8 @@ class ParsePool:
         self, files: Sequence[FoundFile], max_bytes: int
     ) -> concurrent.futures.Future[bytes]:
         future: concurrent.futures.Future[bytes] = concurrent.futures.Future()
-        if self._closed:
-            future.set_exception(RuntimeError("the parse pool is closed"))
+        if self._closed or self._broken is not None:
+            future.set_exception(self._broken or RuntimeError("the parse pool is closed"))
         else:
             self._tasks.put(((files, max_bytes), future))
         return future
@@ -139,10 +140,27 @@ class ParsePool:
                     return
                 answer = _read_message(receive)
                 waiting.popleft().set_result(answer)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, ValueError) as exc:  # ValueError: a pipe closed by close()
             error = RuntimeError(f"a parse worker stopped (exit code {worker.poll()}): {exc}")
+            self._fail(error)
             for future in waiting:
                 future.set_exception(error)
+
+    def _fail(self, error: RuntimeError) -> None:
+        """A worker is gone: fail what is queued and what comes, so no caller waits forever."""
+        self._broken = error
+        stops = 0
+        while True:
+            try:
+                item = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stops += 1  # close()'s, for the other threads
+            elif item[1].set_running_or_notify_cancel():
+                item[1].set_exception(error)
+        for _ in range(stops):
+            self._tasks.put(None)
 
 
 def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
