@@ -22,8 +22,14 @@ from typing import Any
 from bench.common import SCRATCH, machine, remove_db
 
 ROOT = Path(__file__).resolve().parents[1]
-FULL = {"files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000, "feeds": 1000}
-QUICK = {"files": 10_000, "articles": 100_000, "samples": 50, "channels": 100, "feeds": 100}
+FULL = {
+    "files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000,
+    "memory_files": 20_000, "settle_s": 60, "feeds": 1000,
+}  # fmt: skip
+QUICK = {
+    "files": 10_000, "articles": 100_000, "samples": 50, "channels": 100,
+    "memory_files": 2_000, "settle_s": 10, "feeds": 100,
+}  # fmt: skip
 
 
 def step(name: str, args: list[str], timeout: float, log: Path) -> dict[str, Any]:
@@ -200,6 +206,8 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
             "-",
         )
     )
+    for key, peak_target, after_target in (("memory_seeds", 250, 110), ("memory_store", 300, 150)):
+        out.append(_memory_row(results.get(key), peak_target, after_target))
     dg = results.get("digests")
     ratio = dg.get("ratio_to_floor") if dg else None
     if dg is None:
@@ -279,6 +287,30 @@ def _bot_rows(label: str, bot: dict[str, Any] | None) -> list[tuple[str, str, st
     return out
 
 
+def _memory_row(
+    mem: dict[str, Any] | None, peak_target: float, after_target: float
+) -> tuple[str, str, str, str]:
+    """Peak during a /newsbot ingest and after it, the bot and its parse workers together."""
+    target = f"peak < {peak_target} MB, a minute after < {after_target} MB"
+    if not mem or "first" not in mem:
+        why = (mem or {}).get("error", "")
+        return ("memory around a /newsbot ingest", f"not measured {why}".strip(), target, "-")
+    serving = "the seeds" if mem.get("db") is None else f"{mem.get('db_articles')} articles"
+    peak, peak_pss = mem["first"]["peak_rss_mb"], mem["first"]["peak_pss_mb"]
+    after = max(mem["minute_after"]["rss_mb"], mem["after_again"]["rss_mb"])
+    ok = peak < peak_target and after < after_target
+    return (
+        f"memory (bot + parse workers, RSS), {mem.get('files')}-file /newsbot ingest serving"
+        f" {serving}",
+        f"serving {mem['serving']['rss_mb']} MB; peak {peak} MB (PSS {peak_pss});"
+        f" {mem['settle_s']:.0f} s after {mem['minute_after']['rss_mb']} MB; after an unchanged"
+        f" re-ingest {mem['after_again']['rss_mb']} MB; /news topic answered"
+        f" {mem['first']['topic_answered']}x, slowest {mem['first']['topic_slowest_ms']} ms",
+        target,
+        "met" if ok else "NOT met",
+    )
+
+
 def write_markdown(
     path: Path, meta: dict[str, Any], results: dict[str, dict[str, Any]], notes: str
 ) -> None:
@@ -325,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    ap.add_argument("--only", nargs="*", help="ingest queries interactions digests feeds")
+    ap.add_argument("--only", nargs="*", help="ingest queries interactions memory digests feeds")
     ap.add_argument("--seed", type=int, help="generate other data with this seed")
     ap.add_argument(
         "--render", action="store_true", help="only rewrite --out from its raw results and NOTES.md"
@@ -342,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = work / "corpus"
     db = work / "store.sqlite3"
     results: dict[str, dict[str, Any]] = {}
-    wanted = set(args.only or ["ingest", "queries", "interactions", "digests", "feeds"])
+    wanted = set(args.only or ["ingest", "queries", "interactions", "memory", "digests", "feeds"])
     scale = 1 if args.quick else 8
     # the store gets the next seed: the corpus ingested during the interactions must be new to it
     seed = ["--seed", str(args.seed)] if args.seed is not None else []
@@ -355,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                  *seed],
                 120 * scale, log,
             )  # fmt: skip
-        if wanted & {"queries", "interactions"}:
+        if wanted & {"queries", "interactions", "memory"}:
             results["queries"] = step(
                 "queries",
                 ["bench.queries", "--db", str(db), "--build", str(sizes["articles"]),
@@ -377,8 +409,23 @@ def main(argv: list[str] | None = None) -> int:
                  "--samples", str(sizes["samples"])],
                 120 * scale, log,
             )  # fmt: skip
+        if "memory" in wanted and db.exists():
+            # Another seed: a corpus new to the store (the interactions ingested theirs).
+            results["memory_store"] = step(
+                "memory (store)",
+                ["bench.memory", "--files", str(sizes["files"]), "--db", str(db),
+                 "--settle", str(sizes["settle_s"]), "--seed", str((args.seed or 1) + 2)],
+                120 * scale, log,
+            )  # fmt: skip
         remove_db(db)
         shutil.rmtree(work, ignore_errors=True)
+        if "memory" in wanted:
+            results["memory_seeds"] = step(
+                "memory (seeds)",
+                ["bench.memory", "--files", str(sizes["memory_files"]),
+                 "--settle", str(sizes["settle_s"]), *seed],
+                120 * scale, log,
+            )  # fmt: skip
         if "digests" in wanted:
             results["digests"] = step(
                 "digests", ["bench.digests", "--channels", str(sizes["channels"])], 60 * scale, log

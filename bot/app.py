@@ -22,7 +22,7 @@ from bot.config import Config, LiveConfig
 from bot.feeds.fetch import TOTAL, Fetcher
 from bot.feeds.service import FeedService
 from bot.ingest import Ingestor
-from bot.ingest.workers import make_pool
+from bot.ingest.pool import ProcessExecutor
 from bot.leader import Leadership
 from bot.news.service import NewsService
 from bot.store import StoreInterface, leader_lock, open_store
@@ -91,7 +91,7 @@ async def open_app(
             store,
             Fetcher(session),
             live.current,
-            make_pool=lambda: make_pool(workers),
+            make_pool=lambda: ProcessExecutor(workers),
         )
         yield App(
             config=live,

@@ -235,13 +235,13 @@ async def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_loads(
 
 
 def test_parse_workers_end_when_their_bot_is_killed():
-    """Forkserver children never see their owner's pipes close: without the owner watch a
-    SIGKILLed bot leaves its parse workers (and the forkserver) running for good."""
+    """A SIGKILLed bot must not leave its parse workers running for good (their stdin, whose
+    only write end the bot held, closes)."""
     script = (
         "import sys, time\n"
-        "from bot.ingest.workers import _started, make_pool\n"
-        "pool = make_pool(2)\n"
-        "print(*sorted({pool.submit(_started).result() for _ in range(8)}), flush=True)\n"
+        "from bot.ingest.pool import ParsePool\n"
+        "pool = ParsePool(2)\n"
+        "print(*pool.pids, flush=True)\n"
         "time.sleep(60)\n"
     )
     proc = subprocess.Popen(
@@ -264,3 +264,21 @@ def _running(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+def test_a_parse_worker_that_dies_fails_the_work_instead_of_hanging(tmp_path: Path):
+    from bot.ingest.pool import ParsePool
+
+    write_tree(tmp_path / "t", 4)
+    files, _missing = walk([tmp_path / "t"])
+    pool = ParsePool(2)
+    try:
+        assert pool.submit(files, 1 << 20).result(timeout=30)  # parsed, as pickled bytes
+        for pid in pool.pids:
+            os.kill(pid, signal.SIGKILL)
+        futures = [pool.submit(files, 1 << 20) for _ in range(6)]
+        for future in futures:
+            with pytest.raises(RuntimeError, match="parse"):
+                future.result(timeout=30)
+    finally:
+        pool.close()

@@ -13,17 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.articles import PARSER_VERSION
+from bot.articles import PARSER_VERSION, topic_key
+from bot.ingest.memory import heap_trimmer
+from bot.ingest.pool import ParsePool
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
-from bot.ingest.workers import Parsed, make_pool, parse_chunk
-from bot.store import (
-    UNREAD_TOO_LARGE,
-    BatchCounts,
-    FileRecord,
-    FileState,
-    StoreInterface,
-)
+from bot.ingest.workers import Parsed, load_parsed, parse_pickled
+from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord, FileState, StoreInterface
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
 
@@ -110,10 +106,12 @@ class _Walked:
 class Ingestor:
     """Runs ingests into one store; one at a time (a second caller waits for the first).
 
-    Between runs it keeps the store's file states in memory while the store's files generation
-    says nobody wrote them. With ``watch`` (a long-running owner such as the bot), it also keeps
-    inotify watches on the folders it walked and skips the walk of a run when nothing there can
-    have changed (bot.ingest.watch); the owner calls ``close()``.
+    Each run reads the store's file states and lets them go at its end (~28 MB per 100k files
+    held between runs would cost more than the ~0.08 s per 100k the read takes). With ``watch``
+    (a long-running owner such as the bot), it keeps inotify watches on the folders it walked and
+    skips the walk of a run when nothing there can have changed (bot.ingest.watch); the owner
+    calls ``close()``. After a run that parsed many files it gives the memory back
+    (bot.ingest.memory).
     """
 
     def __init__(
@@ -131,13 +129,17 @@ class Ingestor:
         self.workers = workers or os.cpu_count() or 1
         self._lock = asyncio.Lock()
         self._watch = TreeWatch() if watch else None
-        self._known: dict[str, FileState] | None = None
-        self._known_generation = -1
         self._writes = 0  # store writes of files rows in this run (each bumps the generation)
+        # Of this run's changed files: how many the store now holds, and those held as rejected
+        # (path, shown, reason), for what a watched walk reports next (_watched_result).
+        self._stored = 0
+        self._stored_rejected: list[tuple[str, str, str]] = []
         self._walked: _Walked | None = None
+        self._parsed = 0  # files the last run parsed
+        self._trim_heap = heap_trimmer()
 
     def close(self) -> None:
-        """Drop the inotify watches and the cached file states; idempotent."""
+        """Drop the inotify watches and what the last walk found; idempotent."""
         if self._watch is not None:
             self._watch.close()
         self._forget()
@@ -145,20 +147,32 @@ class Ingestor:
     async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         async with self._lock:
             started = time.perf_counter()
+            self._parsed = 0
             try:
                 report = await self._skip_walk(roots, progress)
                 if report is None:
                     report = await self._run(roots, progress)
             except BaseException:
-                self._forget()  # a run cut short leaves the store unlike what is cached
+                self._forget()  # a run cut short leaves the store unlike what the walk found
                 raise
             report.duration_s = time.perf_counter() - started
             await self.store.set_meta("last_ingest_at", datetime.now(UTC).isoformat())
             log.info("ingest: %s", report.summary())
+            if self._parsed >= POOL_THRESHOLD:
+                await self._give_back()
             return report
 
+    async def _give_back(self) -> None:
+        """The memory a large run used, back to the OS: its Python objects are gone by now, but
+        the writer's page cache and the C heap keep theirs until asked."""
+        # Its entries were made mid-run among the batches' objects: left there, each would keep
+        # a freed stretch of the Python heap from going back. Refilled by the next lookups.
+        topic_key.cache_clear()
+        await self.store.release_memory()
+        if self._trim_heap is not None:
+            await asyncio.to_thread(self._trim_heap)
+
     def _forget(self) -> None:
-        self._known = None
         self._walked = None
 
     async def _skip_walk(
@@ -186,17 +200,6 @@ class Ingestor:
             progress(walked.files, walked.files)
         return report
 
-    async def _known_states(self) -> tuple[int, dict[str, FileState]]:
-        if self._known is not None:
-            generation = await self.store.files.generation()
-            if generation == self._known_generation:
-                return generation, self._known
-        generation, self._known = await self.store.files.states(
-            parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
-        )
-        self._known_generation = generation
-        return generation, self._known
-
     def _scan(self, roots: Sequence[Path], known: dict[str, FileState]) -> tuple[Scan, bool]:
         watch = self._watch
         if watch is not None and not watch.start():
@@ -207,34 +210,44 @@ class Ingestor:
     async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
         self._walked = None
         report = IngestReport()
-        generation, known = await self._known_states()
+        generation, known = await self.store.files.states(
+            parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
+        )
         self._writes = 0
+        self._stored, self._stored_rejected = 0, []
         scan, watched = await asyncio.to_thread(self._scan, roots, known)
-        changed = scan.changed
+        # The changed files, in chunks handed to the parsers and dropped as they go: nothing of
+        # the size of the tree stays in this process's heap through the run.
+        changed, scan.changed = scan.changed, []
+        self._parsed = len(changed)
         report.files_seen = scan.files
         report.missing_paths = scan.missing
         # Files still rejected from an earlier run are reported again: they are still not loaded.
         scan.rejected.sort()
         report.rejected = [(shown, reason) for _, shown, reason in scan.rejected]
         report.unchanged = scan.unchanged - len(scan.rejected)
-        shown_by_path = {f.path: f.shown for f in changed}
+        shown_by_path = {f.path: f.shown for f in changed if f.shown != f.path}
         done = scan.files - len(changed)
+        chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
+        del changed
         if progress:
             progress(done, scan.files)
         # The writer writes one batch while the workers parse the next ones.
-        pending: list[Parsed] = []
+        pending: list[bytes] = []  # parsed chunks, pickled until their batch is written
+        pending_files = 0
         writing: asyncio.Task[None] | None = None
         try:
-            async for chunk in self._parsed_chunks(changed):
-                pending.extend(chunk)
-                done += len(chunk)
-                if len(pending) >= BATCH_FILES:
+            async for files, chunk in self._parsed_chunks(chunks):
+                pending.append(chunk)
+                pending_files += files
+                done += files
+                if pending_files >= BATCH_FILES:
                     if writing is not None:
                         await writing
                     writing = asyncio.ensure_future(
                         self._write(pending, known, shown_by_path, report)
                     )
-                    pending = []
+                    pending, pending_files = [], 0
                 if progress:
                     progress(done, scan.files)
             if writing is not None:
@@ -243,7 +256,7 @@ class Ingestor:
             if pending:
                 await self._write(pending, known, shown_by_path, report)
             # After the writes: a file renamed (its article at a new path) keeps its article.
-            await self._remove(scan.vanished, known, report)
+            await self._remove(scan.vanished, report)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -252,39 +265,33 @@ class Ingestor:
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files.generation()
         if after != generation + self._writes:
-            self._known = None
             return report
-        self._known_generation = after
-        if watched:
-            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, known, after)
+        if watched and self._stored == self._parsed:  # else a later run must look again
+            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, after)
         return report
 
-    @staticmethod
-    def _watched_result(
-        roots: tuple[str, ...], scan: Scan, known: dict[str, FileState], generation: int
-    ) -> _Walked | None:
+    def _watched_result(self, roots: tuple[str, ...], scan: Scan, generation: int) -> _Walked:
         """What a full walk of the unchanged tree would report next: the stored reasons."""
-        rejected = list(scan.rejected)
-        for found in scan.changed:
-            state = known.get(found.path)
-            if state is None:
-                return None  # not written: a later run must look at it again
-            if state[3] is not None:
-                rejected.append((found.path, found.shown, state[3]))
-        rejected.sort()
+        rejected = sorted([*scan.rejected, *self._stored_rejected])
         return _Walked(roots, scan.files, tuple(rejected), generation)
 
-    async def _parsed_chunks(self, changed: list[FoundFile]) -> AsyncIterator[list[Parsed]]:
-        if not changed:
+    async def _parsed_chunks(
+        self, chunks: list[list[FoundFile]]
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """(files, parse_pickled bytes) of each chunk, in order; each chunk is emptied once it is
+        sent, so its FoundFiles go with it."""
+        if not chunks:
             return
-        chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
-        if len(changed) < POOL_THRESHOLD or self.workers < 2:
+        if self._parsed < POOL_THRESHOLD or self.workers < 2:
             for chunk in chunks:
-                yield await asyncio.to_thread(parse_chunk, chunk, self.max_file_bytes)
+                files = len(chunk)
+                parsed = await asyncio.to_thread(parse_pickled, chunk, self.max_file_bytes)
+                chunk.clear()
+                yield files, parsed
             return
-        loop = asyncio.get_running_loop()
-        pool = await asyncio.to_thread(make_pool, self.workers)
-        futures: list[asyncio.Future[list[Parsed]]] = []
+        # Started on a thread (each worker imports the parser first), for this ingest only.
+        pool = await asyncio.to_thread(ParsePool, self.workers)
+        futures: list[tuple[int, asyncio.Future[bytes]]] = []
         try:
             # Keep every worker busy with a bounded number of chunks in flight.
             in_flight = self.workers * IN_FLIGHT_PER_WORKER
@@ -292,36 +299,35 @@ class Ingestor:
             while index < len(chunks) or futures:
                 while index < len(chunks) and len(futures) < in_flight:
                     chunk = chunks[index]
-                    futures.append(
-                        loop.run_in_executor(pool, parse_chunk, chunk, self.max_file_bytes)
-                    )
+                    future = asyncio.wrap_future(pool.submit(chunk, self.max_file_bytes))
+                    futures.append((len(chunk), future))
+                    chunks[index] = []  # the pool holds it until it is sent
                     index += 1
-                yield await futures.pop(0)
+                files, future = futures.pop(0)
+                yield files, await future
         finally:
-            for future in futures:
+            for _files, future in futures:
                 future.cancel()
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+            await asyncio.to_thread(pool.close)
 
-    async def _remove(
-        self, vanished: list[str], known: dict[str, FileState], report: IngestReport
-    ) -> None:
+    async def _remove(self, vanished: list[str], report: IngestReport) -> None:
         """Forget the files deleted from disk; their articles are gone (bot.store.gone)."""
         if not vanished:
             return
         gone = await self.store.files.remove(vanished)
         self._writes += 1
-        for path in vanished:
-            del known[path]
         report.gone = len(vanished)
         log.info("ingest: %d files deleted, %d articles gone", len(vanished), gone)
 
     async def _write(
         self,
-        parsed: list[Parsed],
+        chunks: list[bytes],
         known: dict[str, FileState],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
+        parsed: list[Parsed] = await asyncio.to_thread(load_parsed, chunks)
+        chunks.clear()  # the caller handed them over: their bytes are not needed past this
         records = []
         touched = []
         hashes = await self.store.files.hashes(
@@ -364,14 +370,19 @@ class Ingestor:
         if touched:
             await self.store.files.touch(touched, now)
             self._writes += 1
-            for path, size, mtime_ns in touched:
-                known[path] = (path, size, mtime_ns, known[path][3])
+            self._stored += len(touched)
+            for path, _size, _mtime_ns in touched:
+                stored_reason = known[path][3]  # same bytes: the store keeps its verdict
+                if stored_reason is not None:
+                    shown = shown_by_path.get(path, path)
+                    self._stored_rejected.append((path, shown, stored_reason))
         if records:
             report.add_counts(
                 await self.store.articles.apply_batch(records, now, self.canonical_topic)
             )
             self._writes += 1
+            self._stored += len(records)
             for r in records:
-                # as the store holds it: status 'rejected' when there is no article
-                reason = None if r.prepared is not None else (r.error or "")
-                known[r.path] = (r.path, r.size, r.mtime_ns, reason)
+                if r.prepared is None:  # as the store holds it: 'rejected', with no article
+                    shown = shown_by_path.get(r.path, r.path)
+                    self._stored_rejected.append((r.path, shown, r.error or ""))

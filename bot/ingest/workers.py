@@ -1,15 +1,10 @@
-"""Parse workers: read, hash and parse files in processes that yield to the bot and end with it."""
+"""What a parse worker does: read, hash and parse files (bot.ingest.pool runs it in processes)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import multiprocessing
-import os
-import threading
-import time
+import pickle
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
 from bot.articles import ArticleRejected, parse_article
@@ -57,45 +52,16 @@ def parse_chunk(files: Sequence[FoundFile], max_bytes: int) -> list[Parsed]:
     return [parse_file(f, max_bytes) for f in files]
 
 
-def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool for parsing; forkserver so no thread state of the bot is copied.
-
-    Made per large ingest and shut down after it, so an idle bot holds no worker processes.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    count = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
-    )
-    # Start every worker now (the caller runs this on a thread): submit() starts a worker when
-    # none is idle and waits for the forkserver, which first imports the bot (~1 s); done from
-    # the event loop, that stalled interactions and gateway heartbeats.
-    for future in [pool.submit(_started) for _ in range(count)]:
-        future.result()
-    return pool
+def parse_pickled(files: Sequence[FoundFile], max_bytes: int) -> bytes:
+    """parse_chunk, pickled: a chunk stays bytes in the bot until its batch is written, so the
+    bot's Python heap holds one batch of objects at a time (bytes go back to the OS, a heap
+    of small objects left holed by the few that outlive an ingest does not)."""
+    return pickle.dumps(parse_chunk(files, max_bytes), pickle.HIGHEST_PROTOCOL)
 
 
-def _started() -> int:
-    return os.getpid()
-
-
-def _start_worker(owner: int) -> None:
-    """Parse workers yield the CPU to the bot's process (its event loop answers commands, and
-    its single writer is the pace of an ingest), and end when it ends."""
-    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
-        os.nice(10)
-    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
-
-
-def _exit_with(owner: int) -> None:
-    """A killed bot would leave its workers forever: CPython hands every forkserver child the
-    forkserver's alive pipe and the task queue's write end, so neither ever reports EOF."""
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(owner, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:  # alive, under another user: not ours to judge
-            pass
+def load_parsed(chunks: Sequence[bytes]) -> list[Parsed]:
+    """The Parsed results of parse_pickled chunks, in order."""
+    out: list[Parsed] = []
+    for chunk in chunks:
+        out.extend(pickle.loads(chunk))
+    return out

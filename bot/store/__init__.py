@@ -113,6 +113,10 @@ class Store:
         """Idempotent, and safe to call from two tasks at once."""
         await self._db.close()
 
+    async def release_memory(self) -> None:
+        """Give back what a large write left cached (the writer's page cache)."""
+        await self._db.shrink_writer()
+
     async def __aenter__(self) -> Store:
         return self
 

@@ -94,6 +94,11 @@ class Database:
         rows = await self.fetchall(sql, params)
         return int(rows[0][0] or 0) if rows else 0
 
+    async def shrink_writer(self) -> None:
+        """Free the writer's page cache (refilled by its next writes): after a large ingest it
+        holds up to cache_size of pages no reader uses."""
+        await _on_thread(self._writer, lambda conn: conn.execute("PRAGMA shrink_memory"))
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement on the writer, a transaction of its own; returns the rows it changed."""
         return await _on_thread(self._writer, lambda conn: conn.execute(sql, params).rowcount)

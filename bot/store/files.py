@@ -65,13 +65,13 @@ class Files:
         ``parser_version`` (the same bytes read by another version are not the same file)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, str]:
-            found: dict[str, str] = {}
-            for i in range(0, len(paths), 500):
-                part = paths[i : i + 500]
-                marks = ",".join("?" * len(part))
-                sql = f"SELECT path, hash FROM files WHERE parser_version = ? AND path IN ({marks})"
-                found.update(conn.execute(sql, (parser_version, *part)).fetchall())
-            return found
+            # json_each: one statement text whatever the count (see write._prefetch)
+            rows = conn.execute(
+                "SELECT path, hash FROM files WHERE parser_version = ?"
+                " AND path IN (SELECT value FROM json_each(?))",
+                (parser_version, json.dumps(list(paths), ensure_ascii=False)),
+            ).fetchall()
+            return dict(rows)
 
         return await self._db.read(work) if paths else {}
 

@@ -3,6 +3,7 @@ the full-text index, in one transaction on the writer."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -136,7 +137,7 @@ class ArticleWriter:
                 target = canonical_topic(name)
                 if topic_key(target) == topic_key(name):
                     continue
-                target_id = _topic_id(conn, target)
+                target_id = _topic_id(conn.cursor(), target)
                 conn.execute(
                     "UPDATE articles SET change_seq = ? WHERE from_file = 1 AND id IN"
                     " (SELECT article_id FROM article_topics WHERE topic_id = ?)",
@@ -170,12 +171,12 @@ def write_unfiled(
     return _apply_batch(conn, records, now, canonical_topic)
 
 
-def _topic_id(conn: sqlite3.Connection, name: str) -> int:
+def _topic_id(cur: sqlite3.Cursor, name: str) -> int:
     key = topic_key(name)
-    row = conn.execute("SELECT id FROM topics WHERE key = ?", (key,)).fetchone()
+    row = cur.execute("SELECT id FROM topics WHERE key = ?", (key,)).fetchone()
     if row:
         return int(row[0])
-    cur = conn.execute("INSERT INTO topics (name, key) VALUES (?, ?)", (name, key))
+    cur.execute("INSERT INTO topics (name, key) VALUES (?, ?)", (name, key))
     return int(cur.lastrowid or 0)
 
 
@@ -231,25 +232,29 @@ def _apply_batch(
     """Write a batch. The full-text index is maintained here in two set statements at the end
     (a trigger writing FTS5 row by row flushes its pending terms on every row: ~10x slower)."""
     state = _BatchState(sequence.next_value(conn))
+    # One cursor for every statement: conn.execute() makes a cursor per call, and the
+    # connection keeps a weak reference to each of the last ~200, which then outlive the batch
+    # scattered over the Python heap, holding its freed arenas (~40 MB after 20k files).
+    cur = conn.cursor()
     prepared: list[PreparedArticle | None] = [
         record.prepared
         if record.prepared is not None
         else (prepare_article(record.article) if record.article is not None else None)
         for record in records
     ]
-    _prefetch(conn, prepared, state)
+    _prefetch(cur, prepared, state)
     # Every file's own article first, so a related entry in the same batch never counts as new.
     ids: list[int | None] = [
-        None if item is None else _upsert_file_article(conn, item, now, canonical_topic, state)
+        None if item is None else _upsert_file_article(cur, item, now, canonical_topic, state)
         for item in prepared
     ]
     for item, article_id in zip(prepared, ids, strict=True):
         if item is not None and article_id is not None:
-            _link_related(conn, article_id, item, now, state)
+            _link_related(cur, article_id, item, now, state)
     rows = [row for rows in state.pending_topics.values() for row in rows]
-    conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", rows)
+    cur.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", rows)
     edges = [edge for edges in state.pending_edges.values() for edge in edges]
-    conn.executemany("INSERT OR IGNORE INTO related VALUES (?, ?, ?)", edges)
+    cur.executemany("INSERT OR IGNORE INTO related VALUES (?, ?, ?)", edges)
     file_rows = [
         (
             record.path,
@@ -265,7 +270,7 @@ def _apply_batch(
         for record, item, article_id in zip(records, prepared, ids, strict=True)
         if record.path  # bulk_load: articles from no file
     ]
-    conn.executemany(
+    cur.executemany(
         "INSERT INTO files (path, size, mtime_ns, hash, status, error, article_id, seen_at,"
         " parser_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
         " size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash,"
@@ -277,10 +282,10 @@ def _apply_batch(
     )
     if file_rows:
         bump_files_generation(conn)
-    _update_fts(conn, state)
-    _assign_stories(conn, state.changed_ids)
+    _update_fts(cur, state)
+    _assign_stories(cur, state.changed_ids)
     sequence.take(conn, state.seq, now)
-    conn.executemany(
+    cur.executemany(
         "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
         [(delta, topic_id) for topic_id, delta in state.topic_delta.items() if delta],
     )
@@ -288,7 +293,7 @@ def _apply_batch(
 
 
 def _prefetch(
-    conn: sqlite3.Connection, prepared: Sequence[PreparedArticle | None], state: _BatchState
+    cur: sqlite3.Cursor, prepared: Sequence[PreparedArticle | None], state: _BatchState
 ) -> None:
     """One look-up for every URL the batch names (its files' articles and related entries)."""
     urls: set[str] = set()
@@ -297,32 +302,30 @@ def _prefetch(
             canonical, _base, _topics, _text, _key, related, _removed = item
             urls.add(canonical)
             urls.update(stub_url for _position, stub_url, _row in related)
-    ordered = list(urls)
-    for i in range(0, len(ordered), 500):
-        part = ordered[i : i + 500]
-        marks = ",".join("?" * len(part))
-        for (
-            canonical,
-            article_id,
-            stored_fingerprint,
-            from_file,
-            gone,
-            title,
-            excerpt,
-            provider,
-        ) in conn.execute(
-            "SELECT canonical_url, id, fingerprint, from_file, gone, title, excerpt, provider_name"
-            f" FROM articles WHERE canonical_url IN ({marks})",
-            part,
-        ):
-            state.known[canonical] = [article_id, stored_fingerprint, from_file, gone]
-            state.before[canonical] = (article_id, title, excerpt, provider)
-            if gone:
-                state.unindexed.add(article_id)
+    # json_each: one statement text whatever the count (an IN list of as many marks is a new
+    # statement, and a new entry in the connection's statement cache, per length).
+    for (
+        canonical,
+        article_id,
+        stored_fingerprint,
+        from_file,
+        gone,
+        title,
+        excerpt,
+        provider,
+    ) in cur.execute(
+        "SELECT canonical_url, id, fingerprint, from_file, gone, title, excerpt, provider_name"
+        " FROM articles WHERE canonical_url IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(urls), ensure_ascii=False),),
+    ):
+        state.known[canonical] = [article_id, stored_fingerprint, from_file, gone]
+        state.before[canonical] = (article_id, title, excerpt, provider)
+        if gone:
+            state.unindexed.add(article_id)
 
 
 def _upsert_file_article(
-    conn: sqlite3.Connection,
+    cur: sqlite3.Cursor,
     item: PreparedArticle,
     now: float,
     canonical_topic: Callable[[str], str],
@@ -340,7 +343,7 @@ def _upsert_file_article(
     if known_from_file == 1 and known_fingerprint == new_fingerprint and known_gone == gone:
         got = None  # the upsert's WHERE would keep the row as it is
     else:
-        got = conn.execute(
+        got = cur.execute(
             _UPSERT_FILE_ARTICLE,
             (
                 canonical,
@@ -379,7 +382,7 @@ def _upsert_file_article(
     delta = state.topic_delta
     if canonical in state.before and article_id not in state.topics_cleared:
         state.topics_cleared.add(article_id)
-        for (topic_id,) in conn.execute(
+        for (topic_id,) in cur.execute(
             "DELETE FROM article_topics WHERE article_id = ? RETURNING topic_id", (article_id,)
         ).fetchall():
             delta[topic_id] = delta.get(topic_id, 0) - 1
@@ -391,23 +394,23 @@ def _upsert_file_article(
     quality = base[BASE_QUALITY]
     rows = []
     for name in () if removed else topics:  # a gone article is on no topic page (bot.store.gone)
-        topic_id = _batch_topic_id(conn, name, state)
+        topic_id = _batch_topic_id(cur, name, state)
         delta[topic_id] = delta.get(topic_id, 0) + 1
         rows.append((topic_id, published_at, article_id, quality))
     state.pending_topics[article_id] = rows
     return article_id
 
 
-def _batch_topic_id(conn: sqlite3.Connection, name: str, state: _BatchState) -> int:
+def _batch_topic_id(cur: sqlite3.Cursor, name: str, state: _BatchState) -> int:
     key = topic_key(name)
     topic_id = state.topic_ids.get(key)
     if topic_id is None:
-        topic_id = state.topic_ids[key] = _topic_id(conn, name)
+        topic_id = state.topic_ids[key] = _topic_id(cur, name)
     return topic_id
 
 
 def _link_related(
-    conn: sqlite3.Connection,
+    cur: sqlite3.Cursor,
     article_id: int,
     item: PreparedArticle,
     now: float,
@@ -419,7 +422,7 @@ def _link_related(
     canonical_url, _base, _topics, _text, _key, related, _removed = item
     if canonical_url in state.before and article_id not in state.edges_cleared:
         state.edges_cleared.add(article_id)
-        conn.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
+        cur.execute("DELETE FROM related WHERE parent_id = ?", (article_id,))
     edges = []
     known = state.known
     for position, canonical, row in related:
@@ -434,7 +437,7 @@ def _link_related(
         ):
             got = None  # the upsert's WHERE would keep the row as it is
         else:
-            got = conn.execute(_UPSERT_STUB, (*row, now)).fetchone()
+            got = cur.execute(_UPSERT_STUB, (*row, now)).fetchone()
         if stub_before is None:
             assert got is not None  # a URL new to the database: inserted
             state.counts.related_added += 1
@@ -451,30 +454,30 @@ def _link_related(
     state.pending_edges[article_id] = edges
 
 
-def _update_fts(conn: sqlite3.Connection, state: _BatchState) -> None:
+def _update_fts(cur: sqlite3.Cursor, state: _BatchState) -> None:
     """Unindex the changed rows' old text, then index their text as it is now, in bulk."""
     if state.fts_old:
-        conn.executemany(FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
-        conn.executemany(
+        cur.executemany(FTS_DELETE, [(i, *old) for i, old in state.fts_old.items()])
+        cur.executemany(
             TITLES_FTS_DELETE,
             [(i, title) for i, (title, _excerpt, _provider) in state.fts_old.items()],
         )
     if state.fts_new:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.fts_pending")
-        conn.executemany(
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)")
+        cur.execute("DELETE FROM temp.fts_pending")
+        cur.executemany(
             "INSERT INTO temp.fts_pending (id) VALUES (?)", [(i,) for i in state.fts_new]
         )
-        conn.execute(
+        cur.execute(
             "INSERT INTO articles_fts (rowid, title, excerpt, provider)"
             " SELECT a.id, a.title, a.excerpt, a.provider_name"
             " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
         )
-        conn.execute(
+        cur.execute(
             "INSERT INTO titles_fts (rowid, title) SELECT a.id, a.title"
             " FROM temp.fts_pending p JOIN articles a ON a.id = p.id ORDER BY a.id"
         )
-        conn.execute("DELETE FROM temp.fts_pending")
+        cur.execute("DELETE FROM temp.fts_pending")
 
 
 def _dedupe_topics(names: Iterable[str]) -> list[str]:
@@ -488,18 +491,16 @@ def _dedupe_topics(names: Iterable[str]) -> list[str]:
     return kept
 
 
-def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> None:
+def _assign_stories(cur: sqlite3.Cursor, article_ids: Iterable[int]) -> None:
     """Join each changed article to a story: same normalised title, within 3 days."""
     ordered = sorted(article_ids)
-    rows: dict[int, tuple[Any, ...]] = {}
-    for i in range(0, len(ordered), 500):  # each row is read before any of them is updated
-        part = ordered[i : i + 500]
-        for article_id, key, published_at, story_id in conn.execute(
-            "SELECT id, story_key, published_at, story_id FROM articles"
-            f" WHERE id IN ({','.join('?' * len(part))})",
-            part,
-        ):
-            rows[article_id] = (key, published_at, story_id)
+    rows: dict[int, tuple[Any, ...]] = {}  # each row is read before any of them is updated
+    for article_id, key, published_at, story_id in cur.execute(
+        "SELECT id, story_key, published_at, story_id FROM articles"
+        " WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(ordered),),
+    ):
+        rows[article_id] = (key, published_at, story_id)
     for article_id in ordered:
         row = rows.get(article_id)
         if row is None:
@@ -507,11 +508,11 @@ def _assign_stories(conn: sqlite3.Connection, article_ids: Iterable[int]) -> Non
         key, published_at, current = row
         match = None
         if published_at is not None and key:
-            match = conn.execute(
+            match = cur.execute(
                 "SELECT min(story_id) FROM articles WHERE story_key = ? AND id != ?"
                 " AND published_at BETWEEN ? AND ? AND story_id IS NOT NULL",
                 (key, article_id, published_at - STORY_WINDOW_S, published_at + STORY_WINDOW_S),
             ).fetchone()[0]
         story = match if match is not None else (current if current == article_id else article_id)
         if story != current:
-            conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
+            cur.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))

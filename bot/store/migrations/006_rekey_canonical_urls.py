@@ -119,7 +119,7 @@ def _merge(conn: sqlite3.Connection, merged: dict[int, int]) -> None:
     _unindex(conn, merged)
     story_members = _story_members(conn, merged)
     conn.executemany("DELETE FROM articles WHERE id = ?", gone_ids)
-    _assign_stories(conn, {*merged.values(), *story_members})
+    _assign_stories(conn.cursor(), {*merged.values(), *story_members})
 
 
 def _references(conn: sqlite3.Connection) -> Iterable[tuple[str, str]]:

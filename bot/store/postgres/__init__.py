@@ -53,6 +53,9 @@ class PostgresStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def release_memory(self) -> None:
+        """Nothing to give back: the server keeps the page cache, not this process."""
+
     async def status(self) -> StoreStatus:
         db = self.database
         async with db.snapshot() as conn:
