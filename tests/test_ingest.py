@@ -276,9 +276,25 @@ def test_a_parse_worker_that_dies_fails_the_work_instead_of_hanging(tmp_path: Pa
         assert pool.submit(files, 1 << 20).result(timeout=30)  # parsed, as pickled bytes
         for pid in pool.pids:
             os.kill(pid, signal.SIGKILL)
+        for pid in pool.pids:  # dead before anything is sent: the send itself fails (EPIPE)
+            _wait_dead(pid)
         futures = [pool.submit(files, 1 << 20) for _ in range(6)]
         for future in futures:
             with pytest.raises(RuntimeError, match="parse"):
                 future.result(timeout=30)
     finally:
         pool.close()
+
+
+def _wait_dead(pid: int, timeout: float = 10.0) -> None:
+    """Until the process is a zombie (killed, not yet reaped by its parent) or gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not die")

@@ -141,8 +141,8 @@ class ParsePool:
                     task, future = item
                     if not future.set_running_or_notify_cancel():
                         continue
+                    waiting.append(future)  # before sending: a dead worker fails it too
                     _write_message(send, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
-                    waiting.append(future)
                 if not waiting:
                     return
                 answer = _read_message(receive)
