@@ -136,7 +136,6 @@ class Ingestor:
         self._stored_rejected: list[tuple[str, str, str]] = []
         self._walked: _Walked | None = None
         self._parsed = 0  # files the last run parsed
-        self._trim_heap = heap_trimmer()
 
     def close(self) -> None:
         """Drop the inotify watches and what the last walk found; idempotent."""
@@ -169,8 +168,11 @@ class Ingestor:
         # a freed stretch of the Python heap from going back. Refilled by the next lookups.
         topic_key.cache_clear()
         await self.store.release_memory()
-        if self._trim_heap is not None:
-            await asyncio.to_thread(self._trim_heap)
+        # Looked up here, not per Ingestor: find_library runs ldconfig (~1 ms), which a fresh
+        # Ingestor's unchanged run (`newsbot ingest`, ~75 ms per 20k files) would pay for nothing.
+        trim_heap = heap_trimmer()
+        if trim_heap is not None:
+            await asyncio.to_thread(trim_heap)
 
     def _forget(self) -> None:
         self._walked = None
