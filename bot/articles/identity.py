@@ -71,7 +71,7 @@ def canonical_url_of_match(url: str, fast: re.Match[str] | None) -> str:
                 host = host.encode("idna").decode("ascii")
         if ":" in host:
             host = f"[{host}]"
-    if host.startswith("www.") and "." in host[4:]:
+    while host.startswith("www.") and "." in host[4:]:  # every one: canonical again is the same
         host = host[4:]
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     if "%" in path or not path.isascii():
