@@ -168,6 +168,11 @@ class NewsBot(commands.Bot):
         except Exception:
             log.exception("resuming interrupted digests failed")
 
+    def process_summary(self) -> str:
+        """Its shards, and whether it does the once-only work (/newsbot status)."""
+        role = "leads" if self.app.leader.is_leader() else "follows (another process leads)"
+        return f"{self.shard_plan.describe()}; {role}: file ingest, feed fetching"
+
     async def _leadership_changed(self, leader: bool) -> None:
         if leader:
             self.scheduler.ingest_now()

@@ -48,6 +48,8 @@ class AdminHost(Protocol):
 
     async def feed_health(self) -> tuple[list[FeedState], list[FeedMove]]: ...
 
+    def process_summary(self) -> str: ...
+
 
 async def _is_owner(interaction: discord.Interaction) -> bool:
     host = interaction.client
@@ -76,6 +78,7 @@ class Admin(commands.Cog):
         lines += [f"- `{path}`: {reason}" for path, reason in status.rejected_files[:10]]
         if len(status.rejected_files) > 10:
             lines.append(f"... and {len(status.rejected_files) - 10} more rejected files")
+        lines.append(f"**this process**: {self.host.process_summary()}")
         lines.append("**jobs**:")
         for job_id, name, next_run in self.host.scheduler.jobs():
             when = discord.utils.format_dt(next_run, "R") if next_run else "paused"

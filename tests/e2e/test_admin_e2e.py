@@ -27,6 +27,7 @@ async def test_owner_only_status_and_ingest(discord_stub: DiscordStub, newsbot: 
     assert refused.ephemeral and "owner" in refused.content, refused.content
     status = await owner(discord_stub, "status")
     assert status.ephemeral and "articles" in status.content and "ingest" in status.content
+    assert "this process**: not sharded; leads: file ingest" in status.content
     ingest = await owner(discord_stub, "ingest")
     assert "unchanged" in ingest.content, ingest.content
 
