@@ -203,6 +203,10 @@ async def run(corpus: Path, db: Path | None, settle: float) -> dict[str, Any]:
             }
             if db is not None:
                 overrides["database"] = {"path": str(db)}
+                # This stub has never seen the commands: the bot must sync them again (a store
+                # that served the interactions step remembers its sync and would skip it).
+                with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+                    conn.execute("DELETE FROM meta WHERE key LIKE 'command_hash:%'")
             try:
                 await proc.start(overrides, articles, timeout=300, ingested=True)
                 assert proc.proc is not None
