@@ -516,26 +516,39 @@ def _topic_list(value: object, key: str) -> tuple[str, ...]:
     return tuple(unique.values())
 
 
-def _channels(value: object, digest: DigestSettings) -> tuple[ChannelConfig, ...]:
+def _table_entries(
+    value: object, section: str, keys: tuple[str, ...], required: str, hint: str
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """The tables of a ``[[section]]`` array as (index, key prefix, table): each a table, with
+    known keys only and its ``required`` key; ConfigError naming the key otherwise."""
     if value is None:
-        return ()
+        return []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise ConfigError(
-            "invalid digest.channels: must be tables written [[digest.channels]], "
-            "each with channel_id = <the channel's ID>",
-            "digest.channels",
+            f"invalid {section}: must be tables written [[{section}]], each with"
+            f" {required} = {hint}",
+            section,
         )
+    entries: list[tuple[int, str, dict[str, Any]]] = []
+    for index, entry in enumerate(value):
+        prefix = f"{section}[{index}]."
+        _check_keys(entry, keys, prefix)
+        if required not in entry:
+            raise ConfigError(
+                f"{section}[{index}] has no {required}; each [[{section}]] needs"
+                f" {required} = {hint}",
+                prefix + required,
+            )
+        entries.append((index, prefix, entry))
+    return entries
+
+
+def _channels(value: object, digest: DigestSettings) -> tuple[ChannelConfig, ...]:
     channels: list[ChannelConfig] = []
     seen: dict[int, int] = {}
-    for index, entry in enumerate(value):
-        prefix = f"digest.channels[{index}]."
-        _check_keys(entry, CHANNEL_KEYS, prefix)
-        if "channel_id" not in entry:
-            raise ConfigError(
-                f"digest.channels[{index}] has no channel_id; each [[digest.channels]] needs "
-                "channel_id = <the channel's ID>",
-                prefix + "channel_id",
-            )
+    for index, prefix, entry in _table_entries(
+        value, "digest.channels", CHANNEL_KEYS, "channel_id", "<the channel's ID>"
+    ):
         channel_id = _snowflake(entry["channel_id"], prefix + "channel_id")
         if channel_id in seen:
             raise ConfigError(
@@ -602,25 +615,11 @@ def feed_url(value: object, key: str) -> str:
 
 
 def _feed_sources(value: object) -> tuple[FeedSource, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ConfigError(
-            "invalid feeds.sources: must be tables written [[feeds.sources]], each with"
-            " url = <the feed's address>",
-            "feeds.sources",
-        )
     sources: list[FeedSource] = []
     seen: dict[str, int] = {}
-    for index, entry in enumerate(value):
-        prefix = f"feeds.sources[{index}]."
-        _check_keys(entry, FEED_SOURCE_KEYS, prefix)
-        if "url" not in entry:
-            raise ConfigError(
-                f"feeds.sources[{index}] has no url; each [[feeds.sources]] needs"
-                " url = <the feed's address>",
-                prefix + "url",
-            )
+    for index, prefix, entry in _table_entries(
+        value, "feeds.sources", FEED_SOURCE_KEYS, "url", "<the feed's address>"
+    ):
         url = feed_url(entry["url"], prefix + "url")
         if url in seen:
             raise ConfigError(
