@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.articles import Article, topic_key
 from bot.store import sequence
+from bot.store.bulk import load_in_batches
 from bot.store.db import Database
 from bot.store.files import bump_files_generation
 from bot.store.gone import FTS_DELETE, TITLES_FTS_DELETE
@@ -109,19 +110,9 @@ class ArticleWriter:
         """Load articles that come from no file (an import, a benchmark) through the same write
         path as ingest, ``batch`` per transaction. Accepts Articles or prepare_article() tuples
         (made elsewhere, e.g. in another process). No files rows are written."""
-        total = BatchCounts()
-        pending: list[FileRecord] = []
-        for item in articles:
-            if isinstance(item, Article):
-                pending.append(FileRecord("", 0, 0, "", article=item))
-            else:
-                pending.append(FileRecord("", 0, 0, "", prepared=item))
-            if len(pending) >= batch:
-                total += await self.apply_batch(pending, now, canonical_topic)
-                pending = []
-        if pending:
-            total += await self.apply_batch(pending, now, canonical_topic)
-        return total
+        return await load_in_batches(
+            self.apply_batch, articles, now, batch=batch, canonical_topic=canonical_topic
+        )
 
     async def apply_aliases(
         self, canonical_topic: Callable[[str], str], now: float | None = None

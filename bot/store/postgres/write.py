@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from bot.articles import Article, topic_key
+from bot.store.bulk import load_in_batches
 from bot.store.postgres import sequence
 from bot.store.postgres.db import PgDatabase, executemany
 from bot.store.postgres.files import bump_files_generation
@@ -126,19 +127,9 @@ class PgArticleWriter:
     ) -> BatchCounts:
         """Load articles that come from no file through the same write path as ingest,
         ``batch`` per transaction (see bot.store.write.ArticleWriter.bulk_load)."""
-        total = BatchCounts()
-        pending: list[FileRecord] = []
-        for item in articles:
-            if isinstance(item, Article):
-                pending.append(FileRecord("", 0, 0, "", article=item))
-            else:
-                pending.append(FileRecord("", 0, 0, "", prepared=item))
-            if len(pending) >= batch:
-                total += await self.apply_batch(pending, now, canonical_topic)
-                pending = []
-        if pending:
-            total += await self.apply_batch(pending, now, canonical_topic)
-        return total
+        return await load_in_batches(
+            self.apply_batch, articles, now, batch=batch, canonical_topic=canonical_topic
+        )
 
     async def apply_aliases(
         self, canonical_topic: Callable[[str], str], now: float | None = None
