@@ -24,6 +24,7 @@ Paths:
     /limited            429 with Retry-After: RETRY_AFTER_S
     /unavailable        503 with Retry-After as an HTTP date an hour ahead
     /slow/N             a small feed after SLOW_S, counting requests in flight (``max_in_flight``)
+    /revalidated        a feed with ETag "v1"; its 304 (to "v1" or "v2") sends the newer "v2"
     /set/KEY            whatever ``server.set(KEY, body, content_type)`` put there (200), with ETag
 """
 
@@ -99,6 +100,7 @@ class FeedServer:
         app.router.add_get("/unavailable", self._unavailable)
         app.router.add_get("/set/{key}", self._set_body)
         app.router.add_get("/slow/{n}", self._slow)
+        app.router.add_get("/revalidated", self._revalidated)
         self._runner = web.AppRunner(
             app, handle_signals=False, shutdown_timeout=0.5, access_log=None
         )
@@ -222,6 +224,14 @@ class FeedServer:
 
     async def _to_file(self, request: web.Request) -> web.Response:
         raise web.HTTPFound("file:///etc/passwd")
+
+    async def _revalidated(self, request: web.Request) -> web.Response:
+        # a server whose 304 hands out a newer validator: "v1" answers 304 with "v2"
+        asked = request.headers.get("If-None-Match")
+        if asked in ('"v1"', '"v2"'):
+            return web.Response(status=304, headers={"ETag": '"v2"'})
+        body = feed_body("rss1_rdf.xml")
+        return web.Response(body=body, headers={"ETag": '"v1"', "Content-Type": RSS})
 
     async def _flaky(self, request: web.Request) -> web.Response:
         if self.fail_flaky > 0:

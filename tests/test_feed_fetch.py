@@ -169,6 +169,26 @@ async def test_permanent_redirect_moves_the_feed_and_says_so(server: FeedServer,
     assert [r.moved_to for r in again] == [None, None, None]
 
 
+async def test_a_moved_feed_is_named_by_where_it_moved_too(server: FeedServer, tmp_path: Path):
+    urls = [server.url("/moved"), server.url("/moved-308"), server.url("/temporary")]
+    target = server.url("/feed/rss2_cdata_media.xml")
+    async with open_app(make_config(tmp_path, urls)) as app:
+        with pytest.raises(UnknownFeed):  # before the move is known, the target names none
+            await app.feeds.fetch([target])
+        await app.feeds.fetch()
+        named = await app.feeds.fetch([target])
+    assert [r.url for r in named] == urls[:2]  # both moved there; the temporary one did not
+
+
+async def test_validators_a_304_sends_replace_the_stored_ones(server: FeedServer, tmp_path: Path):
+    async with open_app(make_config(tmp_path, [server.url("/revalidated")])) as app:
+        for _ in range(3):
+            await app.feeds.fetch()
+    sent = [seen.headers.get("If-None-Match") for seen in server.seen("/revalidated")]
+    assert sent == [None, '"v1"', '"v2"']
+    assert rows(tmp_path, "SELECT etag, last_status FROM feeds") == [('"v2"', "not_modified")]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0

@@ -111,8 +111,11 @@ class Fetcher:
                     url=current,
                     body=answer.body,
                     content_type=answer.content_type,
-                    etag=answer.etag if answer.status == "ok" else etag,
-                    last_modified=answer.last_modified if answer.status == "ok" else last_modified,
+                    # a 304 may send newer validators (RFC 9110 15.4.5); without them, the asked
+                    etag=answer.etag if answer.status == "ok" else answer.etag or etag,
+                    last_modified=answer.last_modified
+                    if answer.status == "ok"
+                    else answer.last_modified or last_modified,
                     moved_to=moved_to,
                     moved_status=moved_status,
                 )
@@ -160,7 +163,11 @@ class Fetcher:
                 if status in REDIRECTS:
                     return _Redirect(status, _location(url, response.headers.get("Location")))
                 if status == 304:
-                    return _Answer("not_modified")
+                    return _Answer(
+                        "not_modified",
+                        etag=response.headers.get("ETag"),
+                        last_modified=response.headers.get("Last-Modified"),
+                    )
                 if status in RETRY_AFTER_STATUSES:
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
                     said = f"; retry after {wait:.0f} s" if wait is not None else ""

@@ -38,14 +38,15 @@ def after_success(
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> FeedState:
-    """A good fetch ('ok', or 'not_modified' with the validators unchanged): due again after
-    its interval; failures forgotten (the last error is kept for the record); enabled."""
+    """A good fetch ('ok', or 'not_modified': the validators a 304 sent replace the stored
+    ones, RFC 9110 15.4.5): due again after its interval; failures forgotten (the last error
+    is kept for the record); enabled."""
     return replace(
         state,
         fetch_url=fetch_url or state.fetch_url,
         title=title if title is not None else state.title,
-        etag=etag if status == "ok" else state.etag,
-        last_modified=last_modified if status == "ok" else state.last_modified,
+        etag=etag if status == "ok" else etag or state.etag,
+        last_modified=last_modified if status == "ok" else last_modified or state.last_modified,
         last_fetch=now,
         last_status=status,
         items=items if items is not None else state.items,

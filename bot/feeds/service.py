@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -116,18 +116,24 @@ class FeedService:
             for source in self._config().feeds.sources
         ]
 
-    def resolve(self, urls: Sequence[str]) -> list[FeedSource]:
-        """The configured feeds these URLs name; UnknownFeed for one that none does."""
+    def resolve(
+        self, urls: Sequence[str], fetch_urls: Mapping[str, str] | None = None
+    ) -> list[FeedSource]:
+        """The configured feeds these URLs name, by their configured URL or by the URL they
+        moved to (``fetch_urls``: configured URL -> where it is fetched now); UnknownFeed for
+        a URL that names none."""
         sources = self._config().feeds.sources
+        fetch_urls = fetch_urls or {}
         found = []
         for url in urls:
-            match = next((s for s in sources if s.url == url.strip()), None)
-            if match is None:
+            wanted = url.strip()
+            matches = [s for s in sources if wanted in (s.url, fetch_urls.get(s.url))]
+            if not matches:
                 raise UnknownFeed(
                     f"{url} is not in [[feeds.sources]]; add it to config.toml first"
                     + ("" if sources else " (no feeds are configured)")
                 )
-            found.append(match)
+            found.extend(matches)
         return list(dict.fromkeys(found))
 
     async def fetch(
@@ -137,13 +143,15 @@ class FeedService:
         named; with due_only, only those due (the background fetcher)."""
         config = self._config()
         named = urls is not None
-        sources = self.resolve(urls) if urls is not None else list(config.feeds.sources)
         await self.sync()
+        states = {state.url: state for state in await self._store.feeds.states()}
+        # a feed that moved (301/308) is also named by the URL it moved to
+        fetch_urls = {url: state.fetch_url for url, state in states.items()}
+        sources = self.resolve(urls, fetch_urls) if urls is not None else list(config.feeds.sources)
         refused = check_expat()
         if refused is not None:
             log.error("%s", refused)
             return [FeedReport(s.url, "failed", error=refused) for s in sources]
-        states = {state.url: state for state in await self._store.feeds.states()}
         now = self._clock()
         reports: dict[str, FeedReport] = {}
         todo: list[tuple[FeedSource, FeedState]] = []
@@ -206,7 +214,7 @@ class FeedService:
         if fetched.status == "not_modified":
             fresh = after_success(
                 state, status="not_modified", now=now, interval_s=interval_s, rng=self._rng,
-                fetch_url=fetch_url,
+                fetch_url=fetch_url, etag=fetched.etag, last_modified=fetched.last_modified,
             )  # fmt: skip
             await run.save(self._store, fresh, move, now)
             return FeedReport(source.url, "not_modified", moved_to=_moved(move))
