@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config.dump import toml_string
-from bot.config.load import feed_url, parse_config
+from bot.config.feeds import feed_url
+from bot.config.load import parse_config
 from bot.config.model import ConfigError
 
 
