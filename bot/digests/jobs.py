@@ -103,8 +103,11 @@ class Scheduler:
                 self._scheduler.remove_job(template.format(channel_id=channel_id))
 
     def next_digest_run(self, channel_id: int) -> datetime | None:
+        """When the channel's digest runs next: now for a run that is due (a missed run being
+        caught up keeps its past fire time until it has run); None without a job."""
         job = self._scheduler.get_job(DIGEST_JOB.format(channel_id=channel_id))
-        return job.next_run_time if job is not None else None
+        when: datetime | None = job.next_run_time if job is not None else None
+        return None if when is None else max(when, datetime.now(UTC))
 
     def digest_channels(self) -> list[int]:
         prefix = DIGEST_JOB.format(channel_id="")
