@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.articles import StoryEntry
@@ -16,6 +17,7 @@ from bot.digests.delivery import PUBLISH_PER_HOUR, Delivery
 from bot.digests.model import PublishError
 from bot.digests.posts import ForumTagInfo, ForumTags, forum_title, pick_tags, run_topics
 from bot.digests.service import DigestService, preview_digest
+from bot.digests.targets import missing_permissions
 from bot.store import Store, StoreInterface
 from tests.test_config import parse
 from tests.test_delivery import CH, Clock, Crash, FakeDiscord, Jobs, add, art
@@ -283,3 +285,15 @@ async def test_migration_9_gives_existing_subscriptions_publish_on(tmp_path: Pat
         sub = await store.digests.subscription(CH)
         assert sub is not None and sub.spec.publish is True and sub.channel_kind is None
         assert await store.digests.publications(channel_id=CH) == []
+
+
+def test_a_forum_needs_read_message_history_to_find_its_post_again():
+    allowed = discord.Permissions(
+        view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True
+    )
+    assert missing_permissions("forum", allowed) == (
+        "the bot is missing the Read Message History permission"
+    )
+    allowed.read_message_history = True
+    assert missing_permissions("forum", allowed) is None
+    assert missing_permissions("text", discord.Permissions(1 << 10 | 1 << 11 | 1 << 14)) is None

@@ -58,6 +58,8 @@ _NEEDED: dict[ChannelKind, tuple[tuple[str, str], ...]] = {
         ("send_messages", "Create Posts"),
         ("send_messages_in_threads", "Send Messages in Threads"),
         _EMBED,
+        # after a crash the run's post is found by reading it; without this it would post twice
+        ("read_message_history", "Read Message History"),
     ),
 }
 _THREAD_NEEDS = (_VIEW, ("send_messages_in_threads", "Send Messages in Threads"), _EMBED)
