@@ -31,13 +31,8 @@ from bot.store.rows import (
     one_per_story,
     story_entries,
 )
+from bot.store.subscription_rows import SUBSCRIPTION_COLUMNS, row_subscription, spec_row
 
-_SUBSCRIPTION_COLUMNS = (
-    "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
-    " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
-    " items_delivered, consecutive_failures, last_error, created_at, updated_at,"
-    " layout, keywords, exclude, alert_state, publish, channel_kind"
-)
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC, a.id DESC"
 )
@@ -80,22 +75,22 @@ class Digests:
         """Every subscription (or a guild's, plus file-managed ones whose guild is unknown)."""
         if guild_id is None:
             rows = await self._db.fetchall(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY channel_id"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY channel_id"
             )
         else:
             rows = await self._db.fetchall(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions"
                 " WHERE guild_id = ? OR guild_id IS NULL ORDER BY channel_id",
                 (guild_id,),
             )
-        return [_row_subscription(r) for r in rows]
+        return [row_subscription(r) for r in rows]
 
     async def subscription(self, channel_id: int) -> Subscription | None:
         rows = await self._db.fetchall(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE channel_id = ?",
+            f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE channel_id = ?",
             (channel_id,),
         )
-        return _row_subscription(rows[0]) if rows else None
+        return row_subscription(rows[0]) if rows else None
 
     async def save_subscription(
         self,
@@ -167,7 +162,7 @@ class Digests:
 
         def work(conn: sqlite3.Connection) -> list[int]:
             cursor = sequence.value_at(conn, since)
-            # channel_id -> ("file" or "command", *_spec_row(spec))
+            # channel_id -> ("file" or "command", *spec_row(spec))
             before: dict[int, tuple[Any, ...]] = {
                 channel_id: tuple(managed_and_spec)
                 for channel_id, *managed_and_spec in conn.execute(
@@ -180,7 +175,7 @@ class Digests:
             listed = set()
             for channel_id, spec in specs:
                 listed.add(channel_id)
-                wanted = ("file", *_spec_row(spec))
+                wanted = ("file", *spec_row(spec))
                 if before.get(channel_id) != wanted:
                     _upsert_subscription(
                         conn,
@@ -586,69 +581,6 @@ class Digests:
         return [article_id for (article_id,) in rows]
 
 
-def _spec_row(spec: SubscriptionSpec) -> tuple[Any, ...]:
-    """A spec as the subscription columns schedule .. max_age_days, layout .. publish hold it."""
-    return (
-        spec.schedule,
-        spec.timezone,
-        TOPIC_SEP.join(spec.topics),
-        spec.min_quality,
-        spec.max_items,
-        int(spec.only_published),
-        spec.role_id,
-        spec.max_age_days,
-        spec.layout,
-        TOPIC_SEP.join(spec.keywords),
-        TOPIC_SEP.join(spec.exclude),
-        int(spec.publish),
-    )
-
-
-def _row_subscription(row: Row) -> Subscription:
-    """The Subscription of a row of _SUBSCRIPTION_COLUMNS."""
-    (
-        channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,
-        role_id, max_age_days, managed_by, paused, paused_reason, cursor, last_run_at,
-        items_delivered, consecutive_failures, last_error, created_at, updated_at,
-        layout, keywords, exclude, alert_state, publish, channel_kind,
-    ) = row  # fmt: skip
-    spec = SubscriptionSpec(
-        schedule=schedule,
-        timezone=timezone,
-        topics=tuple(t for t in (topics or "").split(TOPIC_SEP) if t),
-        min_quality=min_quality,
-        max_items=max_items,
-        only_published=bool(only_published),
-        role_id=role_id,
-        max_age_days=max_age_days,
-        layout=layout,
-        keywords=_joined(keywords),
-        exclude=_joined(exclude),
-        publish=bool(publish),
-    )
-    return Subscription(
-        channel_id=channel_id,
-        guild_id=guild_id,
-        spec=spec,
-        managed_by=managed_by,
-        paused=bool(paused),
-        paused_reason=paused_reason,
-        cursor=cursor,
-        last_run_at=last_run_at,
-        items_delivered=items_delivered,
-        consecutive_failures=consecutive_failures,
-        last_error=last_error,
-        created_at=created_at,
-        updated_at=updated_at,
-        alert_state=alert_state,
-        channel_kind=channel_kind,
-    )
-
-
-def _joined(text: str | None) -> tuple[str, ...]:
-    return tuple(t for t in (text or "").split(TOPIC_SEP) if t)
-
-
 def _upsert_subscription(
     conn: sqlite3.Connection,
     channel_id: int,
@@ -672,7 +604,7 @@ def _upsert_subscription(
         " max_age_days = excluded.max_age_days, layout = excluded.layout,"
         " keywords = excluded.keywords, exclude = excluded.exclude, publish = excluded.publish,"
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
-        (channel_id, guild_id, *_spec_row(spec), managed_by, cursor, now, now),
+        (channel_id, guild_id, *spec_row(spec), managed_by, cursor, now, now),
     )
 
 

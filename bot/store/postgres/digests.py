@@ -13,7 +13,6 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.digests import _row_subscription, _spec_row
 from bot.store.postgres import sequence
 from bot.store.postgres.db import PgDatabase, Row, affected
 from bot.store.postgres.rows import article_rows, story_entries
@@ -28,13 +27,8 @@ from bot.store.records import (
     SubscriptionSpec,
 )
 from bot.store.rows import ARTICLE_COLUMNS, ARTICLE_SELECT, STORY_ID, TOPIC_SEP, one_per_story
+from bot.store.subscription_rows import SUBSCRIPTION_COLUMNS, row_subscription, spec_row
 
-_SUBSCRIPTION_COLUMNS = (
-    "channel_id, guild_id, schedule, timezone, topics, min_quality, max_items, only_published,"
-    " role_id, max_age_days, managed_by, paused, paused_reason, seq_cursor, last_run_at,"
-    " items_delivered, consecutive_failures, last_error, created_at, updated_at,"
-    " layout, keywords, exclude, alert_state, publish, channel_kind"
-)
 _DIGEST_RANK = (
     "COALESCE(a.quality, -1) DESC, COALESCE(a.heat, -1) DESC, a.published_at DESC NULLS LAST,"
     " a.id DESC"
@@ -68,7 +62,7 @@ _CLAIMED = _CHANGE_SEQ + 1
 
 
 def _subscription(record: Sequence[Any]) -> Subscription:
-    return _row_subscription(tuple(record))
+    return row_subscription(tuple(record))
 
 
 class PgDigests:
@@ -85,11 +79,11 @@ class PgDigests:
         """Every subscription (or a guild's, plus file-managed ones whose guild is unknown)."""
         if guild_id is None:
             rows = await self._db.fetch(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY channel_id"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY channel_id"
             )
         else:
             rows = await self._db.fetch(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions"
+                f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions"
                 " WHERE guild_id = $1 OR guild_id IS NULL ORDER BY channel_id",
                 guild_id,
             )
@@ -97,7 +91,7 @@ class PgDigests:
 
     async def subscription(self, channel_id: int) -> Subscription | None:
         rows = await self._db.fetch(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE channel_id = $1",
+            f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE channel_id = $1",
             channel_id,
         )
         return _subscription(rows[0]) if rows else None
@@ -180,7 +174,7 @@ class PgDigests:
             listed = set()
             for channel_id, spec in specs:
                 listed.add(channel_id)
-                wanted = ("file", *_spec_row(spec))
+                wanted = ("file", *spec_row(spec))
                 if before.get(channel_id) != wanted:
                     await _upsert_subscription(
                         conn,
@@ -599,7 +593,7 @@ async def _upsert_subscription(
         " managed_by = excluded.managed_by, updated_at = excluded.updated_at",
         channel_id,
         guild_id,
-        *_spec_row(spec),
+        *spec_row(spec),
         managed_by,
         cursor,
         now,
