@@ -246,10 +246,12 @@ def _sharded_digests_row(dg: dict[str, Any] | None) -> tuple[str, str, str, str]
     target = "<= 1.2x floor, none twice, none lost, no run posted by both"
     label = f"{(dg or {}).get('channels', '?')} digests due at once, 2 processes (shard count 2)"
     label += " on PostgreSQL, 50 req/s shared"
-    ratio = dg.get("ratio_to_floor") if dg else None
+    if dg is None:
+        return (label, "not measured", target, "-")
+    ratio = dg.get("ratio_to_floor")
     if ratio is None:
-        why = (dg or {}).get("bot_exited") or (dg or {}).get("error") or "not measured"
-        return (label, f"not measured: {why}" if dg else why, target, "-" if not dg else "NOT met")
+        why = dg.get("bot_exited") or dg.get("error") or "no message delivered"
+        return (label, f"not measured: {why}", target, "NOT met")
     both = dg["runs_posted_by_both"] + dg["channels_posted_by_both"]
     ok = ratio <= 1.2 and dg["duplicates"] == 0 and dg["lost"] == 0 and both == 0
     per = dg["runs_posted_per_process"]
