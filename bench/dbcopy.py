@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     if args.build:
         result["build"] = await build_store(args.db, args.build, seed=args.seed)
     result["source_bytes"] = os.path.getsize(args.db)  # noqa: ASYNC240
+    with contextlib.closing(sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)) as conn:
+        result["articles"] = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     with contextlib.ExitStack() as stack:
         url = args.pg_url or stack.enter_context(temporary_postgres())
         await emptied(url)

@@ -271,7 +271,7 @@ def dbcopy_rows(dc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
     if not dc or "sqlite_to_postgresql" not in dc:
         why = (dc or {}).get("error", "not measured")
         return [("`newsbot db copy` of the 1M-article store", why, target, "-")]
-    articles = (dc.get("build") or {}).get("articles") or dc.get("articles", "?")
+    articles = dc.get("articles", "?")  # the source's, whatever earlier steps ingested
     out = []
     for key, way in (
         ("sqlite_to_postgresql", "SQLite -> PostgreSQL"),
