@@ -32,13 +32,15 @@ PER_SECOND = 50
 FIRST_CHANNEL = 500_000
 
 
-async def subscribe(store: StoreInterface, channel_guilds: dict[int, int]) -> None:
-    """Every channel (-> its guild) subscribed, daily at the minute that just passed: every
-    subscription is due once, now, and not again."""
+async def subscribe(
+    store: StoreInterface, channel_guilds: dict[int, int], due_at: float | None = None
+) -> None:
+    """Every channel (-> its guild) subscribed, daily at the minute of ``due_at`` (default: the
+    minute that just passed, so a bot starting now catches each up once: all due at once)."""
     from bot.store import SubscriptionSpec
 
     now = time.time()
-    due = datetime.fromtimestamp(now - 60, UTC)
+    due = datetime.fromtimestamp(now - 60 if due_at is None else due_at, UTC)
     spec = SubscriptionSpec(schedule=f"{due.minute} {due.hour} * * *", timezone="UTC",
                             min_quality=0, max_items=10, only_published=False)  # fmt: skip
     for channel_id, guild_id in channel_guilds.items():

@@ -6,7 +6,10 @@ per bot token, as on Discord), and per-channel buckets.
     python -m bench.digests_sharded [--channels 1000] [--articles 5000] [--pg-url URL]
 
 The subscriptions (set up as bench.digests does) are spread evenly over the stub's four
-sharded guilds, two on each shard, so each process schedules half of them. The floor and the
+sharded guilds, two on each shard, so each process schedules half of them. They are due at a
+minute boundary at least LEAD_S after they are made, when both processes are up: the jobs of
+both fire at that same moment (as they do for processes that run all day); a start-up catch-up,
+as in bench.digests, would time the gap between the two processes' starts too. The floor and the
 duplicate and lost accounting are bench.digests'; besides, every run is attributed to the
 process whose log says it posted it: a run (or a channel) posted by both is counted.
 PostgreSQL: the database at --pg-url (emptied first), else a temporary server in /dev/shm.
@@ -30,6 +33,7 @@ from bench.digests import FIRST_CHANNEL, PER_SECOND, delivered_posts, subscribe,
 from bench.queries import emptied, temporary_postgres
 
 SHARD_COUNT = 2
+LEAD_S = 45.0  # the processes start and connect within this (a few seconds here)
 POSTED = re.compile(r"digest for channel (\d+): run (\d+) posted")
 
 
@@ -91,6 +95,21 @@ def attribution(logs: list[str], channel_shard: dict[int, int]) -> dict[str, Any
     }
 
 
+def per_process_span(posts: list[Any], channel_shard: dict[int, int]) -> list[list[float]]:
+    """Per process: its first message request and its last accepted one, in seconds from the
+    first request of either."""
+    if not posts:
+        return []
+    start = min(r.at for r in posts)
+    spans = []
+    for shard in range(SHARD_COUNT):
+        mine = [r for r in posts if channel_shard[int(r.path.split("/")[2])] == shard]
+        done = [r.at for r in mine if 200 <= r.status < 300]
+        if mine and done:
+            spans.append([round(min(r.at for r in mine) - start, 2), round(max(done) - start, 2)])
+    return spans
+
+
 async def run(n_channels: int, n_articles: int, url: str) -> dict[str, Any]:
     from bot.store.postgres import PostgresStore
     from tests.discord_stub import DiscordStub
@@ -122,9 +141,11 @@ async def run(n_channels: int, n_articles: int, url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
         tmp_path = Path(tmp)
         result["build"] = await build_store(tmp_path / "unused", n_articles, seed=3, url=url)
+        due_at = (time.time() + LEAD_S) // 60 * 60 + 60
+        result["due_in_s"] = round(due_at - time.time(), 1)
         store = await PostgresStore.open(url)
         try:
-            await subscribe(store, channel_guilds)
+            await subscribe(store, channel_guilds, due_at)
         finally:
             await store.close()
         async with DiscordStub(
@@ -172,6 +193,7 @@ async def run(n_channels: int, n_articles: int, url: str) -> dict[str, Any]:
         runs = await _runs_per_channel(url)
         result["channels_with_more_than_one_run"] = sum(1 for n in runs.values() if n > 1)
         result.update(attribution([p.log for p in procs], channel_shard))
+        result["per_process_s"] = per_process_span(delivered.posts, channel_shard)
     return result
 
 
