@@ -20,31 +20,34 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench.common import SCRATCH, build_store, emit
+
+if TYPE_CHECKING:
+    from bot.store import StoreInterface
+    from tests.discord_stub import DiscordStub
 
 PER_SECOND = 50
 FIRST_CHANNEL = 500_000
 
 
-async def _subscribe(db: Path, channels: list[int], guild_id: int) -> None:
-    from bot.store import Store, SubscriptionSpec
+async def subscribe(
+    store: StoreInterface, channel_guilds: dict[int, int], due_at: float | None = None
+) -> None:
+    """Every channel (-> its guild) subscribed, daily at the minute of ``due_at`` (default: the
+    minute that just passed, so a bot starting now catches each up once: all due at once)."""
+    from bot.store import SubscriptionSpec
 
     now = time.time()
-    # Daily at the minute that just passed: every subscription is due once, now, and not again.
-    due = datetime.fromtimestamp(now - 60, UTC)
+    due = datetime.fromtimestamp(now - 60 if due_at is None else due_at, UTC)
     spec = SubscriptionSpec(schedule=f"{due.minute} {due.hour} * * *", timezone="UTC",
                             min_quality=0, max_items=10, only_published=False)  # fmt: skip
-    store = await Store.open(db)
-    try:
-        for channel_id in channels:
-            await store.digests.save_subscription(
-                channel_id, spec, guild_id=guild_id, managed_by="command",
-                since=now - 3600, now=now - 150,
-            )  # fmt: skip
-    finally:
-        await store.close()
+    for channel_id, guild_id in channel_guilds.items():
+        await store.digests.save_subscription(
+            channel_id, spec, guild_id=guild_id, managed_by="command",
+            since=now - 3600, now=now - 150,
+        )  # fmt: skip
 
 
 def _db_state(db: Path) -> dict[str, int]:
@@ -63,6 +66,7 @@ def _db_state(db: Path) -> dict[str, int]:
 
 
 async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
+    from bot.store import Store
     from tests.discord_stub import DiscordStub
     from tests.discord_stub.process import NewsbotProcess
     from tests.discord_stub.specs import ChannelSpec
@@ -78,7 +82,11 @@ async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
         tmp_path = Path(tmp)
         db = tmp_path / "digests.sqlite3"
         result["build"] = await build_store(db, n_articles, seed=3)
-        await _subscribe(db, channels, GUILD_ID)
+        store = await Store.open(db)
+        try:
+            await subscribe(store, dict.fromkeys(channels, GUILD_ID))
+        finally:
+            await store.close()
         async with DiscordStub(guilds=[guild], token=BOT_TOKEN, owner=OWNER) as stub:
             stub.rate_limits(routes=True, global_limit=True, per_second=PER_SECOND)
             proc = NewsbotProcess(stub, tmp_path)
@@ -106,48 +114,58 @@ async def run(n_channels: int, n_articles: int) -> dict[str, Any]:
             finally:
                 with contextlib.suppress(Exception):
                     await proc.stop()
-            wanted = set(channels)
-            posts = [
-                r
-                for r in stub.requests
-                if r.method == "POST"
-                and r.path.startswith("/channels/")
-                and r.path.endswith("/messages")
-                and int(r.path.split("/")[2]) in wanted
-            ]
-            accepted = [r for r in posts if 200 <= r.status < 300]
-            per_channel = Counter(int(r.path.split("/")[2]) for r in accepted)
-            stored: Counter[int] = Counter()
-            for channel_id in wanted:
-                stored[channel_id] = len(stub.messages(channel_id))
+            delivered = delivered_posts(stub, set(channels))
         state = _db_state(db)
-        messages = state["messages"]
-        floor = messages / PER_SECOND
-        span = (max(r.at for r in accepted) - min(r.at for r in posts)) if accepted else None
         result["log_429_retries"] = proc.log.count("We are being rate limited")
-        result.update(
-            {
-                "runs": state,
-                "digest_messages": messages,
-                "requests": len(posts),
-                "rate_limited_429": sum(1 for r in posts if r.status == 429),
-                "accepted": len(accepted),
-                "floor_s": round(floor, 2),
-                "delivery_s": round(span, 2) if span is not None else None,
-                "ratio_to_floor": round(span / floor, 3) if span and floor else None,
-                # a message stored in a channel beyond the run's messages for it
-                "duplicates": sum(
-                    max(0, stored[c] - per_run) for c, per_run in _messages_per_channel(db).items()
-                ),
-                # a channel whose run's messages did not all reach it
-                "lost": sum(
-                    1 for c, per_run in _messages_per_channel(db).items() if stored[c] < per_run
-                ),
-                "channels_without_run": len(wanted - set(_messages_per_channel(db))),
-            }
-        )
-        del per_channel
+        result.update(tally(delivered, state, _messages_per_channel(db), set(channels)))
     return result
+
+
+class Delivered(NamedTuple):
+    """What the stub saw of the digest channels: message requests and messages kept."""
+
+    posts: list[Any]  # the stub's RecordedRequest of every POST .../messages
+    stored: Counter[int]  # channel -> messages the stub holds
+
+
+def delivered_posts(stub: DiscordStub, wanted: set[int]) -> Delivered:
+    posts = [
+        r
+        for r in stub.requests
+        if r.method == "POST"
+        and r.path.startswith("/channels/")
+        and r.path.endswith("/messages")
+        and int(r.path.split("/")[2]) in wanted
+    ]
+    stored = Counter({channel_id: len(stub.messages(channel_id)) for channel_id in wanted})
+    return Delivered(posts, stored)
+
+
+def tally(
+    delivered: Delivered, state: dict[str, int], per_run: dict[int, int], wanted: set[int]
+) -> dict[str, Any]:
+    """The figures: the span from the first message request to the last one accepted over the
+    floor (the runs' messages at PER_SECOND), duplicates and losses against the ledger."""
+    posts, stored = delivered
+    accepted = [r for r in posts if 200 <= r.status < 300]
+    messages = state["messages"]
+    floor = messages / PER_SECOND
+    span = (max(r.at for r in accepted) - min(r.at for r in posts)) if accepted else None
+    return {
+        "runs": state,
+        "digest_messages": messages,
+        "requests": len(posts),
+        "rate_limited_429": sum(1 for r in posts if r.status == 429),
+        "accepted": len(accepted),
+        "floor_s": round(floor, 2),
+        "delivery_s": round(span, 2) if span is not None else None,
+        "ratio_to_floor": round(span / floor, 3) if span and floor else None,
+        # a message stored in a channel beyond the run's messages for it
+        "duplicates": sum(max(0, stored[c] - n) for c, n in per_run.items()),
+        # a channel whose run's messages did not all reach it
+        "lost": sum(1 for c, n in per_run.items() if stored[c] < n),
+        "channels_without_run": len(wanted - set(per_run)),
+    }
 
 
 def _messages_per_channel(db: Path) -> dict[int, int]:

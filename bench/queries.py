@@ -114,7 +114,7 @@ def temporary_postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _emptied(url: str) -> None:
+async def emptied(url: str) -> None:
     """Every table of the store dropped, so a build starts from nothing."""
     import asyncpg
 
@@ -128,7 +128,7 @@ async def _emptied(url: str) -> None:
 async def _postgres(args: argparse.Namespace, url: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if args.build:
-        await _emptied(url)
+        await emptied(url)
         result["build"] = await build_store(args.db, args.build, seed=args.seed, url=url)
     result.update(await measure(args.db, args.repeat, url=url))
     return result

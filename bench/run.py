@@ -26,6 +26,8 @@ FULL = {
     "files": 100_000, "articles": 1_000_000, "samples": 200, "channels": 1000,
     "memory_files": 20_000, "settle_s": 60, "feeds": 1000,
 }  # fmt: skip
+EVERY_STEP = ("ingest", "queries", "interactions", "memory", "digests", "digests_sharded",
+              "dbcopy", "feeds")  # fmt: skip
 QUICK = {
     "files": 10_000, "articles": 100_000, "samples": 50, "channels": 100,
     "memory_files": 2_000, "settle_s": 10, "feeds": 100,
@@ -233,7 +235,67 @@ def rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
                 "met" if ok else "NOT met",
             )
         )
+    out.append(_sharded_digests_row(results.get("digests_sharded")))
+    out.extend(dbcopy_rows(results.get("dbcopy")))
     out.extend(feed_rows(results.get("feeds")))
+    return out
+
+
+def _sharded_digests_row(dg: dict[str, Any] | None) -> tuple[str, str, str, str]:
+    """Two processes (shard count 2) on one PostgreSQL, sharing the one global limit."""
+    target = "<= 1.2x floor, none twice, none lost, no run posted by both"
+    label = f"{(dg or {}).get('channels', '?')} digests due at once, 2 processes (shard count 2)"
+    label += " on PostgreSQL, 50 req/s shared"
+    if dg is None:
+        return (label, "not measured", target, "-")
+    ratio = dg.get("ratio_to_floor")
+    if ratio is None:
+        why = dg.get("bot_exited") or dg.get("error") or "no message delivered"
+        return (label, f"not measured: {why}", target, "NOT met")
+    both = dg["runs_posted_by_both"] + dg["channels_posted_by_both"]
+    ok = ratio <= 1.2 and dg["duplicates"] == 0 and dg["lost"] == 0 and both == 0
+    per = dg["runs_posted_per_process"]
+    return (
+        label,
+        f"{ratio}x floor ({dg['delivery_s']} s for {dg['digest_messages']} messages, floor"
+        f" {dg['floor_s']} s); duplicates {dg['duplicates']}, lost {dg['lost']}; runs per"
+        f" process {per[0]} + {per[1]}, posted by both {both}; 429s {dg['rate_limited_429']}",
+        target,
+        "met" if ok else "NOT met",
+    )
+
+
+def dbcopy_rows(dc: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """`newsbot db copy` of the 1M-article store, each way: time, rows/s, the process's RSS."""
+    target = "RSS flat through the copy (no time target)"
+    if not dc or "sqlite_to_postgresql" not in dc:
+        why = (dc or {}).get("error", "not measured")
+        return [("`newsbot db copy` of the 1M-article store", why, target, "-")]
+    articles = dc.get("articles", "?")  # the source's, whatever earlier steps ingested
+    out = []
+    for key, way in (
+        ("sqlite_to_postgresql", "SQLite -> PostgreSQL"),
+        ("postgresql_to_sqlite", "PostgreSQL -> SQLite"),
+    ):
+        fig = dc.get(key)
+        label = f"`newsbot db copy`, {way}, {articles} articles"
+        if not fig:
+            continue
+        if "error" in fig:
+            out.append((label, f"failed: {fig['error']}", target, "NOT met"))
+            continue
+        quarters = fig["rss_mb_at_quarters"]
+        flat = all(q is not None for q in quarters) and max(quarters) <= 1.25 * quarters[0]
+        out.append(
+            (
+                label,
+                f"{fig['seconds']} s for {fig['rows']} rows ({fig['rows_per_s']} rows/s); peak RSS"
+                f" {fig['peak_rss_mb']} MB; RSS at each quarter"
+                f" {' / '.join(map(str, quarters))} MB",
+                target,
+                "met" if flat else "NOT met",
+            )
+        )
     return out
 
 
@@ -357,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    ap.add_argument("--only", nargs="*", help="ingest queries interactions memory digests feeds")
+    ap.add_argument("--only", nargs="*", choices=EVERY_STEP, help=" ".join(EVERY_STEP))
     ap.add_argument("--seed", type=int, help="generate other data with this seed")
     ap.add_argument(
         "--render", action="store_true", help="only rewrite --out from its raw results and NOTES.md"
@@ -374,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = work / "corpus"
     db = work / "store.sqlite3"
     results: dict[str, dict[str, Any]] = {}
-    wanted = set(args.only or ["ingest", "queries", "interactions", "memory", "digests", "feeds"])
+    wanted = set(args.only or EVERY_STEP)
     scale = 1 if args.quick else 8
     # the store gets the next seed: the corpus ingested during the interactions must be new to it
     seed = ["--seed", str(args.seed)] if args.seed is not None else []
@@ -417,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
                  "--settle", str(sizes["settle_s"]), "--seed", str((args.seed or 1) + 2)],
                 120 * scale, log,
             )  # fmt: skip
+        if "dbcopy" in wanted:
+            # `newsbot db copy` of the 1M-article store (built here when no step above did)
+            build = [] if db.exists() else ["--build", str(sizes["articles"]), *store_seed]
+            results["dbcopy"] = step(
+                "db copy", ["bench.dbcopy", "--db", str(db), *build], 300 * scale, log
+            )
         remove_db(db)
         shutil.rmtree(work, ignore_errors=True)
         if "memory" in wanted:
@@ -430,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
             results["digests"] = step(
                 "digests", ["bench.digests", "--channels", str(sizes["channels"])], 60 * scale, log
             )
+        if "digests_sharded" in wanted:
+            results["digests_sharded"] = step(
+                "digests (2 processes, PostgreSQL)",
+                ["bench.digests_sharded", "--channels", str(sizes["channels"])],
+                60 * scale, log,
+            )  # fmt: skip
         if "feeds" in wanted:
             results["feeds"] = step(
                 "feeds", ["bench.feeds", "--feeds", str(sizes["feeds"])], 90 * scale, log

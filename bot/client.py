@@ -22,12 +22,12 @@ from bot.app import App, build_digests, open_app
 from bot.config import Config, ConfigError
 from bot.config.model import url_passwords
 from bot.digests.jobs import Scheduler
-from bot.digests.sender import DiscordSender
+from bot.digests.sender import DIGEST_REQUESTS_PER_S, DiscordSender
 from bot.errors import UserError
 from bot.feeds.poller import FeedPoller
 from bot.ingest import IngestReport
 from bot.news.service import NewsService
-from bot.shards import ShardPlan
+from bot.shards import COMMANDS_SHARD, ShardPlan
 from bot.store import DatabaseInUse, FeedMove, FeedState, StoreInterface
 from bot.tree import NewsTree, log_command
 from bot.ui.pager import answer_expired_pager
@@ -69,9 +69,12 @@ class NewsBot(commands.Bot):
         )
         self.app = app
         self.scheduler = Scheduler()
+        # each process paces at its shards' part of the one global limit all processes share
+        per_second = DIGEST_REQUESTS_PER_S * self.shard_plan.global_share
+        sender = DiscordSender(self, per_second=per_second)
         # Digests: runs and the ledger (delivery), the /digest commands and jobs (service),
         # of the guilds on this process's shards.
-        self.digests = build_digests(app, DiscordSender(self), self.scheduler, self.shard_plan.owns)
+        self.digests = build_digests(app, sender, self.scheduler, self.shard_plan.owns)
         self._digest_resume: asyncio.Task[None] | None = None
         # each feed on its interval, fetched by the leader only (bot.feeds, bot.leader)
         self.feed_poller = FeedPoller(app.feeds, leads=app.leader.is_leader)
@@ -139,7 +142,11 @@ class NewsBot(commands.Bot):
         return [c.to_dict(self.tree) for c in self.tree.get_commands()]
 
     async def sync_commands(self, *, force: bool = False) -> str:
-        """Sync the command tree when it changed since the last sync (or when forced)."""
+        """Sync the command tree when it changed since the last sync (or when forced), in the
+        process serving shard 0 only (``ShardPlan.syncs_commands``)."""
+        if not self.shard_plan.syncs_commands:
+            log.info("commands are synced by the process serving shard %d", COMMANDS_SHARD)
+            return "left to shard 0"
         payload = json.dumps(self.command_payload(), sort_keys=True)
         digest = hashlib.sha256(payload.encode()).hexdigest()
         guild_ids = self.config.discord.guild_ids

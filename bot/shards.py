@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["UNKNOWN_GUILD_SHARD", "ShardPlan", "shard_of"]
+__all__ = ["COMMANDS_SHARD", "UNKNOWN_GUILD_SHARD", "ShardPlan", "shard_of"]
 
 UNKNOWN_GUILD_SHARD = 0  # the shard that runs the digests of channels whose guild is unknown
+COMMANDS_SHARD = 0  # the shard whose process syncs the application's commands
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:
@@ -63,6 +64,22 @@ class ShardPlan:
             return True
         shard = UNKNOWN_GUILD_SHARD if guild_id is None else shard_of(guild_id, self.count)
         return shard in self.shard_ids
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the commands: they are the application's, one set for
+        every shard, and processes starting together that each synced them would trip
+        Discord's limit on that route and wait a minute before serving anything."""
+        return COMMANDS_SHARD in self.shard_ids
+
+    @property
+    def global_share(self) -> float:
+        """This process's part of the bot's global request limit (Discord's 50/s is per bot
+        token, whatever the shards and processes): its shards of the count. Processes that
+        each paced at the whole limit would together exceed it and retry in 429 storms."""
+        if self.count is None:
+            return 1.0
+        return len(self.shard_ids) / self.count
 
     def describe(self) -> str:
         if self.count is None:

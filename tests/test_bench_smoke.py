@@ -62,3 +62,38 @@ def test_feed_bench_runs_on_a_few_feeds(tmp_path: Path) -> None:
                        "again_ratio": 30.0, "baseline_feedparser_s": 0.1,
                        "peak_rss_mb": 120.0})  # fmt: skip
     assert [row[3] for row in table] == ["NOT met (0.67 of target)", "met", "met"]
+
+
+async def test_db_copy_bench_copies_a_small_store_both_ways(tmp_path: Path, postgres_url: str):
+    """bench.dbcopy runs the real command each way and reads its memory (no timing asserted)."""
+    from bench.dbcopy import copy_once
+    from bench.queries import emptied
+    from bench.run import dbcopy_rows
+
+    built = await build_store(tmp_path / "store.sqlite3", 200)
+    await emptied(postgres_url)
+    there = await asyncio.to_thread(copy_once, str(tmp_path / "store.sqlite3"), postgres_url)
+    back = await asyncio.to_thread(copy_once, postgres_url, str(tmp_path / "back.sqlite3"))
+    assert there["exit"] == back["exit"] == 0
+    assert there["rows"] == back["rows"] - 1 > built["articles"]  # back: the copy's mark too
+    assert there["peak_rss_mb"] > 10
+    table = dbcopy_rows({"build": built, "sqlite_to_postgresql": there,
+                         "postgresql_to_sqlite": back})  # fmt: skip
+    assert [row[0].split(",")[1] for row in table] == [
+        " SQLite -> PostgreSQL",
+        " PostgreSQL -> SQLite",
+    ]
+
+
+def test_sharded_digest_bench_attributes_each_run_to_the_process_that_posted_it():
+    from bench.digests_sharded import attribution
+
+    line = "INFO bot.digests.delivery: digest for channel {}: run {} posted 3 stories\n"
+    logs = [line.format(10, 1) + line.format(11, 2), line.format(20, 3) + line.format(10, 1)]
+    found = attribution(logs, {10: 0, 11: 0, 20: 1})
+    assert found == {
+        "runs_posted_per_process": [2, 2],
+        "runs_posted_by_both": 1,
+        "channels_posted_by_both": 1,
+        "runs_posted_off_shard": 1,  # channel 10 is shard 0's, posted by the shard 1 process
+    }

@@ -21,6 +21,7 @@ from bot.client import EXTENSIONS, NewsBot
 from bot.config import Config, DatabaseConfig, DiscordConfig, IngestConfig
 from bot.digests.cog import DigestHost
 from bot.news.cog import NewsHost
+from bot.shards import ShardPlan
 from bot.ui.related import RelatedButton
 from bot.ui.reply import PagerHost
 from bot.ui.stories import StoriesSelect
@@ -241,6 +242,24 @@ async def test_sync_decision_survives_a_restart(tmp_path: Path):
         second.tree.sync = fake  # type: ignore[method-assign]
         assert await second.sync_commands() == "unchanged"
         assert fake.calls == []
+
+
+async def test_a_process_not_serving_shard_0_leaves_the_sync_to_the_one_that_does(
+    tmp_path: Path,
+):
+    """Two processes starting together would both sync and trip the route's limit."""
+    config = replace(Config(), database=DatabaseConfig(path=tmp_path / "db.sqlite3"))
+    async with open_app(config, workers=1) as app:
+        for ids, expected in (((1,), "left to shard 0"), ((0,), "synced")):
+            bot = NewsBot(app, shards=ShardPlan(2, ids))
+            try:
+                fake = FakeSync(bot.tree)
+                bot.tree.sync = fake  # type: ignore[method-assign]
+                await bot.load_extensions()
+                assert await bot.sync_commands() == expected
+                assert len(fake.calls) == (expected == "synced")
+            finally:
+                await bot.close()
 
 
 async def test_sync_to_configured_guilds_leaves_no_global_copy(tmp_path: Path):

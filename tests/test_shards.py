@@ -44,6 +44,20 @@ def test_a_plan_owns_the_guilds_of_its_shards_and_shard_0_the_unknown_ones():
     assert ShardPlan(4, (3, 1)).describe() == "shards 3,1 of 4"
 
 
+def test_only_the_process_serving_shard_0_syncs_the_commands():
+    assert ShardPlan().syncs_commands and ShardPlan(2).syncs_commands
+    assert ShardPlan(2, (0,)).syncs_commands and ShardPlan(4, (3, 0)).syncs_commands
+    assert not ShardPlan(2, (1,)).syncs_commands
+
+
+def test_processes_share_the_global_limit_by_their_shards():
+    """Discord's 50 requests/s is per bot: two processes of one shard each pace at half."""
+    assert ShardPlan().global_share == 1.0
+    assert ShardPlan(2).global_share == 1.0  # one process, every shard
+    assert ShardPlan(2, (0,)).global_share == ShardPlan(2, (1,)).global_share == 0.5
+    assert ShardPlan(4, (3, 1)).global_share == 0.5
+
+
 @pytest.mark.parametrize(
     ("count", "ids", "message"),
     [
