@@ -93,6 +93,7 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     known = _tree(tmp_path)
     monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # this process alone
     started: list[Scan | None] = []
     forked = WALK._forked_scan
 
@@ -107,6 +108,13 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     # Every known file unchanged; the linked folder's o.md is new to the store.
     assert (scan.files, scan.unchanged, scan.vanished) == (len(known) + 1, len(known), [])
     assert [f.path for f in scan.changed] == [str(tmp_path / "r" / "link" / "o.md")]
+    # Both cores busy, or a small tree: one process walks.
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    assert WALK._shares(known, None) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert WALK._shares(known, None) == 2
+    monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known) + 1)
+    assert WALK._shares(known, None) == 1
 
 
 def test_a_child_that_dies_leaves_the_walk_to_this_process(

@@ -90,7 +90,11 @@ def _shares(known: Mapping[str, FileState], watch: TreeWatch | None) -> int:
     A watched walk arms inotify watches, which must be this process's, so it walks alone."""
     if watch is not None or len(known) < FORK_MIN_KNOWN or not hasattr(os, "fork"):
         return 1
-    return max(1, min(MAX_SHARES, len(os.sched_getaffinity(0))))
+    cores = len(os.sched_getaffinity(0))
+    # On cores that are busy (the last minute's load, this process being one of it), a share
+    # waits for a core, and the split's overhead (each process lists every folder) is a loss.
+    free = int(cores + 1.5 - os.getloadavg()[0])
+    return max(1, min(MAX_SHARES, cores, free))
 
 
 _LENGTH = struct.Struct("<Q")
