@@ -98,7 +98,7 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     forked = WALK._forked_scan
 
     def spy(*args: object) -> Scan | None:
-        scan = forked(*args)  # type: ignore[arg-type]
+        scan: Scan | None = forked(*args)
         started.append(scan)
         return scan
 
