@@ -1,10 +1,12 @@
 """First ingest and unchanged re-ingest of a generated corpus, against a single-core
 ``yaml.CSafeLoader`` parse of the same files measured in the same run.
 
-Unchanged re-ingest, three ways: ``again_s`` the bot's next run (its Ingestor watches the folders
+Unchanged re-ingest, four ways: ``again_s`` the bot's next run (its Ingestor watches the folders
 it walked, so it does not walk), ``again_full_walk_s`` a fresh Ingestor (``newsbot ingest``:
 read the file states, walk, stat every file), ``again_cached_walk_s`` a walk by an Ingestor that
-kept the file states from its last run (the bot's walk after a change, or its hourly one).
+kept the file states from its last run (the bot's walk after a change, or its hourly one), and
+``again_command_s`` the whole ``newsbot ingest`` command in a fresh interpreter (start-up and
+imports count), the median of a few cold processes.
 
     python -m bench.ingest --files 100000 [--corpus DIR] [--keep]
 """
@@ -13,8 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +32,8 @@ from bench.common import SCRATCH, emit, remove_db
 from bench.generate import generate
 
 AGAIN_SAMPLES = 3  # each "again" figure is the best of this many runs
+COMMAND_SAMPLES = 7  # the whole `newsbot ingest` command: the median of this many processes
+REPO = Path(__file__).resolve().parents[1]
 
 
 def baseline_parse(root: Path) -> tuple[int, float]:
@@ -89,6 +97,39 @@ async def ingest_twice(corpus: Path, db: Path) -> dict[str, Any]:
     }
 
 
+def unchanged_command(corpus: Path, db: Path, samples: int = COMMAND_SAMPLES) -> dict[str, Any]:
+    """`newsbot ingest` of the unchanged corpus as an operator runs it: each sample a fresh
+    interpreter (start-up, imports, config, store open, read the states, walk, close), with the
+    bare interpreter's start-up beside it."""
+    config = db.with_name(db.name + ".toml")
+    database, folder = json.dumps(str(db)), json.dumps(str(corpus))  # TOML basic strings
+    config.write_text(
+        f"[database]\npath = {database}\n[ingest]\npaths = [{folder}]\n", encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "bot", "--config", str(config), "ingest", "--json"]
+    try:
+        times, report = [], {}
+        for _ in range(samples):
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+            times.append(time.perf_counter() - started)
+            report = json.loads(done.stdout)
+        startup = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            startup.append(time.perf_counter() - started)
+    finally:
+        config.unlink(missing_ok=True)
+    return {
+        "again_command_samples": samples,
+        "again_command_s": round(statistics.median(times), 4),
+        "again_command_min_s": round(min(times), 4),
+        "again_command_counts": {k: v for k, v in report.items() if isinstance(v, int)},
+        "python_startup_s": round(statistics.median(startup), 4),
+    }
+
+
 async def best_of(samples: int, run: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     """The fastest of a few runs (the machine is shared) and the last run's result."""
     best = float("inf")
@@ -123,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         result["first_ratio"] = round(base_s / result["first_s"], 3)
         result["again_ratio"] = round(result["first_s"] / result["again_s"], 1)
         result["again_full_walk_ratio"] = round(result["first_s"] / result["again_full_walk_s"], 1)
+        result.update(unchanged_command(corpus, db))
+        result["again_command_ratio"] = round(result["first_s"] / result["again_command_s"], 1)
     finally:
         remove_db(db)
         if not args.keep and args.corpus is None:

@@ -16,20 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from bot.config import Config, LiveConfig
-from bot.feeds.fetch import TOTAL, Fetcher
-from bot.feeds.service import FeedService
 from bot.ingest import Ingestor
-from bot.ingest.pool import ProcessExecutor
-from bot.leader import Leadership
-from bot.news.service import NewsService
 from bot.store import StoreInterface, leader_lock, open_store
 
 if TYPE_CHECKING:
     from bot.digests.delivery import Sender
     from bot.digests.service import DigestJobs, DigestService
+    from bot.feeds.service import FeedService
+    from bot.leader import Leadership
+    from bot.news.service import NewsService
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +62,15 @@ async def open_app(
     written, when another one holds it; the one-shot commands do not lock. ``workers``: parse
     processes (default: one per CPU).
     """
+    # Imported here: `newsbot ingest` (open_ingest) does not load HTTP, feeds or rendering.
+    import aiohttp
+
+    from bot.feeds.fetch import TOTAL, Fetcher
+    from bot.feeds.service import FeedService
+    from bot.ingest.pool import ProcessExecutor
+    from bot.leader import Leadership
+    from bot.news.service import NewsService
+
     async with AsyncExitStack() as opened:
         store = await open_store(config.database, exclusive=exclusive)
         opened.push_async_callback(store.close)
@@ -101,6 +106,22 @@ async def open_app(
             leader=leader,
             feeds=feeds,
         )
+
+
+@asynccontextmanager
+async def open_ingest(config: Config) -> AsyncIterator[Ingestor]:
+    """The store and an ingestor on it, for one `newsbot ingest`: nothing else is built (a cold
+    unchanged ingest is mostly interpreter start-up and imports)."""
+    async with AsyncExitStack() as opened:
+        store = await open_store(config.database)
+        opened.push_async_callback(store.close)
+        ingestor = Ingestor(
+            store,
+            max_file_bytes=config.ingest.max_file_bytes,
+            canonical_topic=config.topics.canonical,
+        )
+        opened.callback(ingestor.close)
+        yield ingestor
 
 
 def build_digests(

@@ -15,9 +15,11 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # imported where a schedule is parsed: a config without one never loads it
+    from apscheduler.triggers.cron import CronTrigger
 
 __all__ = [
     "ScheduleError",
@@ -124,6 +126,8 @@ def _parse_daily(text: str, timezone: ZoneInfo) -> CronTrigger:
             f"schedule {_shown(text)} has no such time of day; "
             "'daily HH:MM' needs HH from 00 to 23 and MM from 00 to 59"
         )
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(hour=hour, minute=minute, timezone=timezone)
 
 
@@ -184,6 +188,8 @@ def _parse_cron(fields: list[str], text: str, timezone: ZoneInfo) -> CronTrigger
             f"({weekday!r}), which cron reads as 'either'; keep one of them '*'"
         )
     expression = " ".join([minute, hour, day, month, _cron_weekdays(weekday, text)])
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         return CronTrigger.from_crontab(expression, timezone=timezone)
     except ValueError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.common import build_store, percentile
 from bench.generate import generate
-from bench.ingest import baseline_parse, ingest_twice
+from bench.ingest import baseline_parse, ingest_twice, unchanged_command
 from bench.queries import measure
 from bench.run import rows
 
@@ -20,6 +20,8 @@ def test_bench_runs_on_200_files(tmp_path: Path) -> None:
     assert result["first_counts"]["added"] == 200
     assert result["again_counts"]["unchanged"] == 200
     assert result["again_full_walk_counts"]["unchanged"] == 200
+    command = unchanged_command(tmp_path / "corpus", tmp_path / "ingest.sqlite3", samples=1)
+    assert command["again_command_counts"]["unchanged"] == 200  # `newsbot ingest`, a process
     built = asyncio.run(build_store(tmp_path / "store.sqlite3", 200))
     assert built["added"] == 200
     figures = asyncio.run(measure(tmp_path / "store.sqlite3", repeat=5))
@@ -27,6 +29,7 @@ def test_bench_runs_on_200_files(tmp_path: Path) -> None:
     table = rows({"ingest": {**result, "files": 200, "first_ratio": 1.0, "again_ratio": 2.0},
                   "queries": figures})  # fmt: skip
     assert any("store: /news topic" in row[0] for row in table)
+    assert any("whole command" in row[0] and row[1] == "not measured" for row in table)
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
 
 

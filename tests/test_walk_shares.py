@@ -1,0 +1,131 @@
+"""A cold walk split among forked processes finds exactly what one process walking alone finds."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.ingest.walk import Scan, scan_roots
+from bot.store import FileState
+
+# The module, not bot.ingest.walk (the package exports a function of that name).
+WALK = importlib.import_module("bot.ingest.walk")
+
+
+def _tree(root: Path) -> dict[str, FileState]:
+    """A tree with every case the walk has rules for, and what the store knows of it."""
+    for folder in range(6):
+        for n in range(40):
+            (root / "r" / f"d{folder}" / "deeper").mkdir(parents=True, exist_ok=True)
+            (root / "r" / f"d{folder}" / f"{n:03d}.md").write_text(f"{folder} {n}")
+    (root / "r" / "d0" / "deeper" / "x.yaml").write_text("x")
+    (root / "r" / ".hidden.md").write_text("hidden")
+    (root / "r" / "notes.pdf").write_text("not an article")
+    (root / "other").mkdir()
+    (root / "other" / "o.md").write_text("o")
+    os.symlink(root / "other", root / "r" / "link")  # o.md is reached twice
+    os.symlink(root / "r", root / "r" / "d1" / "loop")  # a loop, cut by inode
+    os.symlink(root / "r" / "d2" / "000.md", root / "r" / "linked.md")
+    odd = os.path.join(os.fsencode(root / "r"), b"caf\xe9.md")  # not UTF-8
+    with open(odd, "wb") as fh:
+        fh.write(b"odd")
+    known: dict[str, FileState] = {}
+    for dirpath, _dirs, names in os.walk(root / "r", followlinks=False):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if name.startswith(".") or not name.endswith((".md", ".yaml")):
+                continue
+            st = os.stat(path)
+            known[path] = (path, st.st_size, st.st_mtime_ns, None)
+    return known
+
+
+def _same(one: Scan, other: Scan) -> None:
+    assert other.files == one.files
+    assert other.unchanged == one.unchanged
+    assert other.changed == one.changed  # in walk order
+    assert other.rejected == one.rejected
+    assert other.missing == one.missing
+    assert sorted(other.vanished) == sorted(one.vanished)
+
+
+@pytest.mark.parametrize("shares", [2, 3])
+def test_shared_walk_reports_what_a_lone_walk_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shares: int
+):
+    known = _tree(tmp_path)
+    r = tmp_path / "r"
+    # Changed (size, mtime), rejected and vanished files, a known file outside the roots, a
+    # folder that cannot be read, a file root also inside a folder root, a missing root.
+    known[str(r / "d0" / "001.md")] = (str(r / "d0" / "001.md"), 999, 1, None)
+    for n in (2, 3, 4):
+        path = str(r / "d3" / f"{n:03d}.md")
+        known[path] = (*known[path][:3], "no title")
+    for n in (5, 6, 7):
+        os.remove(r / "d4" / f"{n:03d}.md")
+    known[str(tmp_path / "elsewhere" / "e.md")] = (str(tmp_path / "elsewhere" / "e.md"), 1, 1, None)
+    del known[str(r / "d5" / "010.md")]  # new to the store
+    unreadable = r / "d5" / "deeper"
+    (unreadable / "u.md").write_text("u")
+    known[str(unreadable / "u.md")] = (str(unreadable / "u.md"), 1, 1, None)
+    unreadable.chmod(0)
+    monkeypatch.chdir(tmp_path)
+    roots = [r / "d2" / "005.md", r, tmp_path / "nope", Path("r/d3")]  # d3: reached twice
+    try:
+        monkeypatch.setattr(WALK, "_shares", lambda known, watch: 1)
+        alone = scan_roots(roots, known)
+        monkeypatch.setattr(WALK, "_shares", lambda known, watch: shares)
+        shared = scan_roots(roots, known)
+    finally:
+        unreadable.chmod(0o755)
+    if os.geteuid() != 0:  # root reads any folder
+        assert str(unreadable / "u.md") not in alone.vanished
+    assert alone.changed and alone.rejected and alone.vanished and alone.missing
+    _same(alone, shared)
+
+
+def test_an_unchanged_large_tree_is_walked_by_several_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    known = _tree(tmp_path)
+    monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # this process alone
+    started: list[Scan | None] = []
+    forked = WALK._forked_scan
+
+    def spy(*args: object) -> Scan | None:
+        scan: Scan | None = forked(*args)
+        started.append(scan)
+        return scan
+
+    monkeypatch.setattr(WALK, "_forked_scan", spy)
+    scan = scan_roots([tmp_path / "r"], known)
+    assert started and started[0] is scan
+    # Every known file unchanged; the linked folder's o.md is new to the store.
+    assert (scan.files, scan.unchanged, scan.vanished) == (len(known) + 1, len(known), [])
+    assert [f.path for f in scan.changed] == [str(tmp_path / "r" / "link" / "o.md")]
+    # Both cores busy, or a small tree: one process walks.
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    assert WALK._shares(known, None) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert WALK._shares(known, None) == 2
+    monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known) + 1)
+    assert WALK._shares(known, None) == 1
+
+
+def test_a_child_that_dies_leaves_the_walk_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    known = _tree(tmp_path)
+    monkeypatch.setattr(WALK, "_shares", lambda known, watch: 2)
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(WALK, "_walk_share", die)
+    scan = scan_roots([tmp_path / "r"], known)
+    assert scan.unchanged == len(known) and scan.vanished == []
