@@ -16,13 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from bot.config import Config, LiveConfig
-from bot.feeds.fetch import TOTAL, Fetcher
-from bot.feeds.service import FeedService
 from bot.ingest import Ingestor
-from bot.ingest.pool import ProcessExecutor
 from bot.leader import Leadership
 from bot.news.service import NewsService
 from bot.store import StoreInterface, leader_lock, open_store
@@ -30,6 +25,7 @@ from bot.store import StoreInterface, leader_lock, open_store
 if TYPE_CHECKING:
     from bot.digests.delivery import Sender
     from bot.digests.service import DigestJobs, DigestService
+    from bot.feeds.service import FeedService
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +62,17 @@ async def open_app(
     written, when another one holds it; the one-shot commands do not lock. ``workers``: parse
     processes (default: one per CPU).
     """
+    # Imported here: `newsbot ingest` (open_ingestor) does not load the HTTP client (~0.17 s).
+    import aiohttp
+
+    from bot.feeds.fetch import TOTAL, Fetcher
+    from bot.feeds.service import FeedService
+    from bot.ingest.pool import ProcessExecutor
+
     async with AsyncExitStack() as opened:
         store = await open_store(config.database, exclusive=exclusive)
         opened.push_async_callback(store.close)
-        ingestor = Ingestor(
-            store,
-            max_file_bytes=config.ingest.max_file_bytes,
-            canonical_topic=config.topics.canonical,
-            workers=workers,
-            watch=watch,
-        )
+        ingestor = _ingestor(config, store, workers=workers, watch=watch)
         opened.callback(ingestor.close)
         live = LiveConfig(config)
         leader = Leadership(leader_lock(config.database))
@@ -101,6 +98,32 @@ async def open_app(
             leader=leader,
             feeds=feeds,
         )
+
+
+@asynccontextmanager
+async def open_ingestor(config: Config) -> AsyncIterator[Ingestor]:
+    """The store and an Ingestor on it, nothing else: one `newsbot ingest` run."""
+    store = await open_store(config.database)
+    try:
+        ingestor = _ingestor(config, store, workers=None, watch=False)
+        try:
+            yield ingestor
+        finally:
+            ingestor.close()
+    finally:
+        await store.close()
+
+
+def _ingestor(
+    config: Config, store: StoreInterface, *, workers: int | None, watch: bool
+) -> Ingestor:
+    return Ingestor(
+        store,
+        max_file_bytes=config.ingest.max_file_bytes,
+        canonical_topic=config.topics.canonical,
+        workers=workers,
+        watch=watch,
+    )
 
 
 def build_digests(

@@ -299,12 +299,12 @@ def _level(config: Config) -> int:
 
 
 async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from bot.app import open_app
+    from bot.app import open_ingestor
 
     roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
     progress = _ProgressBar(err) if err.isatty() and not args.json else None
-    async with open_app(config) as app:  # one run: nothing to watch for afterwards
-        report = await app.ingestor.run(roots, progress)
+    async with open_ingestor(config) as ingestor:  # one run: nothing to watch for afterwards
+        report = await ingestor.run(roots, progress)
     if progress:
         progress.finish()
     if args.json:
