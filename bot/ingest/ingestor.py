@@ -22,7 +22,7 @@ from bot.ingest.pool import ParsePool
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, load_parsed, parse_pickled
-from bot.ingest.writer import WriterProcess
+from bot.ingest.writer import WriterProcess, WriterStopped
 from bot.store import BatchCounts, FileState, Store, StoreInterface
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
@@ -247,7 +247,8 @@ class Ingestor:
         )
         if progress:
             progress(done, scan.files)
-        writer = await self._writer_process(len(chunks))
+        # Started while the pool starts and parses the first batch; awaited by the first write.
+        writer = asyncio.ensure_future(self._writer_process(len(chunks)))
         # The writer writes one batch while the workers parse the next ones.
         pending: list[bytes] = []  # parsed chunks, pickled until their batch is written
         pending_known: dict[str, str | None] = {}
@@ -282,8 +283,7 @@ class Ingestor:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
-            if writer is not None:
-                await asyncio.to_thread(writer.close)
+            await self._close_writer(writer)
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files.generation()
         if after != generation + self._writes:
@@ -356,15 +356,29 @@ class Ingestor:
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             log.debug("ingest: writing in this process: %s", exc)
             return None
+        except (OSError, WriterStopped) as exc:  # no child could start: this process writes
+            log.warning("ingest: the writer process did not start (%s); writing here", exc)
+            return None
+
+    @staticmethod
+    async def _close_writer(starting: asyncio.Future[WriterProcess | None]) -> None:
+        """End the writer process, once it has started (a start that failed has nothing)."""
+        try:
+            writer = await asyncio.shield(starting)
+        except Exception:
+            return  # reported by the write that awaited it, if any
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
 
     async def _write(
         self,
-        writer: WriterProcess | None,
+        starting: asyncio.Future[WriterProcess | None],
         chunks: list[bytes],
         stored_reasons: dict[str, str | None],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
+        writer = await starting
         if writer is not None:
             outcome = await asyncio.to_thread(writer.write, chunks, stored_reasons)
         else:
