@@ -60,17 +60,16 @@ class WriterProcess:
     def pid(self) -> int:
         return self._child.pid
 
-    def write(
-        self, chunks: Sequence[bytes], stored_reasons: Mapping[str, str | None]
-    ) -> BatchOutcome:
-        """Write one batch: parse_pickled chunks, and the stored rejection (or None) of each of
-        their files the store knew before the run."""
+    def write(self, chunks: list[bytes], stored_reasons: Mapping[str, str | None]) -> BatchOutcome:
+        """Write one batch: parse_pickled chunks (the list is emptied once they are sent), and
+        the stored rejection (or None) of each of their files the store knew before the run."""
         try:
             write_message(self._send, pickle.dumps((len(chunks), dict(stored_reasons))))
             for chunk in chunks:
                 write_message(self._send, chunk)
         except OSError as exc:
             raise self._stopped(exc) from exc
+        chunks.clear()  # sent: the bot does not hold a batch while the child writes it
         outcome = pickle.loads(self._answer())
         assert isinstance(outcome, BatchOutcome)
         return outcome
