@@ -74,13 +74,7 @@ async def open_app(
     async with AsyncExitStack() as opened:
         store = await open_store(config.database, exclusive=exclusive)
         opened.push_async_callback(store.close)
-        ingestor = Ingestor(
-            store,
-            max_file_bytes=config.ingest.max_file_bytes,
-            canonical_topic=config.topics.canonical,
-            workers=workers,
-            watch=watch,
-        )
+        ingestor = _ingestor(config, store, workers=workers, watch=watch)
         opened.callback(ingestor.close)
         live = LiveConfig(config)
         leader = Leadership(leader_lock(config.database))
@@ -115,13 +109,21 @@ async def open_ingest(config: Config) -> AsyncIterator[Ingestor]:
     async with AsyncExitStack() as opened:
         store = await open_store(config.database)
         opened.push_async_callback(store.close)
-        ingestor = Ingestor(
-            store,
-            max_file_bytes=config.ingest.max_file_bytes,
-            canonical_topic=config.topics.canonical,
-        )
+        ingestor = _ingestor(config, store, workers=None, watch=False)
         opened.callback(ingestor.close)
         yield ingestor
+
+
+def _ingestor(
+    config: Config, store: StoreInterface, *, workers: int | None, watch: bool
+) -> Ingestor:
+    return Ingestor(
+        store,
+        max_file_bytes=config.ingest.max_file_bytes,
+        canonical_topic=config.topics.canonical,
+        workers=workers,
+        watch=watch,
+    )
 
 
 def build_digests(

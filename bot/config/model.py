@@ -138,6 +138,11 @@ class TopicsConfig:
         folded = {key.strip().casefold(): value for key, value in aliases.items()}
         object.__setattr__(self, "_folded", MappingProxyType(folded))
 
+    def __reduce__(self) -> tuple[type[TopicsConfig], tuple[dict[str, str]]]:
+        # Pickled by its aliases (mapping proxies do not pickle): ``canonical`` goes to an
+        # ingest's writer process (bot.ingest.writer).
+        return (TopicsConfig, (dict(self.aliases),))
+
     def canonical(self, name: str) -> str:
         """The topic a name stands for: its alias target (matched case-insensitively), else
         the name itself (stripped)."""

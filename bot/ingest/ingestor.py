@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import pickle
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.articles import PARSER_VERSION, topic_key
+from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.pool import ParsePool
 from bot.ingest.walk import FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, load_parsed, parse_pickled
-from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord, FileState, StoreInterface
+from bot.ingest.writer import WriterProcess, WriterStopped
+from bot.store import BatchCounts, FileState, Store, StoreInterface
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
 
@@ -28,6 +32,9 @@ CHUNK_FILES = 500  # files per worker task: large enough to amortise pickling an
 # (100k files: writer 10.9 s at 2,000 a batch, 9.2 s at 5,000, 8.4 s at 10,000), but hold the
 # writer longer: a digest or /digest write waits for the batch (~0.5 s at 5,000).
 BATCH_FILES = 5000
+# The batches shrink towards the end of a run, each about half of what is left, down to this:
+# the last batch is written after the parse ends, alone on its core (5,000 files: ~0.45 s).
+TAIL_BATCH_FILES = 1000
 IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker, so none waits while the writer writes
 POOL_THRESHOLD = 256  # fewer changed files than this are parsed on one thread
 
@@ -84,13 +91,9 @@ class IngestReport:
 Progress = Callable[[int, int], None]
 
 
-def _encodable(path: str) -> bool:
-    """False for a name the OS gave as undecodable bytes (surrogate escapes)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def same_topic(name: str) -> str:
+    """No topic aliases: a module-level function, so it crosses to the writer process."""
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,12 @@ class _Walked:
     files: int
     rejected: tuple[tuple[str, str, str], ...]  # (path, shown, reason), by path
     generation: int  # the store's files generation right after that run
+
+
+def batch_target(unsent: int) -> int:
+    """Files in the next batch when ``unsent`` files are not yet in one: BATCH_FILES, then
+    about half of what is left, so the write after the parse ends is short."""
+    return min(BATCH_FILES, max(TAIL_BATCH_FILES, unsent // 2))
 
 
 class Ingestor:
@@ -119,7 +128,7 @@ class Ingestor:
         store: StoreInterface,
         *,
         max_file_bytes: int,
-        canonical_topic: Callable[[str], str] = lambda name: name,
+        canonical_topic: Callable[[str], str] = same_topic,
         workers: int | None = None,
         watch: bool = False,
     ):
@@ -232,31 +241,41 @@ class Ingestor:
         done = scan.files - len(changed)
         chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]
         del changed
+        # What the store held of each chunk's files (their stored rejection, or None), in order.
+        chunks_known = deque(
+            {f.path: known[f.path][3] for f in c if f.path in known} for c in chunks
+        )
         if progress:
             progress(done, scan.files)
+        # Started while the pool starts and parses the first batch; awaited by the first write.
+        writer = asyncio.ensure_future(self._writer_process(len(chunks)))
         # The writer writes one batch while the workers parse the next ones.
         pending: list[bytes] = []  # parsed chunks, pickled until their batch is written
+        pending_known: dict[str, str | None] = {}
         pending_files = 0
+        unsent = self._parsed  # files not yet in a batch handed to the writer
         writing: asyncio.Task[None] | None = None
         try:
             async for files, chunk in self._parsed_chunks(chunks):
                 pending.append(chunk)
+                pending_known.update(chunks_known.popleft())  # chunks come back in order
                 pending_files += files
                 done += files
-                if pending_files >= BATCH_FILES:
+                if pending_files >= batch_target(unsent):
+                    unsent -= pending_files
                     if writing is not None:
                         await writing
                     writing = asyncio.ensure_future(
-                        self._write(pending, known, shown_by_path, report)
+                        self._write(writer, pending, pending_known, shown_by_path, report)
                     )
-                    pending, pending_files = [], 0
+                    pending, pending_known, pending_files = [], {}, 0
                 if progress:
                     progress(done, scan.files)
             if writing is not None:
                 await writing
                 writing = None
             if pending:
-                await self._write(pending, known, shown_by_path, report)
+                await self._write(writer, pending, pending_known, shown_by_path, report)
             # After the writes: a file renamed (its article at a new path) keeps its article.
             await self._remove(scan.vanished, report)
         finally:
@@ -264,6 +283,7 @@ class Ingestor:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writing
+            await self._close_writer(writer)
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files.generation()
         if after != generation + self._writes:
@@ -321,70 +341,84 @@ class Ingestor:
         report.gone = len(vanished)
         log.info("ingest: %d files deleted, %d articles gone", len(vanished), gone)
 
+    async def _writer_process(self, chunks: int) -> WriterProcess | None:
+        """A writer process for a large ingest into SQLite (bot.ingest.writer); None: this
+        process writes (a small ingest, one worker, PostgreSQL, or aliases that cannot be
+        pickled)."""
+        if not chunks or self._parsed < POOL_THRESHOLD or self.workers < 2:
+            return None
+        if not isinstance(self.store, Store):
+            return None  # PostgreSQL: asyncpg's writes already run in the server's processes
+        try:
+            return await asyncio.to_thread(
+                WriterProcess, self.store.path, self.max_file_bytes, self.canonical_topic
+            )
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.debug("ingest: writing in this process: %s", exc)
+            return None
+        except (OSError, WriterStopped) as exc:  # no child could start: this process writes
+            log.warning("ingest: the writer process did not start (%s); writing here", exc)
+            return None
+
+    @staticmethod
+    async def _close_writer(starting: asyncio.Future[WriterProcess | None]) -> None:
+        """End the writer process, once it has started (a start that failed has nothing)."""
+        try:
+            writer = await asyncio.shield(starting)
+        except Exception:
+            return  # reported by the write that awaited it, if any
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+
     async def _write(
         self,
+        starting: asyncio.Future[WriterProcess | None],
         chunks: list[bytes],
-        known: dict[str, FileState],
+        stored_reasons: dict[str, str | None],
         shown_by_path: dict[str, str],
         report: IngestReport,
     ) -> None:
-        parsed: list[Parsed] = await asyncio.to_thread(load_parsed, chunks)
+        writer = await starting
+        if writer is not None:
+            outcome = await asyncio.to_thread(writer.write, chunks, stored_reasons)
+        else:
+            outcome = await self._write_here(chunks, stored_reasons)
         chunks.clear()  # the caller handed them over: their bytes are not needed past this
-        records = []
-        touched = []
-        hashes = await self.store.files.hashes(
-            [p.path for p in parsed if p.path in known], parser_version=PARSER_VERSION
+        report.add_counts(outcome.counts)
+        report.unchanged += outcome.unchanged
+
+        def shown(path: str) -> str:
+            name = shown_by_path.get(path, path)
+            if path.isascii() or encodable(name):
+                return name
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+        report.rejected.extend((shown(path), reason) for path, reason in outcome.rejected)
+        report.warnings.extend((shown(path), f, r) for path, f, r in outcome.warnings)
+        self._writes += outcome.writes
+        self._stored += outcome.stored
+        self._stored_rejected.extend(
+            (path, shown(path), reason) for path, reason in outcome.stored_rejected
         )
-        for result in parsed:
-            path, error = result.path, result.error
-            shown = shown_by_path.get(path, path)
-            if not path.isascii() and not _encodable(path):
-                # Its name cannot be stored (nor printed): reported on every run, never loaded.
-                shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
-                report.rejected.append((shown, "the file name is not valid UTF-8; rename it"))
-                continue
-            if result.digest and hashes.get(path) == result.digest:
-                # Same bytes under a new mtime: nothing to parse into the store.
-                touched.append((path, result.size, result.mtime_ns))
-                if error:
-                    report.rejected.append((shown, error))
-                else:
-                    report.unchanged += 1
-                continue
-            records.append(
-                FileRecord(
-                    path,
-                    result.size,
-                    result.mtime_ns,
-                    result.digest,
-                    error=error,
-                    prepared=result.prepared,
-                    # rejected by its size alone: read again when the limit allows its size
-                    parser_version=UNREAD_TOO_LARGE
-                    if error and result.size > self.max_file_bytes
-                    else PARSER_VERSION,
-                )
-            )
-            if error:
-                report.rejected.append((shown, error))
-            report.warnings.extend((shown, f, r) for f, r in result.warnings)
+
+    async def _write_here(
+        self, chunks: list[bytes], stored_reasons: dict[str, str | None]
+    ) -> BatchOutcome:
+        """A batch written through the store's areas, in this process."""
+        parsed: list[Parsed] = await asyncio.to_thread(load_parsed, chunks)
+        chunks.clear()
+        hashes = await self.store.files.hashes(list(stored_reasons), parser_version=PARSER_VERSION)
+        batch = sort_parsed(parsed, hashes, stored_reasons, self.max_file_bytes)
+        del parsed
+        outcome = batch.outcome
         now = time.time()
-        if touched:
-            await self.store.files.touch(touched, now)
-            self._writes += 1
-            self._stored += len(touched)
-            for path, _size, _mtime_ns in touched:
-                stored_reason = known[path][3]  # same bytes: the store keeps its verdict
-                if stored_reason is not None:
-                    shown = shown_by_path.get(path, path)
-                    self._stored_rejected.append((path, shown, stored_reason))
-        if records:
-            report.add_counts(
-                await self.store.articles.apply_batch(records, now, self.canonical_topic)
+        if batch.touched:
+            await self.store.files.touch(batch.touched, now)
+            outcome.writes += 1
+        if batch.records:
+            outcome.counts = await self.store.articles.apply_batch(
+                batch.records, now, self.canonical_topic
             )
-            self._writes += 1
-            self._stored += len(records)
-            for r in records:
-                if r.prepared is None:  # as the store holds it: 'rejected', with no article
-                    shown = shown_by_path.get(r.path, r.path)
-                    self._stored_rejected.append((r.path, shown, r.error or ""))
+            outcome.writes += 1
+        batch.stored()
+        return outcome

@@ -50,23 +50,11 @@ class ParsePool:
         self._threads: list[threading.Thread] = []
         self._closed = False
         self._broken: RuntimeError | None = None
-        env = dict(os.environ)
-        # The child imports bot from where this process did (a checkout, or an install).
-        paths = [p for p in sys.path if p]
-        if env.get("PYTHONPATH"):
-            paths.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(paths)
         try:
             for _ in range(count):
-                worker = subprocess.Popen(
-                    [sys.executable, "-c", "from bot.ingest.pool import serve; serve()"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=env,
-                )
-                self._workers.append(worker)
+                self._workers.append(start_child("from bot.ingest.pool import serve; serve()"))
             for worker in self._workers:
-                _read_message(_pipe(worker.stdout))  # ready: imports done
+                read_message(pipe(worker.stdout))  # ready: imports done
                 thread = threading.Thread(
                     target=self._feed, args=(worker,), name="parse-feeder", daemon=True
                 )
@@ -105,15 +93,7 @@ class ParsePool:
         for thread in self._threads:
             thread.join(_CLOSE_TIMEOUT_S)
         for worker in self._workers:
-            with contextlib.suppress(OSError):
-                _pipe(worker.stdin).close()
-            try:
-                worker.wait(_CLOSE_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-            with contextlib.suppress(OSError):
-                _pipe(worker.stdout).close()
+            end_child(worker)
         while True:
             try:
                 item = self._tasks.get_nowait()
@@ -124,7 +104,7 @@ class ParsePool:
 
     def _feed(self, worker: subprocess.Popen[bytes]) -> None:
         """One worker's thread: send it chunks, read its answers, resolve their futures."""
-        send, receive = _pipe(worker.stdin), _pipe(worker.stdout)
+        send, receive = pipe(worker.stdin), pipe(worker.stdout)
         waiting: collections.deque[concurrent.futures.Future[bytes]] = collections.deque()
         stopping = False
         try:
@@ -142,10 +122,10 @@ class ParsePool:
                     if not future.set_running_or_notify_cancel():
                         continue
                     waiting.append(future)  # before sending: a dead worker fails it too
-                    _write_message(send, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+                    write_message(send, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
                 if not waiting:
                     return
-                answer = _read_message(receive)
+                answer = read_message(receive)
                 if answer[:1] == _OK:
                     waiting.popleft().set_result(answer[1:])
                 else:
@@ -173,18 +153,53 @@ class ParsePool:
             self._tasks.put(None)
 
 
-def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+def start_child(code: str) -> subprocess.Popen[bytes]:
+    """A Python child running ``code``, talking over its stdin and stdout pipes."""
+    env = dict(os.environ)
+    # The child imports bot from where this process did (a checkout, or an install).
+    paths = [p for p in sys.path if p]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+
+
+def end_child(child: subprocess.Popen[bytes]) -> None:
+    """Close its stdin (it ends at EOF) and reap it; killed when it does not end in time."""
+    with contextlib.suppress(OSError):
+        pipe(child.stdin).close()
+    try:
+        child.wait(_CLOSE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    with contextlib.suppress(OSError):
+        pipe(child.stdout).close()
+
+
+def child_streams() -> tuple[IO[bytes], IO[bytes]]:
+    """In a child: (requests, answers). Its stdout becomes stderr, so a stray print cannot
+    corrupt an answer; Ctrl-C is the parent's to handle (it closes the child)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return sys.stdin.buffer, answers
+
+
+def pipe(stream: IO[bytes] | None) -> IO[bytes]:
     assert stream is not None  # every pipe here is opened with PIPE
     return stream
 
 
-def _write_message(stream: IO[bytes], data: bytes) -> None:
+def write_message(stream: IO[bytes], data: bytes) -> None:
     stream.write(_LENGTH.pack(len(data)))
     stream.write(data)
     stream.flush()
 
 
-def _read_message(stream: IO[bytes]) -> bytes:
+def read_message(stream: IO[bytes]) -> bytes:
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
         raise EOFError("the pipe closed")
@@ -197,26 +212,23 @@ def _read_message(stream: IO[bytes]) -> bytes:
 
 def serve() -> None:
     """A worker's main loop: parse each chunk it is sent, answer in order, end at EOF."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bot's to handle: it closes us
+    stream, answers = child_streams()
     with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
         os.nice(10)  # the bot's event loop and its single writer keep their core
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot corrupt an answer
     requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
 
     def read_requests() -> None:  # drains stdin always, so the bot never blocks writing
-        stream = sys.stdin.buffer
         try:
             while True:
-                requests.put(_read_message(stream))
+                requests.put(read_message(stream))
         except (OSError, EOFError):
             requests.put(None)
 
     threading.Thread(target=read_requests, name="requests", daemon=True).start()
     with contextlib.suppress(BrokenPipeError):  # the bot is gone: so are its answers
-        _write_message(answers, b"")
+        write_message(answers, b"")
         while (request := requests.get()) is not None:
-            _write_message(answers, _answer(request))
+            write_message(answers, _answer(request))
 
 
 def _answer(request: bytes) -> bytes:

@@ -129,13 +129,32 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
     return await execute(work, conn._conn)
 
 
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA cache_size = -32000",
+    "PRAGMA temp_store = MEMORY",
+)
+
+
 async def _configure(conn: aiosqlite.Connection) -> None:
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA busy_timeout = 10000")
-    await conn.execute("PRAGMA cache_size = -32000")
-    await conn.execute("PRAGMA temp_store = MEMORY")
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+
+
+def connect_writer(path: Path) -> sqlite3.Connection:
+    """A plain writer connection with the store's settings, to a database already migrated
+    (an ingest's writer process: bot.ingest.writer)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 @contextmanager

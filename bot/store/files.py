@@ -65,30 +65,16 @@ class Files:
         ``parser_version`` (the same bytes read by another version are not the same file)."""
 
         def work(conn: sqlite3.Connection) -> dict[str, str]:
-            # json_each: one statement text whatever the count (see write._prefetch)
-            rows = conn.execute(
-                "SELECT path, hash FROM files WHERE parser_version = ?"
-                " AND path IN (SELECT value FROM json_each(?))",
-                (parser_version, json.dumps(list(paths), ensure_ascii=False)),
-            ).fetchall()
-            return dict(rows)
+            return stored_hashes(conn, paths, parser_version)
 
         return await self._db.read(work) if paths else {}
 
     async def touch(self, records: Iterable[tuple[str, int, int]], now: float) -> None:
         """Files (path, size, mtime_ns) whose content hash is unchanged but whose size or
         mtime moved."""
-        rows = [(size, mtime, now, path) for path, size, mtime in records]
-        if not rows:
-            return
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "UPDATE files SET size = ?, mtime_ns = ?, seen_at = ? WHERE path = ?", rows
-            )
-            bump_files_generation(conn)
-
-        await self._db.write(work)
+        rows = list(records)
+        if rows:
+            await self._db.write(lambda conn: touch_files(conn, rows, now))
 
     async def remove(self, paths: Sequence[str]) -> int:
         """Forget files deleted from disk; the article of each is gone (out of lists, search,
@@ -120,6 +106,30 @@ class Files:
             return mark_gone(conn, sorted(article_ids))
 
         return await self._db.write(work)
+
+
+def stored_hashes(
+    conn: sqlite3.Connection, paths: Sequence[str], parser_version: int
+) -> dict[str, str]:
+    """Files.hashes on a connection (an ingest's writer process calls it directly)."""
+    # json_each: one statement text whatever the count (see write._prefetch)
+    rows = conn.execute(
+        "SELECT path, hash FROM files WHERE parser_version = ?"
+        " AND path IN (SELECT value FROM json_each(?))",
+        (parser_version, json.dumps(list(paths), ensure_ascii=False)),
+    ).fetchall()
+    return dict(rows)
+
+
+def touch_files(
+    conn: sqlite3.Connection, records: Iterable[tuple[str, int, int]], now: float
+) -> None:
+    """Files.touch in the caller's transaction."""
+    conn.executemany(
+        "UPDATE files SET size = ?, mtime_ns = ?, seen_at = ? WHERE path = ?",
+        [(size, mtime, now, path) for path, size, mtime in records],
+    )
+    bump_files_generation(conn)
 
 
 def files_generation(conn: sqlite3.Connection) -> int:

@@ -162,6 +162,17 @@ def write_unfiled(
     return _apply_batch(conn, records, now, canonical_topic)
 
 
+def apply_file_batch(
+    conn: sqlite3.Connection,
+    records: Sequence[FileRecord],
+    now: float,
+    canonical_topic: Callable[[str], str],
+) -> BatchCounts:
+    """ArticleWriter.apply_batch on a connection, in the caller's transaction (an ingest's
+    writer process, bot.ingest.writer, calls it on its own connection)."""
+    return _apply_batch(conn, records, now, canonical_topic)
+
+
 def _topic_id(cur: sqlite3.Cursor, name: str) -> int:
     key = topic_key(name)
     row = cur.execute("SELECT id FROM topics WHERE key = ?", (key,)).fetchone()

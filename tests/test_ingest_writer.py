@@ -1,0 +1,127 @@
+"""A large SQLite ingest writes in a child process (bot.ingest.writer): the same store and report
+as writing in the bot, the bot never unpickles a batch, and a writer that dies fails the ingest
+(no hang) with nothing of its batch written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.ingest.ingestor as ingestor_module
+from bot.config.model import TopicsConfig
+from bot.ingest import POOL_THRESHOLD, Ingestor
+from bot.ingest.batch import BatchOutcome
+from bot.ingest.writer import WriterProcess, WriterStopped
+from bot.store import Store
+from tests.test_ingest import article_text, write_tree
+
+COUNT = POOL_THRESHOLD + 150
+TOPICS = TopicsConfig({"artificial intelligence": "AI"})
+
+
+def write_mixed_tree(root: Path) -> None:
+    """Good files, one broken, one with a warning, one whose topic is an alias."""
+    write_tree(root, COUNT)
+    (root / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (root / "warned.md").write_text(
+        article_text(90001).replace("quality: 70", "quality: lots"), encoding="utf-8"
+    )
+    (root / "alias.md").write_text(
+        article_text(90002).replace("topics: [AI]", "topics: [Artificial Intelligence]"),
+        encoding="utf-8",
+    )
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as conn:
+        return {
+            "articles": conn.execute(
+                "SELECT canonical_url, title, topics, from_file, gone FROM articles"
+                " ORDER BY canonical_url"
+            ).fetchall(),
+            "files": conn.execute("SELECT path, status, error FROM files ORDER BY path").fetchall(),
+            "topics": conn.execute(
+                "SELECT name, article_count FROM topics ORDER BY name"
+            ).fetchall(),
+        }
+
+
+async def ingest(db: Path, root: Path, workers: int) -> dict[str, Any]:
+    store = await Store.open(db)
+    try:
+        ingestor = Ingestor(
+            store, max_file_bytes=1 << 20, canonical_topic=TOPICS.canonical, workers=workers
+        )
+        report = await ingestor.run([root])
+    finally:
+        await store.close()
+    return report.as_dict() | {"duration_s": None}
+
+
+async def test_the_writer_process_writes_what_the_bot_would(tmp_path: Path, monkeypatch):
+    write_mixed_tree(tmp_path / "tree")
+    # workers=1: parsed and written in this process; workers=2: a pool and a writer process.
+    here = await ingest(tmp_path / "here.sqlite3", tmp_path / "tree", workers=1)
+
+    def not_here(*_args: object) -> None:
+        raise AssertionError("the bot unpickled a batch")
+
+    monkeypatch.setattr(ingestor_module, "load_parsed", not_here)
+    started: list[int] = []
+    original = WriterProcess.__init__
+
+    def counted(
+        self: WriterProcess, database: Path, max_bytes: int, topic: Callable[[str], str]
+    ) -> None:
+        original(self, database, max_bytes, topic)
+        started.append(self.pid)
+
+    monkeypatch.setattr(WriterProcess, "__init__", counted)
+    child = await ingest(tmp_path / "child.sqlite3", tmp_path / "tree", workers=2)
+    assert len(started) == 1
+    assert child == here
+    assert child["added"] == COUNT + 2
+    assert [r["path"] for r in child["rejected"]] == [str(tmp_path / "tree" / "broken.md")]
+    assert [w["field"] for w in child["warnings"]] == ["quality"]
+    assert table_rows(tmp_path / "child.sqlite3") == table_rows(tmp_path / "here.sqlite3")
+    # the alias crossed to the child: one topic, every article on it
+    assert table_rows(tmp_path / "child.sqlite3")["topics"] == [("AI", COUNT + 2)]
+
+
+async def test_a_writer_that_dies_fails_the_ingest_and_leaves_no_half_batch(
+    tmp_path: Path, monkeypatch
+):
+    write_tree(tmp_path / "tree", COUNT)
+    monkeypatch.setattr(ingestor_module, "BATCH_FILES", 100)
+    monkeypatch.setattr(ingestor_module, "TAIL_BATCH_FILES", 100)
+    monkeypatch.setattr(ingestor_module, "CHUNK_FILES", 50)
+    original = WriterProcess.write
+    batches: list[int] = []
+
+    def dies_on_the_second(
+        self: WriterProcess, chunks: list[bytes], stored_reasons: dict[str, str | None]
+    ) -> BatchOutcome:
+        batches.append(len(chunks))
+        if len(batches) == 2:
+            os.kill(self.pid, signal.SIGKILL)
+        return original(self, chunks, stored_reasons)
+
+    monkeypatch.setattr(WriterProcess, "write", dies_on_the_second)
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        with pytest.raises(WriterStopped, match="stopped"):
+            await Ingestor(store, max_file_bytes=1 << 20, workers=2).run([tmp_path / "tree"])
+        status = await store.status()
+        assert status.files == 100  # the first batch, whole; nothing of the second
+        assert status.articles == 100
+        # the next run writes the rest
+        report = await Ingestor(store, max_file_bytes=1 << 20, workers=2).run([tmp_path / "tree"])
+        assert (report.added, report.unchanged) == (COUNT - 100, 100)
+    finally:
+        await store.close()
