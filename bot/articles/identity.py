@@ -42,6 +42,9 @@ _QUOTES = {
 }
 _PLAIN_PUNCT = str.maketrans(_QUOTES)
 _NON_ALNUM_RUN = re.compile(r"[\W_]+")
+_ASCII_NON_ALNUM_TO_SPACE = str.maketrans(
+    dict.fromkeys((c for c in map(chr, range(128)) if not c.isalnum()), " ")
+)
 
 
 def canonical_url(url: str) -> str:
@@ -156,10 +159,12 @@ def story_key(title: str) -> str:
     """
     if title.isascii():  # NFKC and the quote table change nothing in ASCII but "`"
         text = title.replace("`", "'").lower()
-    else:
-        # before NFKC too: it turns "´" into a space and a combining accent, "″" into two "′"
-        text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
-        text = text.translate(_PLAIN_PUNCT).casefold()
+        # what the regex below does, by a table (ASCII \W is every character but [A-Za-z0-9_])
+        key = " ".join(text.replace("'", "").translate(_ASCII_NON_ALNUM_TO_SPACE).split())
+        return key or " ".join(text.split())
+    # before NFKC too: it turns "´" into a space and a combining accent, "″" into two "′"
+    text = unicodedata.normalize("NFKC", title.translate(_PLAIN_PUNCT))
+    text = text.translate(_PLAIN_PUNCT).casefold()
     key = _NON_ALNUM_RUN.sub(" ", text.replace("'", "")).strip()
     return key or " ".join(text.split())
 
