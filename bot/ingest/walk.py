@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
-from bot.ingest.watch import TreeWatch
-from bot.store import FileState
+if TYPE_CHECKING:  # types only: a cold unchanged `newsbot ingest` imports this module
+    from bot.ingest.watch import TreeWatch
+    from bot.store.records import FileState
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
 # For a name that is not hidden, name.lower().endswith(SUFFIXES) is the same test as
