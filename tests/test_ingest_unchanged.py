@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,8 @@ from bot.ingest.unchanged import unchanged_ingest
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 NS = 1_000_000_000
+# exit code, JSON report without its duration, what the database holds
+Outcome = tuple[int, dict[str, Any], dict[str, Any]]
 
 
 def article(title: str, quality: int, *, published: str = "2024-01-02T03:04:05Z") -> str:
@@ -95,9 +98,7 @@ CHANGES: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., tuple[int, dict, dict]]:
+def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
     """A function that ingests the initial tree into a fresh database, applies a change, and
     runs `newsbot ingest --json` with the unchanged path allowed or not: exit code, report and
     what the database holds. Each call starts from the same paths, so two calls compare."""
@@ -114,9 +115,7 @@ def world(
     capsys.readouterr()
     shutil.copytree(tmp_path / "w", base, dirs_exist_ok=True)  # with the ingested database
 
-    def run(
-        change: Callable[[Path], None], fast: bool, extra: tuple[str, ...] = ()
-    ) -> tuple[int, dict, dict]:
+    def run(change: Callable[[Path], None], fast: bool, extra: tuple[str, ...] = ()) -> Outcome:
         shutil.rmtree(tmp_path / "w")
         shutil.copytree(base, tmp_path / "w")
         change(tmp_path / "w" / "tree")
@@ -131,7 +130,7 @@ def world(
     return run
 
 
-def database(path: Path) -> dict:
+def database(path: Path) -> dict[str, Any]:
     """What an ingest decides: the files table and the articles (times of writing left out)."""
     conn = sqlite3.connect(path)
     try:
