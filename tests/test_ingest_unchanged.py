@@ -1,6 +1,7 @@
 """A cold `newsbot ingest` that finds nothing changed (bot.ingest.unchanged): it reports exactly
-what the full ingest reports, hands every tree with a change to the full ingest, and imports
-neither the event loop, aiosqlite, the parser nor the store's areas."""
+what the full ingest reports, hands every tree with a change to the full ingest with the walk it
+made (which then does exactly what a full ingest that walks itself does), and imports neither
+the event loop, aiosqlite, the parser nor the store's areas."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from typing import Any
 import pytest
 
 import bot.cli
+import bot.ingest.ingestor
 import bot.ingest.unchanged
 from bot.cli import main
 from bot.ingest.report import IngestReport
 from bot.ingest.unchanged import unchanged_ingest
+from bot.ingest.walk import ColdScan
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -120,7 +123,9 @@ def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., O
         shutil.copytree(base, tmp_path / "w")
         change(tmp_path / "w" / "tree")
         with pytest.MonkeyPatch.context() as patch:
-            if not fast:
+            if fast:  # the full ingest starts from the cold walk: it must not walk again
+                patch.setattr(bot.ingest.ingestor, "scan_roots", walked_twice)
+            else:
                 patch.setattr(bot.cli, "_ingest_unchanged", lambda *args: None)
             code = main(["ingest", *extra, "--config", str(config), "--json"])
         report = json.loads(capsys.readouterr().out)
@@ -128,6 +133,10 @@ def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., O
         return code, report, database(tmp_path / "w" / "db.sqlite3")
 
     return run
+
+
+def walked_twice(*args: object) -> None:
+    raise AssertionError("the full ingest walked again after the cold walk")
 
 
 def database(path: Path) -> dict[str, Any]:
@@ -155,9 +164,9 @@ def database(path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> list[IngestReport | None]:
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[IngestReport | ColdScan | None]:
     """What each unchanged_ingest call answered."""
-    answers: list[IngestReport | None] = []
+    answers: list[IngestReport | ColdScan | None] = []
 
     def spying(*args, **kwargs):
         answers.append(unchanged_ingest(*args, **kwargs))
@@ -169,7 +178,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[IngestReport | None]:
 
 def test_unchanged_tree_reports_what_the_full_ingest_reports(world, spy):
     fast = world(nothing, True)
-    assert spy and spy[-1] is not None  # the unchanged path answered
+    assert isinstance(spy[-1], IngestReport)  # the unchanged path answered
     full = world(nothing, False)
     assert fast == full
     code, report, _db = fast
@@ -180,27 +189,29 @@ def test_unchanged_tree_reports_what_the_full_ingest_reports(world, spy):
 def test_a_missing_root_is_reported_alike(world, spy, tmp_path: Path):
     extra = (str(tmp_path / "w" / "tree"), str(tmp_path / "nowhere"))
     fast = world(nothing, True, extra)
-    assert spy[-1] is not None
+    assert isinstance(spy[-1], IngestReport)
     assert fast == world(nothing, False, extra)
     assert fast[0] == 1 and fast[1]["missing_paths"] == [str(tmp_path / "nowhere")]
 
 
 @pytest.mark.parametrize("name", list(CHANGES))
-def test_every_change_goes_to_the_full_ingest(world, spy, name: str):
+def test_every_change_goes_to_the_full_ingest_with_the_walk(world, spy, name: str):
     fast = world(CHANGES[name], True)
-    assert spy[-1] is None  # handed over, nothing written by the unchanged path
-    assert fast == world(CHANGES[name], False)
+    assert isinstance(spy[-1], ColdScan)  # handed over with its walk, nothing written
+    assert fast == world(CHANGES[name], False)  # as when the full ingest walks itself
 
 
 def test_a_stale_parser_version_or_an_older_schema_is_not_unchanged(world, tmp_path: Path):
     world(nothing, True)
     db = tmp_path / "w" / "db.sqlite3"
     tree = [tmp_path / "w" / "tree"]
-    assert unchanged_ingest(db, tree, max_file_bytes=1 << 20) is not None
+    assert isinstance(unchanged_ingest(db, tree, max_file_bytes=1 << 20), IngestReport)
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE files SET parser_version = 1 WHERE path LIKE '%a0.md'")
-    assert unchanged_ingest(db, tree, max_file_bytes=1 << 20) is None
+    stale = unchanged_ingest(db, tree, max_file_bytes=1 << 20)
+    assert isinstance(stale, ColdScan)  # read again by the full ingest
+    assert [f.path for f in stale.scan.changed] == [str(tree[0] / "more" / "a0.md")]
     with conn:
         conn.execute("UPDATE files SET parser_version = (SELECT max(parser_version) FROM files)")
     conn.execute("PRAGMA user_version = 1")
@@ -218,7 +229,7 @@ def test_the_unchanged_path_stamps_the_run(world, tmp_path: Path):
         conn.execute("DELETE FROM meta WHERE key = 'last_ingest_at'")
     conn.close()
     report = unchanged_ingest(db, [tmp_path / "w" / "tree"], max_file_bytes=1 << 20)
-    assert report is not None and report.files_seen == 10
+    assert isinstance(report, IngestReport) and report.files_seen == 10
     assert database(db)["stamped"] == 1
 
 

@@ -19,7 +19,7 @@ from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.pool import ParsePool
 from bot.ingest.report import IngestReport, report_of
-from bot.ingest.walk import FoundFile, Scan, scan_roots
+from bot.ingest.walk import ColdScan, FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, load_parsed, parse_pickled
 from bot.ingest.writer import WriterProcess, WriterStopped
@@ -103,14 +103,22 @@ class Ingestor:
             self._watch.close()
         self._forget()
 
-    async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    async def run(
+        self,
+        roots: Sequence[Path],
+        progress: Progress | None = None,
+        *,
+        scanned: ColdScan | None = None,
+    ) -> IngestReport:
+        """Ingest what changed below ``roots``; ``scanned``: their walk, already made (a cold
+        `newsbot ingest`, bot.ingest.unchanged)."""
         async with self._lock:
             started = time.perf_counter()
             self._parsed = 0
             try:
                 report = await self._skip_walk(roots, progress)
                 if report is None:
-                    report = await self._run(roots, progress)
+                    report = await self._run(roots, progress, scanned)
             except BaseException:
                 self._forget()  # a run cut short leaves the store unlike what the walk found
                 raise
@@ -169,14 +177,20 @@ class Ingestor:
         scan = scan_roots(roots, known, watch)
         return scan, watch is not None and watch.complete
 
-    async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
+    async def _run(
+        self, roots: Sequence[Path], progress: Progress | None, scanned: ColdScan | None
+    ) -> IngestReport:
         self._walked = None
-        generation, known = await self.store.files.states(
-            parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
-        )
         self._writes = 0
         self._stored, self._stored_rejected = 0, []
-        scan, watched = await asyncio.to_thread(self._scan, roots, known)
+        if scanned is None:
+            generation, known = await self.store.files.states(
+                parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
+            )
+            scan, watched = await asyncio.to_thread(self._scan, roots, known)
+        else:  # walked by a cold `newsbot ingest` that found changes: not walked twice
+            generation, known, scan = scanned.generation, scanned.known, scanned.scan
+            watched = False
         # The changed files, in chunks handed to the parsers and dropped as they go: nothing of
         # the size of the tree stays in this process's heap through the run.
         changed, scan.changed = scan.changed, []

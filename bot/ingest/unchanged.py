@@ -2,9 +2,9 @@
 thread: no event loop, aiosqlite, parser, pool or writer is imported or started.
 
 It reads the file states and walks exactly as ``Ingestor.run`` does (bot.store.files,
-bot.ingest.walk) and reports the same; the moment the walk finds a file added, changed, renamed
-or deleted, a database that is missing or not migrated, or PostgreSQL, it answers None and the
-caller runs the full ingest, which walks again (~1/50 of the work that follows).
+bot.ingest.walk) and reports the same. When the walk finds a file added, changed, renamed or
+deleted, the full ingest runs from this walk (not walking again); a database that is missing or
+not migrated is left to it whole (it creates or migrates it), and PostgreSQL never comes here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.articles import PARSER_VERSION
 from bot.ingest.report import IngestReport, report_of
-from bot.ingest.walk import scan_roots
+from bot.ingest.walk import ColdScan, scan_roots
 from bot.store.files import file_states
 from bot.store.plain import open_migrated, set_meta
 
@@ -31,22 +31,24 @@ def unchanged_ingest(
     *,
     max_file_bytes: int,
     progress: Callable[[int, int], None] | None = None,
-) -> IngestReport | None:
+) -> IngestReport | ColdScan | None:
     """The report of an ingest of ``roots`` into the SQLite database at ``database`` when no
-    file changed, with the run stamped as ``Ingestor.run`` stamps it; None when there is work
-    (or the database is not ready for this path): nothing was written then."""
+    file changed, with the run stamped as ``Ingestor.run`` stamps it. When files changed, the
+    walk that found them, for the full ingest to start from (``Ingestor.run(scanned=)``); None
+    when the database is not ready for this path. Nothing is written unless a report is
+    returned."""
     started = time.perf_counter()
     try:
         conn = open_migrated(database)
         if conn is None:
             return None
         try:
-            _generation, known = file_states(conn, PARSER_VERSION, max_file_bytes)
+            generation, known = file_states(conn, PARSER_VERSION, max_file_bytes)
             scan = scan_roots(roots, known)
-            del known
             if scan.changed or scan.vanished:
                 log.debug("ingest: files changed; the full ingest runs")
-                return None
+                return ColdScan(generation, known, scan)
+            del known
             report = report_of(scan)
             set_meta(conn, "last_ingest_at", datetime.now(UTC).isoformat())
         finally:

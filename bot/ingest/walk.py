@@ -54,6 +54,16 @@ class Scan:
     vanished: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ColdScan:
+    """A walk that a cold `newsbot ingest` made before its event loop started and that found
+    changes (bot.ingest.unchanged): the ingest starts from it instead of walking again."""
+
+    generation: int  # the store's files generation when ``known`` was read (one snapshot)
+    known: dict[str, FileState]
+    scan: Scan
+
+
 _new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk
 _OPEN_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
