@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -27,6 +26,8 @@ from bot.store.interface import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.ingest import IngestReport
+    from bot.ingest.walk import ColdScan
     from bot.render import Payload
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -224,8 +225,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     _setup_logging(config, quiet=args.command != "run")
     try:
+        scanned: ColdScan | None = None
         if args.command == "ingest":
-            return asyncio.run(_ingest(config, args, sys.stdout, sys.stderr))
+            found = _ingest_unchanged(config, args, sys.stdout, sys.stderr)
+            if isinstance(found, int):
+                return found
+            scanned = found
+        # Imported here: a cold ingest of an unchanged tree (above) runs no event loop.
+        import asyncio
+
+        if args.command == "ingest":
+            return asyncio.run(_ingest(config, args, sys.stdout, sys.stderr, scanned))
         if args.command == "status":
             return asyncio.run(_status(config, args.json, sys.stdout))
         if args.command == "preview":
@@ -298,13 +308,49 @@ def _level(config: Config) -> int:
     return logging.getLevelNamesMapping()[config.logging.level]
 
 
-async def _ingest(config: Config, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _ingest_unchanged(
+    config: Config, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int | ColdScan | None:
+    """`newsbot ingest` when no file changed, without the event loop (bot.ingest.unchanged):
+    its exit code; else the walk that found changes, or None, for the full ingest (_ingest)."""
+    if config.database.url is not None:
+        return None  # PostgreSQL: the store's own path
+    from bot.ingest.report import IngestReport
+    from bot.ingest.unchanged import unchanged_ingest
+
+    progress = _ProgressBar(err) if err.isatty() and not args.json else None
+    found = unchanged_ingest(
+        config.database.path,
+        _ingest_roots(config, args),
+        max_file_bytes=config.ingest.max_file_bytes,
+        progress=progress,
+    )
+    return _ingest_done(found, progress, args, out) if isinstance(found, IngestReport) else found
+
+
+def _ingest_roots(config: Config, args: argparse.Namespace) -> list[Path]:
+    return [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
+
+
+async def _ingest(
+    config: Config,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    scanned: ColdScan | None = None,
+) -> int:
     from bot.app import open_ingest
 
-    roots = [Path(p) for p in args.paths] if args.paths else list(config.ingest.paths)
     progress = _ProgressBar(err) if err.isatty() and not args.json else None
     async with open_ingest(config) as ingestor:  # one run: nothing to watch for afterwards
-        report = await ingestor.run(roots, progress)
+        report = await ingestor.run(_ingest_roots(config, args), progress, scanned=scanned)
+    return _ingest_done(report, progress, args, out)
+
+
+def _ingest_done(
+    report: IngestReport, progress: _ProgressBar | None, args: argparse.Namespace, out: TextIO
+) -> int:
+    """Print the report of `newsbot ingest`; its exit code."""
     if progress:
         progress.finish()
     if args.json:
@@ -443,6 +489,8 @@ def _feeds(config: Config, args: argparse.Namespace, out: TextIO) -> int:
         feeds = [OpmlFeed(source.url, source.name) for source in config.feeds.sources]
         out.write(write_opml(feeds))
         return EXIT_OK
+    import asyncio  # as in main()
+
     return asyncio.run(_feed_health(config, args.json, out))
 
 

@@ -10,18 +10,43 @@ The mapping then meets the field rules (``fields``). ``parse`` ties these togeth
     parse        parse_article: bytes -> front matter -> YAML -> fields
 """
 
-from bot.articles.fields import MAX_HEAT
-from bot.articles.identity import canonical_url, story_key, topic_key
-from bot.articles.model import (
-    Article,
-    ArticleRejected,
-    FieldWarning,
-    ParsedFile,
-    Provider,
-    StoryEntry,
-)
-from bot.articles.parse import DEFAULT_MAX_BYTES, PARSER_VERSION, parse_article
-from bot.articles.yaml_events import MAX_DEPTH
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.articles.fields import MAX_HEAT
+    from bot.articles.identity import canonical_url, story_key, topic_key
+    from bot.articles.model import (
+        Article,
+        ArticleRejected,
+        FieldWarning,
+        ParsedFile,
+        Provider,
+        StoryEntry,
+    )
+    from bot.articles.parse import DEFAULT_MAX_BYTES, parse_article
+    from bot.articles.version import PARSER_VERSION
+    from bot.articles.yaml_events import MAX_DEPTH
+
+# Each name's module, imported on first use: a cold `newsbot ingest` of an unchanged tree needs
+# PARSER_VERSION, not the parser and YAML (~15 ms of imports).
+_EXPORTS = {
+    "MAX_HEAT": "bot.articles.fields",
+    "canonical_url": "bot.articles.identity",
+    "story_key": "bot.articles.identity",
+    "topic_key": "bot.articles.identity",
+    "Article": "bot.articles.model",
+    "ArticleRejected": "bot.articles.model",
+    "FieldWarning": "bot.articles.model",
+    "ParsedFile": "bot.articles.model",
+    "Provider": "bot.articles.model",
+    "StoryEntry": "bot.articles.model",
+    "DEFAULT_MAX_BYTES": "bot.articles.parse",
+    "parse_article": "bot.articles.parse",
+    "PARSER_VERSION": "bot.articles.version",
+    "MAX_DEPTH": "bot.articles.yaml_events",
+}
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -39,3 +64,11 @@ __all__ = [
     "story_key",
     "topic_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # __import__, not importlib.import_module: only the former shows in `python -X importtime`
+    return getattr(__import__(module, fromlist=(name,)), name)

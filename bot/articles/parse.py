@@ -9,9 +9,6 @@ from bot.articles.yaml_events import read_document
 from bot.articles.yaml_fast import simple_yaml
 
 DEFAULT_MAX_BYTES = 1_048_576
-# Stored with each file the store reads: a file read by an older version is parsed again. Raise
-# it whenever a rule of this package changes what a file becomes (2: `removed`, issue 11).
-PARSER_VERSION = 2
 _BOM = b"\xef\xbb\xbf"
 
 

@@ -10,20 +10,20 @@ import pickle
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bot.articles import PARSER_VERSION, topic_key
 from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.pool import ParsePool
-from bot.ingest.walk import FoundFile, Scan, scan_roots
+from bot.ingest.report import IngestReport, report_of
+from bot.ingest.walk import ColdScan, FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
 from bot.ingest.workers import Parsed, load_parsed, parse_pickled
 from bot.ingest.writer import WriterProcess, WriterStopped
-from bot.store import BatchCounts, FileState, Store, StoreInterface
+from bot.store import FileState, Store, StoreInterface
 
 log = logging.getLogger("bot.ingest")  # the name operators know from its log lines
 
@@ -37,55 +37,6 @@ BATCH_FILES = 5000
 TAIL_BATCH_FILES = 1000
 IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker, so none waits while the writer writes
 POOL_THRESHOLD = 256  # fewer changed files than this are parsed on one thread
-
-
-@dataclass(slots=True)
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    related_added: int = 0
-    restored: int = 0  # gone articles back: their file came back, or no longer says removed
-    gone: int = 0  # files deleted since the last run (their articles are gone)
-    files_seen: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[tuple[str, str, str]] = field(default_factory=list)
-    missing_paths: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected and not self.missing_paths
-
-    def add_counts(self, counts: BatchCounts) -> None:
-        self.added += counts.added
-        self.updated += counts.updated
-        self.unchanged += counts.unchanged
-        self.related_added += counts.related_added
-        self.restored += counts.restored
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "related_added": self.related_added,
-            "restored": self.restored,
-            "gone": self.gone,
-            "files": self.files_seen,
-            "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
-            "warnings": [{"path": p, "field": f, "reason": r} for p, f, r in self.warnings],
-            "missing_paths": self.missing_paths,
-            "duration_s": round(self.duration_s, 3),
-        }
-
-    def summary(self) -> str:
-        return (
-            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
-            f" {len(self.rejected)} rejected, {self.gone} gone, {self.restored} restored;"
-            f" {self.related_added} related articles added"
-            f" ({self.files_seen} files in {self.duration_s:.2f}s)"
-        )
 
 
 Progress = Callable[[int, int], None]
@@ -152,14 +103,22 @@ class Ingestor:
             self._watch.close()
         self._forget()
 
-    async def run(self, roots: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    async def run(
+        self,
+        roots: Sequence[Path],
+        progress: Progress | None = None,
+        *,
+        scanned: ColdScan | None = None,
+    ) -> IngestReport:
+        """Ingest what changed below ``roots``; ``scanned``: their walk, already made (a cold
+        `newsbot ingest`, bot.ingest.unchanged)."""
         async with self._lock:
             started = time.perf_counter()
             self._parsed = 0
             try:
                 report = await self._skip_walk(roots, progress)
                 if report is None:
-                    report = await self._run(roots, progress)
+                    report = await self._run(roots, progress, scanned)
             except BaseException:
                 self._forget()  # a run cut short leaves the store unlike what the walk found
                 raise
@@ -218,25 +177,25 @@ class Ingestor:
         scan = scan_roots(roots, known, watch)
         return scan, watch is not None and watch.complete
 
-    async def _run(self, roots: Sequence[Path], progress: Progress | None) -> IngestReport:
+    async def _run(
+        self, roots: Sequence[Path], progress: Progress | None, scanned: ColdScan | None
+    ) -> IngestReport:
         self._walked = None
-        report = IngestReport()
-        generation, known = await self.store.files.states(
-            parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
-        )
         self._writes = 0
         self._stored, self._stored_rejected = 0, []
-        scan, watched = await asyncio.to_thread(self._scan, roots, known)
+        if scanned is None:
+            generation, known = await self.store.files.states(
+                parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
+            )
+            scan, watched = await asyncio.to_thread(self._scan, roots, known)
+        else:  # walked by a cold `newsbot ingest` that found changes: not walked twice
+            generation, known, scan = scanned.generation, scanned.known, scanned.scan
+            watched = False
         # The changed files, in chunks handed to the parsers and dropped as they go: nothing of
         # the size of the tree stays in this process's heap through the run.
         changed, scan.changed = scan.changed, []
         self._parsed = len(changed)
-        report.files_seen = scan.files
-        report.missing_paths = scan.missing
-        # Files still rejected from an earlier run are reported again: they are still not loaded.
-        scan.rejected.sort()
-        report.rejected = [(shown, reason) for _, shown, reason in scan.rejected]
-        report.unchanged = scan.unchanged - len(scan.rejected)
+        report = report_of(scan)
         shown_by_path = {f.path: f.shown for f in changed if f.shown != f.path}
         done = scan.files - len(changed)
         chunks = [changed[i : i + CHUNK_FILES] for i in range(0, len(changed), CHUNK_FILES)]

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
-from bot.ingest.watch import TreeWatch
-from bot.store import FileState
+if TYPE_CHECKING:  # types only: a cold unchanged `newsbot ingest` imports this module
+    from bot.ingest.watch import TreeWatch
+    from bot.store.records import FileState
 
 EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
 # For a name that is not hidden, name.lower().endswith(SUFFIXES) is the same test as
@@ -51,6 +52,16 @@ class Scan:
     # known files below the walked roots that the walk did not find: deleted (a missing root,
     # or a folder that could not be read, hides nothing this way)
     vanished: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ColdScan:
+    """A walk that a cold `newsbot ingest` made before its event loop started and that found
+    changes (bot.ingest.unchanged): the ingest starts from it instead of walking again."""
+
+    generation: int  # the store's files generation when ``known`` was read (one snapshot)
+    known: dict[str, FileState]
+    scan: Scan
 
 
 _new_found = tuple.__new__  # FoundFile(...) without the Python-level __new__: 100k per walk

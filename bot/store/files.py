@@ -6,11 +6,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from bot.articles import PARSER_VERSION
-from bot.store.db import Database
 from bot.store.gone import mark_gone
-from bot.store.records import FileState
+
+if TYPE_CHECKING:  # types only: bot.ingest.unchanged reads states without aiosqlite
+    from bot.store.db import Database
+    from bot.store.records import FileState
 
 FILES_GENERATION = "files_generation"  # meta key: bumped by every write to the files table
 # files.parser_version of a file rejected by its size alone, never parsed: it is read again once
@@ -34,22 +37,9 @@ class Files:
 
         A file read by another parser version, or rejected as too large when
         ``max_file_bytes`` now allows its size, has size STALE_SIZE: the walk reads it again."""
-        limit = -1 if max_file_bytes is None else max_file_bytes
 
         def work(conn: sqlite3.Connection) -> tuple[int, dict[str, FileState]]:
-            conn.execute("BEGIN")
-            try:
-                generation = files_generation(conn)
-                rows: list[FileState] = conn.execute(
-                    "SELECT path, CASE WHEN parser_version = ?"
-                    " OR (parser_version = ? AND size > ?) THEN size ELSE ? END, mtime_ns,"
-                    " CASE WHEN status = 'rejected' THEN coalesce(error, '') END FROM files",
-                    (parser_version, UNREAD_TOO_LARGE, limit, STALE_SIZE),
-                ).fetchall()
-            finally:
-                conn.execute("COMMIT")
-            # zip/map/itemgetter keep the 100k-row loop in C.
-            return generation, dict(zip(map(itemgetter(0), rows), rows, strict=True))
+            return file_states(conn, parser_version, max_file_bytes)
 
         return await self._db.read(work)
 
@@ -106,6 +96,26 @@ class Files:
             return mark_gone(conn, sorted(article_ids))
 
         return await self._db.write(work)
+
+
+def file_states(
+    conn: sqlite3.Connection, parser_version: int, max_file_bytes: int | None
+) -> tuple[int, dict[str, FileState]]:
+    """Files.states on a connection (a cold `newsbot ingest` reads them without the loop)."""
+    limit = -1 if max_file_bytes is None else max_file_bytes
+    conn.execute("BEGIN")
+    try:
+        generation = files_generation(conn)
+        rows: list[FileState] = conn.execute(
+            "SELECT path, CASE WHEN parser_version = ?"
+            " OR (parser_version = ? AND size > ?) THEN size ELSE ? END, mtime_ns,"
+            " CASE WHEN status = 'rejected' THEN coalesce(error, '') END FROM files",
+            (parser_version, UNREAD_TOO_LARGE, limit, STALE_SIZE),
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    # zip/map/itemgetter keep the 100k-row loop in C.
+    return generation, dict(zip(map(itemgetter(0), rows), rows, strict=True))
 
 
 def stored_hashes(

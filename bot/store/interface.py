@@ -8,24 +8,27 @@ and ``open_store`` picks the backend from ``[database]``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.articles import PARSER_VERSION, Article, StoryEntry
-from bot.store.records import (
-    BatchCounts,
-    DigestCandidate,
-    DigestCandidates,
-    DigestRunRecord,
-    FeedMove,
-    FeedState,
-    FileRecord,
-    FileState,
-    PreparedArticle,
-    Publication,
-    StoreStatus,
-    Subscription,
-    SubscriptionSpec,
-)
+from bot.articles import PARSER_VERSION
+
+if TYPE_CHECKING:  # types only: `newsbot` imports this module for DatabaseUnavailable
+    from bot.articles import Article, StoryEntry
+    from bot.store.records import (
+        BatchCounts,
+        DigestCandidate,
+        DigestCandidates,
+        DigestRunRecord,
+        FeedMove,
+        FeedState,
+        FileRecord,
+        FileState,
+        PreparedArticle,
+        Publication,
+        StoreStatus,
+        Subscription,
+        SubscriptionSpec,
+    )
 
 
 class DatabaseUnavailable(Exception):
