@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
+	# the bot's bytecode, as pip writes it for a regular install (the editable one does not)
+	$(BIN)/python -m compileall -q bot
 	touch $(STAMP)
 
 demo: $(STAMP)
