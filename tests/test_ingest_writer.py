@@ -4,7 +4,9 @@ as writing in the bot, the bot never unpickles a batch, and a writer that dies f
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import signal
 import sqlite3
 from collections.abc import Callable
@@ -14,9 +16,12 @@ from typing import Any
 import pytest
 
 import bot.ingest.ingestor as ingestor_module
+import bot.ingest.writer as writer_module
 from bot.config.model import TopicsConfig
 from bot.ingest import POOL_THRESHOLD, Ingestor
 from bot.ingest.batch import BatchOutcome
+from bot.ingest.ingestor import same_topic
+from bot.ingest.pool import read_message, write_message
 from bot.ingest.writer import WriterProcess, WriterStopped
 from bot.store import Store
 from tests.test_ingest import article_text, write_tree
@@ -125,3 +130,36 @@ async def test_a_writer_that_dies_fails_the_ingest_and_leaves_no_half_batch(
         assert (report.added, report.unchanged) == (COUNT - 100, 100)
     finally:
         await store.close()
+
+
+def test_the_writer_process_bounds_its_sqlite_memory(tmp_path: Path, monkeypatch):
+    """serve() (the child's main loop, run here on in-memory pipes) sets both limits on its
+    connection, smaller than the store's own 32 MB cache."""
+    seen: dict[str, int] = {}
+
+    class Recording(sqlite3.Connection):
+        def close(self) -> None:
+            for pragma in ("cache_size", "soft_heap_limit"):
+                seen[pragma] = self.execute(f"PRAGMA {pragma}").fetchone()[0]
+            super().close()
+
+    def connect(path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(path, factory=Recording, isolation_level=None)
+
+    requests, answers = io.BytesIO(), io.BytesIO()
+    write_message(requests, pickle.dumps((tmp_path / "db.sqlite3", 1 << 20, same_topic)))
+    requests.seek(0)  # then EOF: the ingest is over
+    monkeypatch.setattr(writer_module, "child_streams", lambda: (requests, answers))
+    monkeypatch.setattr(writer_module, "connect_writer", connect)
+    try:
+        writer_module.serve()
+    finally:
+        with sqlite3.connect(":memory:") as conn:
+            conn.execute("PRAGMA soft_heap_limit = 0")  # process-wide: not past this test
+    answers.seek(0)
+    assert read_message(answers) == b"\x00"  # ready
+    assert seen == {
+        "cache_size": -writer_module.WRITER_CACHE_KIB,
+        "soft_heap_limit": writer_module.WRITER_SOFT_HEAP_BYTES,
+    }
+    assert 0 < writer_module.WRITER_CACHE_KIB * 1024 < 32_000 * 1024

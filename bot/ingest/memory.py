@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from collections.abc import Callable
 
 
+@functools.cache  # find_library runs ldconfig (~1 ms): once per process, at its first large run
 def heap_trimmer() -> Callable[[], None] | None:
     """glibc's ``malloc_trim(0)``, or None where there is none (macOS, musl, Windows).
 

@@ -161,8 +161,9 @@ class Store:
         await self._db.close()
 
     async def release_memory(self) -> None:
-        """Give back what a large write left cached (the writer's page cache)."""
+        """Give back what a large write or read left cached (both connections' page caches)."""
         await self._db.shrink_writer()
+        await self._db.shrink_reader()
 
     async def __aenter__(self) -> Store:
         return self

@@ -99,6 +99,11 @@ class Database:
         holds up to cache_size of pages no reader uses."""
         await _on_thread(self._writer, lambda conn: conn.execute("PRAGMA shrink_memory"))
 
+    async def shrink_reader(self) -> None:
+        """Free the reader's page cache (refilled by the next reads): a read of a whole table
+        (every file's state) leaves it full of pages no query needs."""
+        await _on_thread(self._reader, lambda conn: conn.execute("PRAGMA shrink_memory"))
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement on the writer, a transaction of its own; returns the rows it changed."""
         return await _on_thread(self._writer, lambda conn: conn.execute(sql, params).rowcount)

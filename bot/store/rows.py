@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.articles import Article, Provider, StoryEntry
-from bot.store.db import Database, Row
+
+if TYPE_CHECKING:  # types only: a parse worker imports this module (prepare) without aiosqlite
+    from bot.store.db import Database, Row
 
 TOPIC_SEP = "\x1f"  # between the topic names stored in one column
 
