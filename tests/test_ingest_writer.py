@@ -9,6 +9,8 @@ import os
 import pickle
 import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -163,3 +165,15 @@ def test_the_writer_process_bounds_its_sqlite_memory(tmp_path: Path, monkeypatch
         "soft_heap_limit": writer_module.WRITER_SOFT_HEAP_BYTES,
     }
     assert 0 < writer_module.WRITER_CACHE_KIB * 1024 < 32_000 * 1024
+
+
+def test_the_writer_process_imports_no_event_loop():
+    # Its start-up is paid once per ingest, and its memory counts in the ingest's peak.
+    probe = (
+        "import sys; import bot.ingest.writer; "
+        "print(','.join(m for m in ('asyncio', 'aiosqlite', 'bot.store.db') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "", done.stdout

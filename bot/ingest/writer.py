@@ -27,8 +27,8 @@ from bot.ingest.pool import (
     write_message,
 )
 from bot.ingest.workers import Parsed
-from bot.store.db import connect_writer, transaction
 from bot.store.files import stored_hashes, touch_files
+from bot.store.plain import connect_writer, transaction
 from bot.store.write import apply_file_batch
 
 _OK, _RAISED = b"\x00", b"\x01"  # an answer's first byte

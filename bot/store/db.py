@@ -10,14 +10,14 @@ import importlib
 import importlib.resources
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from bot.store.lock import DatabaseLock
+from bot.store.plain import PRAGMAS, transaction
 
 T = TypeVar("T")
 Row = tuple[Any, ...]  # a result row, as sqlite3 returns it (no row factory)
@@ -134,44 +134,9 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
     return await execute(work, conn._conn)
 
 
-_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
-    "PRAGMA cache_size = -32000",
-    "PRAGMA temp_store = MEMORY",
-)
-
-
 async def _configure(conn: aiosqlite.Connection) -> None:
-    for pragma in _PRAGMAS:
+    for pragma in PRAGMAS:
         await conn.execute(pragma)
-
-
-def connect_writer(path: Path) -> sqlite3.Connection:
-    """A plain writer connection with the store's settings, to a database already migrated
-    (an ingest's writer process: bot.ingest.writer)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT on a connection in autocommit mode; ROLLBACK on error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # -------------------------------------------------------------------- migrations

@@ -8,12 +8,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.articles import Article, topic_key
 from bot.store import sequence
 from bot.store.bulk import load_in_batches
-from bot.store.db import Database
 from bot.store.files import bump_files_generation
 from bot.store.gone import FTS_DELETE, TITLES_FTS_DELETE
 from bot.store.prepare import (
@@ -26,6 +25,9 @@ from bot.store.prepare import (
 )
 from bot.store.records import BatchCounts, FileRecord, PreparedArticle
 from bot.store.rows import TOPIC_SEP
+
+if TYPE_CHECKING:  # the writer process imports this module without the event loop
+    from bot.store.db import Database
 
 STORY_WINDOW_S = 3 * 24 * 3600
 
