@@ -232,7 +232,9 @@ class _BatchState:
     new_stubs: list[tuple[Any, ...]] = field(default_factory=list)
     new_urls: set[str] = field(default_factory=set)
 
-    def new_id(self, cur: sqlite3.Cursor, canonical: str, row: tuple[Any, ...], *, stub: bool) -> int:
+    def new_id(
+        self, cur: sqlite3.Cursor, canonical: str, row: tuple[Any, ...], *, stub: bool
+    ) -> int:
         """Queue the insert of a URL new to the database; its id, as the insert would give it."""
         if self.next_id > _MAX_ROWID:
             got = cur.execute(_UPSERT_STUB if stub else _UPSERT_FILE_ARTICLE, row).fetchone()
