@@ -88,3 +88,33 @@ async def test_a_url_twice_in_one_batch_keeps_the_later_text_and_the_ids_in_orde
         assert await store.integrity_check() == "ok"
     finally:
         await store.close()
+
+
+async def test_a_store_at_the_largest_rowid_still_takes_new_articles(tmp_path: Path):
+    """Past id 2^63-1 SQLite picks new ids itself: the batch inserts row by row there."""
+    db = tmp_path / "news.db"
+    store = await Store.open(db)
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO articles (id, canonical_url, url, title, story_key, updated_at)"
+            " VALUES (?, 'https://example.com/top', 'https://example.com/top', 'Top', 'top', 0)",
+            ((1 << 63) - 1,),
+        )
+    store = await Store.open(db)
+    try:
+        stub = art("https://example.com/x", "Stub one")
+        counts = await store.articles.apply_batch(
+            [
+                rec("/a", art("https://example.com/a", "Quantum leap", related=(stub,))),
+                rec("/c", art("https://example.com/c", "Fusion record", related=(stub,))),
+            ],
+            now=1.0,
+        )
+        assert (counts.added, counts.related_added) == (2, 1)
+        found = rows(db)
+        assert {found[url][1] for url in (A, C, X)} == {"Quantum leap", "Fusion record", "Stub one"}
+        assert len({found[url][0] for url in (A, C, X)}) == 3
+        assert [e.article.title for e in await store.reads.search("quantum")] == ["Quantum leap"]
+    finally:
+        await store.close()
