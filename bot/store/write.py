@@ -79,6 +79,18 @@ def _article_upsert(*, from_file: bool) -> str:
 
 _UPSERT_FILE_ARTICLE = _article_upsert(from_file=True)
 _UPSERT_STUB = _article_upsert(from_file=False)
+# What the upserts insert for a URL new to the database, with the id it would have taken:
+# a batch's new rows go in by one executemany each (see _BatchState.new_id).
+_INSERT_FILE_ARTICLE = (
+    f"INSERT INTO articles (id, {', '.join(BOUND_COLUMNS)}, from_file, arrived_at, change_seq,"
+    f" gone) VALUES (?, {', '.join('?' * len(BOUND_COLUMNS))}, 1, ?, ?, ?)"
+)
+_INSERT_STUB = (
+    f"INSERT INTO articles (id, {', '.join(BOUND_COLUMNS)}, from_file)"
+    f" VALUES (?, {', '.join('?' * len(BOUND_COLUMNS))}, 0)"
+)
+# Above this, SQLite picks a new rowid at random, not max + 1: such a batch inserts row by row.
+_MAX_ROWID = (1 << 63) - 1
 # A _BatchState.known entry is a list [id, fingerprint, from_file, gone]; the stub path updates
 # this.
 _KNOWN_FINGERPRINT = 1
@@ -195,6 +207,9 @@ def _recount_topics(conn: sqlite3.Connection, topic_ids: Iterable[int]) -> None:
 @dataclass(slots=True)
 class _BatchState:
     seq: int  # the change sequence value the batch stamps its changed articles with
+    # The id SQLite gives the next inserted article: max(id) + 1 (no AUTOINCREMENT), as every
+    # insert of the batch goes through new_id in order.
+    next_id: int
     counts: BatchCounts = field(default_factory=BatchCounts)
     changed_ids: set[int] = field(default_factory=set)
     unchanged_ids: set[int] = field(default_factory=set)
@@ -214,6 +229,33 @@ class _BatchState:
     edges_cleared: set[int] = field(default_factory=set)  # parents whose stored edges went
     # parent id -> its related rows (parent_id, child_id, position)
     pending_edges: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # Rows of URLs new to the database, not yet inserted, with the ids they take; the URLs.
+    new_files: list[tuple[Any, ...]] = field(default_factory=list)
+    new_stubs: list[tuple[Any, ...]] = field(default_factory=list)
+    new_urls: set[str] = field(default_factory=set)
+
+    def new_id(
+        self, cur: sqlite3.Cursor, canonical: str, row: tuple[Any, ...], *, stub: bool
+    ) -> int:
+        """Queue the insert of a URL new to the database; its id, as the insert would give it."""
+        if self.next_id > _MAX_ROWID:
+            got = cur.execute(_UPSERT_STUB if stub else _UPSERT_FILE_ARTICLE, row).fetchone()
+            return int(got[0])
+        article_id = self.next_id
+        self.next_id += 1
+        (self.new_stubs if stub else self.new_files).append((article_id, *row))
+        self.new_urls.add(canonical)
+        return article_id
+
+    def insert_new(self, cur: sqlite3.Cursor) -> None:
+        """Insert the queued new rows (before anything reads or updates them)."""
+        if self.new_files:
+            cur.executemany(_INSERT_FILE_ARTICLE, self.new_files)
+            self.new_files.clear()
+        if self.new_stubs:
+            cur.executemany(_INSERT_STUB, self.new_stubs)
+            self.new_stubs.clear()
+        self.new_urls.clear()
 
     def reindex(self, canonical: str, article_id: int, *, gone: bool = False) -> None:
         """The row changed: its full-text entry is rebuilt at the end of the batch (dropped,
@@ -235,7 +277,10 @@ def _apply_batch(
 ) -> BatchCounts:
     """Write a batch. The full-text index is maintained here in two set statements at the end
     (a trigger writing FTS5 row by row flushes its pending terms on every row: ~10x slower)."""
-    state = _BatchState(sequence.next_value(conn))
+    state = _BatchState(
+        sequence.next_value(conn),
+        conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0],
+    )
     # One cursor for every statement: conn.execute() makes a cursor per call, and the
     # connection keeps a weak reference to each of the last ~200, which then outlive the batch
     # scattered over the Python heap, holding its freed arenas (~40 MB after 20k files).
@@ -252,9 +297,11 @@ def _apply_batch(
         None if item is None else _upsert_file_article(cur, item, now, canonical_topic, state)
         for item in prepared
     ]
+    state.insert_new(cur)
     for item, article_id in zip(prepared, ids, strict=True):
         if item is not None and article_id is not None:
             _link_related(cur, article_id, item, now, state)
+    state.insert_new(cur)
     rows = [row for rows in state.pending_topics.values() for row in rows]
     cur.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?)", rows)
     edges = [edge for edges in state.pending_edges.values() for edge in edges]
@@ -347,20 +394,23 @@ def _upsert_file_article(
     if known_from_file == 1 and known_fingerprint == new_fingerprint and known_gone == gone:
         got = None  # the upsert's WHERE would keep the row as it is
     else:
-        got = cur.execute(
-            _UPSERT_FILE_ARTICLE,
-            (
-                canonical,
-                *base,
-                TOPIC_SEP.join(topics),
-                new_fingerprint,
-                key,
-                now,
-                now,
-                state.seq,
-                gone,
-            ),
-        ).fetchone()
+        row = (
+            canonical,
+            *base,
+            TOPIC_SEP.join(topics),
+            new_fingerprint,
+            key,
+            now,
+            now,
+            state.seq,
+            gone,
+        )
+        if before is None:
+            got = (state.new_id(cur, canonical, row, stub=False),)
+        else:
+            if canonical in state.new_urls:
+                state.insert_new(cur)  # a second file about a URL this batch adds
+            got = cur.execute(_UPSERT_FILE_ARTICLE, row).fetchone()
     article_id: int
     if before is None:
         assert got is not None  # a URL new to the database: inserted
@@ -440,7 +490,11 @@ def _link_related(
             known_from_file == 1 or known_fingerprint == stub_fingerprint
         ):
             got = None  # the upsert's WHERE would keep the row as it is
+        elif stub_before is None:
+            got = (state.new_id(cur, canonical, (*row, now), stub=True),)
         else:
+            if canonical in state.new_urls:
+                state.insert_new(cur)  # named again, with other text, in this batch
             got = cur.execute(_UPSERT_STUB, (*row, now)).fetchone()
         if stub_before is None:
             assert got is not None  # a URL new to the database: inserted
@@ -505,6 +559,10 @@ def _assign_stories(cur: sqlite3.Cursor, article_ids: Iterable[int]) -> None:
         (json.dumps(ordered),),
     ):
         rows[article_id] = (key, published_at, story_id)
+    # Updates wait for the next look-up of the same key (only that look-up reads them): one
+    # executemany for most of a batch.
+    updates: list[tuple[int, int]] = []
+    updated_keys: set[str] = set()
     for article_id in ordered:
         row = rows.get(article_id)
         if row is None:
@@ -512,6 +570,10 @@ def _assign_stories(cur: sqlite3.Cursor, article_ids: Iterable[int]) -> None:
         key, published_at, current = row
         match = None
         if published_at is not None and key:
+            if key in updated_keys:
+                cur.executemany(_SET_STORY, updates)
+                updates.clear()
+                updated_keys.clear()
             match = cur.execute(
                 "SELECT min(story_id) FROM articles WHERE story_key = ? AND id != ?"
                 " AND published_at BETWEEN ? AND ? AND story_id IS NOT NULL",
@@ -519,4 +581,9 @@ def _assign_stories(cur: sqlite3.Cursor, article_ids: Iterable[int]) -> None:
             ).fetchone()[0]
         story = match if match is not None else (current if current == article_id else article_id)
         if story != current:
-            cur.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, article_id))
+            updates.append((story, article_id))
+            updated_keys.add(key)
+    cur.executemany(_SET_STORY, updates)
+
+
+_SET_STORY = "UPDATE articles SET story_id = ? WHERE id = ?"
