@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -37,6 +38,7 @@ _PREFIX_CHARS = 6  # migration 003 keys each title word's prefixes of 1 to 6 cha
 # the windows seen so far times this is the most the next window takes: _GROWTH while fewer
 # than _TRUSTED_MATCHES were found (a rate from a few matches may be far off)
 _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
+_WINDOW_KEYS = 3  # id-bucket keys of a window at most
 
 
 class Lookup(NamedTuple):
@@ -115,7 +117,7 @@ def search_lookup(terms: Sequence[str]) -> Lookup | None:
     keys = []
     for term in terms:
         found = words(term)
-        pairs = [f"{a} {b}" for a, b in zip(found, found[1:], strict=False)]
+        pairs = [f"{a} {b}" for a, b in pairwise(found)]
         if pairs and all(map(_indexable, pairs)):
             keys += map(_quoted, pairs)
         else:
@@ -137,35 +139,32 @@ def title_lookup(text: str) -> Lookup | None:
     return Lookup(" & ".join([*map(_quoted, found[:-1]), key]), check)
 
 
-def bucket_keys(lo: int, hi: int) -> list[str]:
-    """The fewest id-bucket keys ('#level:bucket', migration 003) whose buckets hold exactly
-    the ids lo <= id < hi (both multiples of the smallest bucket)."""
-    keys = []
-    at = lo
-    while at < hi:
-        level = 0
-        while level + 1 < _LEVELS:
-            bits = _BUCKET_BITS + (level + 1) * _LEVEL_BITS
-            if at % (1 << bits) or at + (1 << bits) > hi:
-                break
-            level += 1
+def window_keys(lo: int, hi: int) -> tuple[list[str], int]:
+    """At most _WINDOW_KEYS id-bucket keys ('#level:bucket', migration 003) of one level, the
+    narrowest, whose buckets hold every id lo <= id < hi; and the lowest id they hold. (GIN's
+    work per row it reads grows with the keys it is asked for: a few wide buckets cost less
+    than an exact cover by many narrow ones.)"""
+    level = 0
+    while True:
         bits = _BUCKET_BITS + level * _LEVEL_BITS
-        keys.append(f"'#{level}:{at >> bits}'")
-        at += 1 << bits
-    return keys
+        first, last = lo >> bits, (hi - 1) >> bits
+        if last - first < _WINDOW_KEYS or level == _LEVELS - 1:
+            return [f"'#{level}:{b}'" for b in range(first, last + 1)], first << bits
+        level += 1
 
 
 async def newest_matches(
     conn: asyncpg.Connection, select: str, lookup: Lookup, limit: int
 ) -> list[asyncpg.Record]:
-    """The rows of ``select`` (its $1: the keys, $2: the check, $3: the limit; it returns id
-    first, newest first) for the newest ``limit`` matches of the lookup, newest first.
+    """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
+    (its $1: the keys, $2: the check, $3: ids below this, $4: the limit; it returns id
+    first, newest first).
 
     Each round asks for the matches in a window of ids just older than the last (a window
-    is id buckets: GIN reads the word's list only where the buckets are); the first window
-    is the newest ids, the next is sized from the matches per id seen so far. A window that
-    would reach the oldest ids is replaced by the whole index, asked for the newest
-    ``limit``: the words are rare there, so GIN's every match is few rows."""
+    is a few id buckets: GIN reads the words' lists only where the buckets are); the first
+    window is the newest ids, the next is sized from the matches per id seen so far. A
+    window that would reach the oldest ids is the whole index: the words are rare there,
+    so all their matches are few rows."""
     top = await conn.fetchval(
         # a parallel plan's workers take longer to start than these queries take
         "SELECT (SELECT max(id) FROM articles),"
@@ -174,17 +173,14 @@ async def newest_matches(
     found: list[asyncpg.Record] = []
     if top is None:
         return found
-    step = 1 << _BUCKET_BITS
-    newest = (int(top) // step + 1) * step
-    hi, size = newest, max(step, -(-limit // step) * step)
+    newest = int(top) + 1
+    hi, size = newest, limit
     while True:
-        lo = hi - size
-        if lo <= 0:
-            return list(await conn.fetch(select, lookup.keys, lookup.check, limit))
-        window = " | ".join(bucket_keys(lo, hi))
-        keys = f"({lookup.keys}) & ({window})"
-        found += await conn.fetch(select, keys, lookup.check, limit - len(found))
-        if len(found) >= limit:
+        buckets, lo = window_keys(max(1, hi - size), hi)
+        # from the oldest ids: the whole index (the words are rare, or absent)
+        keys = lookup.keys if lo <= 1 else f"({lookup.keys}) & ({' | '.join(buckets)})"
+        found += await conn.fetch(select, keys, lookup.check, hi, limit - len(found))
+        if len(found) >= limit or lo <= 1:
             return found
         hi = lo
         seen = newest - lo
@@ -192,7 +188,7 @@ async def newest_matches(
         # a rate from a few matches may be far off: then the window grows at most _GROWTH-fold
         growth = _TRUSTED_GROWTH if len(found) >= _TRUSTED_MATCHES else _GROWTH
         wanted = (limit - len(found)) * seen / len(found) * 1.25 if found else seen * growth
-        size = -(-int(min(wanted, seen * growth)) // step) * step
+        size = int(min(wanted, seen * growth)) + 1
 
 
 async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> list[StoryEntry]:
@@ -219,12 +215,12 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
 _SEARCH_SELECT = (
     "SELECT id, story_id, title, excerpt, provider_name FROM articles"
     " WHERE newsbot_search_keys(search, id) @@ $1::tsquery AND search @@ $2::tsquery"
-    " ORDER BY -id LIMIT $3"
+    " AND id < $3 ORDER BY -id LIMIT $4"
 )
 _TITLE_SELECT = (
     "SELECT id, title, from_file, published_at FROM articles"
     " WHERE newsbot_title_keys(title_search, id) @@ $1::tsquery AND title_search @@ $2::tsquery"
-    " ORDER BY -id LIMIT $3"
+    " AND id < $3 ORDER BY -id LIMIT $4"
 )
 
 
@@ -258,7 +254,5 @@ async def title_matches(conn: asyncpg.Connection, text: str, limit: int) -> list
             return []
         matches = await newest_matches(conn, _TITLE_SELECT, lookup, TITLE_CANDIDATES)
         # files first, then newest (published_at DESC, a missing date last, then id DESC)
-        records = sorted(
-            matches, key=lambda r: (-r[2], r[3] is None, -(r[3] or 0), -r[0])
-        )[:limit]
+        records = sorted(matches, key=lambda r: (-r[2], r[3] is None, -(r[3] or 0), -r[0]))[:limit]
     return [(int(r[0]), str(r[1])) for r in records]
