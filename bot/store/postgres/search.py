@@ -38,15 +38,19 @@ _PREFIX_CHARS = 6  # migration 003 keys each title word's prefixes of 1 to 6 cha
 # the windows seen so far times this is the most the next window takes: _GROWTH while fewer
 # than _TRUSTED_MATCHES were found (a rate from a few matches may be far off)
 _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
-_WINDOW_KEYS = 3  # id-bucket keys of a window at most
+# id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
+# twice the ids asked for
+_WINDOW_KEYS = 8
 
 
 class Lookup(NamedTuple):
     """One newest-first lookup: ``keys`` a tsquery over the index's keys that every match
-    matches (maybe more rows), ``check`` the tsquery the row's own vector matches exactly."""
+    matches (maybe more rows), ``check`` the tsquery the row's own vector matches exactly;
+    ``exact``: the keys match only the matches (the check need not run)."""
 
     keys: str
     check: str
+    exact: bool
 
 
 def _indexable(word: str) -> bool:
@@ -114,7 +118,7 @@ def search_lookup(terms: Sequence[str]) -> Lookup | None:
     check = search_query(terms)
     if check is None:
         return None
-    keys = []
+    keys: list[str] = []
     for term in terms:
         found = words(term)
         pairs = [f"{a} {b}" for a, b in pairwise(found)]
@@ -122,7 +126,7 @@ def search_lookup(terms: Sequence[str]) -> Lookup | None:
             keys += map(_quoted, pairs)
         else:
             keys += map(_quoted, found)
-    return Lookup(" & ".join(keys), check)
+    return Lookup(" & ".join(keys), check, all(len(words(term)) <= 1 for term in terms))
 
 
 def title_lookup(text: str) -> Lookup | None:
@@ -136,13 +140,14 @@ def title_lookup(text: str) -> Lookup | None:
     found = words(text)[:MAX_PREFIX_WORDS]
     last = found[-1]
     key = _quoted("^" + last[:_PREFIX_CHARS]) if last.isascii() else f"{_quoted(last)}:*"
-    return Lookup(" & ".join([*map(_quoted, found[:-1]), key]), check)
+    exact = len(last) <= _PREFIX_CHARS or not last.isascii()
+    return Lookup(" & ".join([*map(_quoted, found[:-1]), key]), check, exact)
 
 
 def window_keys(lo: int, hi: int) -> tuple[list[str], int]:
     """At most _WINDOW_KEYS id-bucket keys ('#level:bucket', migration 003) of one level, the
     narrowest, whose buckets hold every id lo <= id < hi; and the lowest id they hold. (GIN's
-    work per row it reads grows with the keys it is asked for: a few wide buckets cost less
+    work per row it reads grows with the keys it is asked for: a few wider buckets cost less
     than an exact cover by many narrow ones.)"""
     level = 0
     while True:
@@ -157,8 +162,8 @@ async def newest_matches(
     conn: asyncpg.Connection, select: str, lookup: Lookup, limit: int
 ) -> list[asyncpg.Record]:
     """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
-    (its $1: the keys, $2: the check, $3: ids below this, $4: the limit; it returns id
-    first, newest first).
+    (its $1: the keys, $2: the check or NULL, $3: ids below this, $4: the limit; it returns
+    id first, newest first).
 
     Each round asks for the matches in a window of ids just older than the last (a window
     is a few id buckets: GIN reads the words' lists only where the buckets are); the first
@@ -179,7 +184,8 @@ async def newest_matches(
         buckets, lo = window_keys(max(1, hi - size), hi)
         # from the oldest ids: the whole index (the words are rare, or absent)
         keys = lookup.keys if lo <= 1 else f"({lookup.keys}) & ({' | '.join(buckets)})"
-        found += await conn.fetch(select, keys, lookup.check, hi, limit - len(found))
+        check = None if lookup.exact else lookup.check
+        found += await conn.fetch(select, keys, check, hi, limit - len(found))
         if len(found) >= limit or lo <= 1:
             return found
         hi = lo
@@ -214,12 +220,14 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
 # -id: the primary key cannot order these, so no plan walks it row by row through old rows.
 _SEARCH_SELECT = (
     "SELECT id, story_id, title, excerpt, provider_name FROM articles"
-    " WHERE newsbot_search_keys(search, id) @@ $1::tsquery AND search @@ $2::tsquery"
+    " WHERE newsbot_search_keys(search, id) @@ $1::tsquery"
+    " AND ($2::tsquery IS NULL OR search @@ $2::tsquery)"
     " AND id < $3 ORDER BY -id LIMIT $4"
 )
 _TITLE_SELECT = (
     "SELECT id, title, from_file, published_at FROM articles"
-    " WHERE newsbot_title_keys(title_search, id) @@ $1::tsquery AND title_search @@ $2::tsquery"
+    " WHERE newsbot_title_keys(title_search, id) @@ $1::tsquery"
+    " AND ($2::tsquery IS NULL OR title_search @@ $2::tsquery)"
     " AND id < $3 ORDER BY -id LIMIT $4"
 )
 
