@@ -40,7 +40,7 @@ _PREFIX_CHARS = 6  # migration 003 keys each title word's prefixes of 1 to 6 cha
 _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
 # id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
 # twice the ids asked for
-_WINDOW_KEYS = 8
+_WINDOW_KEYS = 3
 
 
 class Lookup(NamedTuple):
