@@ -40,6 +40,36 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                   generate_series(1, least(length(w), 6)) n), '{}'))
 $$;
 
+-- A new row is written with story_id = its own id (what most rows keep), so a story is
+-- UPDATEd into a row only when it joins another: an UPDATE of an indexed column redoes every
+-- index key of the row. A new row not yet reached in id order still counts as storyless (as its
+-- NULL did): the same stories as 001's function.
+DROP FUNCTION newsbot_assign_stories(BIGINT[], BIGINT);
+CREATE FUNCTION newsbot_assign_stories(ids BIGINT[], window_s BIGINT, fresh BIGINT[])
+RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+    found BIGINT;
+BEGIN
+    FOR r IN
+        SELECT a.id, a.story_key, a.published_at, a.story_id FROM articles a
+        WHERE a.id = ANY (ids) ORDER BY a.id
+    LOOP
+        found := NULL;
+        IF r.published_at IS NOT NULL AND r.story_key <> '' THEN
+            SELECT min(o.story_id) INTO found FROM articles o
+            WHERE o.story_key = r.story_key AND o.id <> r.id
+              AND o.published_at BETWEEN r.published_at - window_s AND r.published_at + window_s
+              AND o.story_id IS NOT NULL AND NOT (o.id > r.id AND o.id = ANY (fresh));
+        END IF;
+        found := COALESCE(found, r.id);
+        IF found IS DISTINCT FROM r.story_id THEN
+            UPDATE articles SET story_id = found WHERE id = r.id;
+        END IF;
+    END LOOP;
+END
+$$;
+
 SET LOCAL maintenance_work_mem = '256MB';  -- each build sorts in fewer passes
 CREATE INDEX articles_search_keys ON articles USING GIN (newsbot_search_keys(search, id));
 CREATE INDEX articles_title_keys ON articles USING GIN (newsbot_title_keys(title_search, id));
