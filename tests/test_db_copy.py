@@ -223,6 +223,25 @@ async def test_round_trip_through_postgresql_keeps_everything(
     assert "written to since" in capsys.readouterr().err
 
 
+async def test_a_copy_into_postgresql_leaves_the_articles_indexes_as_migrated(
+    source: Path, postgres_url: str
+):
+    # the copy drops them while it fills the table and builds them at the end
+    listed = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'articles' ORDER BY 1"
+
+    async def indexes() -> list[tuple[str, str]]:
+        pg = await PostgresStore.open(postgres_url)
+        try:
+            return [(name, definition) for name, definition in await pg.database.fetch(listed)]
+        finally:
+            await pg.close()
+
+    migrated = await indexes()
+    assert any("newsbot_search_keys" in definition for _name, definition in migrated)
+    assert await copy(str(source), postgres_url) == 0
+    assert await indexes() == migrated
+
+
 async def test_a_password_never_shows(source: Path, postgres_server: str, capsys):
     secret = "s3cr3t-pw"
     url = postgres_server.replace("postgres:@", f"postgres:{secret}@", 1).replace(

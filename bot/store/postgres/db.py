@@ -24,6 +24,7 @@ from bot.store.interface import DatabaseUnavailable
 # Advisory lock keys of this bot (one 64-bit key space per database, shared by every client).
 MIGRATION_LOCK = 0x6E657773_626F7401  # held while a process migrates the schema
 WRITE_LOCK = 0x6E657773_626F7402  # held by each write transaction of the article data
+MIGRATION_TIMEOUT = 3600.0  # seconds one migration may take
 
 Row = tuple[Any, ...]
 
@@ -140,7 +141,8 @@ async def migrate(conn: asyncpg.Connection) -> int:
             if number <= version:
                 continue
             async with conn.transaction():
-                await conn.execute(script)
+                # an index build over a large table takes minutes, not a query's 60 s
+                await conn.execute(script, timeout=MIGRATION_TIMEOUT)
                 await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
             version = number
         return version

@@ -7,13 +7,20 @@ a word is. A search term of several words is a phrase (``<->``), as an FTS5 quot
 the newest SEARCH_CANDIDATES matches are ranked by the same Relevance as SQLite's. Nothing a
 user types is tsquery syntax: only words of letters and digits reach the query, quoted, and the
 query is a parameter.
+
+Both look for the NEWEST matches, as SQLite's ``ORDER BY rowid DESC LIMIT n`` does, through
+the GIN indexes of migration 003: a first look at the newest ids only (the query AND a window
+of id buckets, which GIN intersects by skipping through each word's list), then older windows
+sized from the matches seen so far, until there are enough or every id was looked at. So a
+common word reads a few hundred rows, not all of its matches.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -25,6 +32,25 @@ from bot.store.search import MAX_PREFIX_WORDS, SEARCH_CANDIDATES, TITLE_CANDIDAT
 
 _MAX_POSITION = 16383  # tsvector positions stop here
 _MAX_LEXEME_BYTES = 2046  # a longer word is no tsvector lexeme: it is not indexed
+# migration 003's keys: id buckets of 2^9 ids, each level 2^3 times wider, 7 levels
+_BUCKET_BITS, _LEVEL_BITS, _LEVELS = 9, 3, 7
+_PREFIX_CHARS = 6  # migration 003 keys each title word's prefixes of 1 to 6 characters
+# the windows seen so far times this is the most the next window takes: _GROWTH while fewer
+# than _TRUSTED_MATCHES were found (a rate from a few matches may be far off)
+_GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
+# id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
+# twice the ids asked for
+_WINDOW_KEYS = 3
+
+
+class Lookup(NamedTuple):
+    """One newest-first lookup: ``keys`` a tsquery over the index's keys that every match
+    matches (maybe more rows), ``check`` the tsquery the row's own vector matches exactly;
+    ``exact``: the keys match only the matches (the check need not run)."""
+
+    keys: str
+    check: str
+    exact: bool
 
 
 def _indexable(word: str) -> bool:
@@ -81,21 +107,106 @@ def prefix_query(text: str) -> str | None:
     return " & ".join(f"'{w}'" for w in found) + ":*"
 
 
+def _quoted(lexeme: str) -> str:
+    return f"'{lexeme}'"
+
+
+def search_lookup(terms: Sequence[str]) -> Lookup | None:
+    """The keys and check of a search: a word is its own key; a phrase's keys are its word
+    pairs ('a b', migration 003), so a phrase of common words that are rarely neighbours
+    reads only the rows that hold the pair."""
+    check = search_query(terms)
+    if check is None:
+        return None
+    keys: list[str] = []
+    for term in terms:
+        found = words(term)
+        pairs = [f"{a} {b}" for a, b in pairwise(found)]
+        if pairs and all(map(_indexable, pairs)):
+            keys += map(_quoted, pairs)
+        else:
+            keys += map(_quoted, found)
+    return Lookup(" & ".join(keys), check, all(len(words(term)) <= 1 for term in terms))
+
+
+def title_lookup(text: str) -> Lookup | None:
+    """The keys and check of a title autocomplete (None: no words, or a word longer than a
+    lexeme, which no title holds): the last word's key is '^' and its first 6 characters
+    (migration 003 keys ASCII-counted prefixes; another prefix asks GIN for every word that
+    starts with it)."""
+    check = prefix_query(text)
+    if not check:
+        return None
+    found = words(text)[:MAX_PREFIX_WORDS]
+    last = found[-1]
+    key = _quoted("^" + last[:_PREFIX_CHARS]) if last.isascii() else f"{_quoted(last)}:*"
+    exact = len(last) <= _PREFIX_CHARS or not last.isascii()
+    return Lookup(" & ".join([*map(_quoted, found[:-1]), key]), check, exact)
+
+
+def window_keys(lo: int, hi: int) -> tuple[list[str], int]:
+    """At most _WINDOW_KEYS id-bucket keys ('#level:bucket', migration 003) of one level, the
+    narrowest, whose buckets hold every id lo <= id < hi; and the lowest id they hold. (GIN's
+    work per row it reads grows with the keys it is asked for: a few wider buckets cost less
+    than an exact cover by many narrow ones.)"""
+    level = 0
+    while True:
+        bits = _BUCKET_BITS + level * _LEVEL_BITS
+        first, last = lo >> bits, (hi - 1) >> bits
+        if last - first < _WINDOW_KEYS or level == _LEVELS - 1:
+            return [f"'#{level}:{b}'" for b in range(first, last + 1)], first << bits
+        level += 1
+
+
+async def newest_matches(
+    conn: asyncpg.Connection, select: str, lookup: Lookup, limit: int
+) -> list[asyncpg.Record]:
+    """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
+    (its $1: the keys, $2: the check or NULL, $3: ids below this, $4: the limit; it returns
+    id first, newest first).
+
+    Each round asks for the matches in a window of ids just older than the last (a window
+    is a few id buckets: GIN reads the words' lists only where the buckets are); the first
+    window is the newest ids, the next is sized from the matches per id seen so far. A
+    window that would reach the oldest ids is the whole index: the words are rare there,
+    so all their matches are few rows."""
+    top = await conn.fetchval(
+        # a parallel plan's workers take longer to start than these queries take
+        "SELECT (SELECT max(id) FROM articles),"
+        " set_config('max_parallel_workers_per_gather', '0', true)"
+    )
+    found: list[asyncpg.Record] = []
+    if top is None:
+        return found
+    newest = int(top) + 1
+    hi, size = newest, limit
+    while True:
+        buckets, lo = window_keys(max(1, hi - size), hi)
+        # from the oldest ids: the whole index (the words are rare, or absent)
+        keys = lookup.keys if lo <= 1 else f"({lookup.keys}) & ({' | '.join(buckets)})"
+        check = None if lookup.exact else lookup.check
+        found += await conn.fetch(select, keys, check, hi, limit - len(found))
+        if len(found) >= limit or lo <= 1:
+            return found
+        hi = lo
+        seen = newest - lo
+        # as many ids as the matches still wanted take at the rate seen, and a quarter more;
+        # a rate from a few matches may be far off: then the window grows at most _GROWTH-fold
+        growth = _TRUSTED_GROWTH if len(found) >= _TRUSTED_MATCHES else _GROWTH
+        wanted = (limit - len(found)) * seen / len(found) * 1.25 if found else seen * growth
+        size = int(min(wanted, seen * growth)) + 1
+
+
 async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> list[StoryEntry]:
     """Full-text search over title, excerpt and provider; best match first."""
     terms = search_terms(text)
-    query = search_query(terms)
-    if query is None:
+    lookup = search_lookup(terms)
+    if lookup is None:
         return []
     relevance = Relevance([w for term in terms for w in words(term)])
     # Ranked among the newest SEARCH_CANDIDATES matches, as SQLite ranks them; only the text
     # travels for all of them, whole rows for the ones kept.
-    matches = await conn.fetch(
-        "SELECT id, story_id, title, excerpt, provider_name FROM articles"
-        " WHERE search @@ $1::tsquery ORDER BY id DESC LIMIT $2",
-        query,
-        SEARCH_CANDIDATES,
-    )
+    matches = await newest_matches(conn, _SEARCH_SELECT, lookup, SEARCH_CANDIDATES)
     # scoring 500 texts takes milliseconds: off the event loop, as SQLite's runs on its thread
     kept = await asyncio.to_thread(_best, matches, relevance, limit)
     records = await conn.fetch(
@@ -103,6 +214,22 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
     )
     by_id = {row[ID]: row for row in article_rows(records)}
     return await story_entries(conn, [by_id[article_id] for article_id in kept])
+
+
+# The match check runs on the row's own vector (no index holds it since migration 003). ORDER BY
+# -id: the primary key cannot order these, so no plan walks it row by row through old rows.
+_SEARCH_SELECT = (
+    "SELECT id, story_id, title, excerpt, provider_name FROM articles"
+    " WHERE newsbot_search_keys(search, id) @@ $1::tsquery"
+    " AND ($2::tsquery IS NULL OR search @@ $2::tsquery)"
+    " AND id < $3 ORDER BY -id LIMIT $4"
+)
+_TITLE_SELECT = (
+    "SELECT id, title, from_file, published_at FROM articles"
+    " WHERE newsbot_title_keys(title_search, id) @@ $1::tsquery"
+    " AND ($2::tsquery IS NULL OR title_search @@ $2::tsquery)"
+    " AND id < $3 ORDER BY -id LIMIT $4"
+)
 
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
@@ -123,23 +250,17 @@ def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) ->
 async def title_matches(conn: asyncpg.Connection, text: str, limit: int) -> list[tuple[int, str]]:
     """(article id, title) for autocomplete by title: articles with a file of their own
     first, then newest first."""
-    query = prefix_query(text)
-    if query == "":
-        return []
-    if query is None:
+    if not words(text):
         records = await conn.fetch(
             "SELECT id, title FROM articles WHERE published = 1 AND from_file = 1 AND gone = 0"
             " ORDER BY published_at DESC, id LIMIT $1",
             limit,
         )
     else:
-        records = await conn.fetch(
-            "SELECT a.id, a.title FROM (SELECT id FROM articles"
-            " WHERE title_search @@ $1::tsquery ORDER BY id DESC LIMIT $2) m"
-            " JOIN articles a ON a.id = m.id"
-            " ORDER BY a.from_file DESC, a.published_at DESC NULLS LAST, a.id DESC LIMIT $3",
-            query,
-            TITLE_CANDIDATES,
-            limit,
-        )
+        lookup = title_lookup(text)
+        if lookup is None:
+            return []
+        matches = await newest_matches(conn, _TITLE_SELECT, lookup, TITLE_CANDIDATES)
+        # files first, then newest (published_at DESC, a missing date last, then id DESC)
+        records = sorted(matches, key=lambda r: (-r[2], r[3] is None, -(r[3] or 0), -r[0]))[:limit]
     return [(int(r[0]), str(r[1])) for r in records]

@@ -47,16 +47,18 @@ def _marks(count: int) -> str:
 # Every write sets the row's full-text vectors too ($N-1, $N: search, title_search; NULL when
 # the row is gone), from the text it writes: no row is written twice for its index.
 _VECTORS = ("search", "title_search")
+# A new row is its own story ($1) until newsbot_assign_stories finds it another: most rows keep
+# it, and are then never updated (an update of an indexed column redoes all the row's index keys).
 _INSERT_FILE = (
-    f"INSERT INTO articles ({', '.join((*_FILE_COLUMNS, *_VECTORS))})"
+    f"INSERT INTO articles ({', '.join((*_FILE_COLUMNS, *_VECTORS, 'story_id'))})"
     f" VALUES ({_marks(len(_FILE_COLUMNS) - 4)}, 1, ${len(_FILE_COLUMNS) - 3},"
     f" ${len(_FILE_COLUMNS) - 2}, ${len(_FILE_COLUMNS) - 1},"
-    f" ${len(_FILE_COLUMNS)}::tsvector, ${len(_FILE_COLUMNS) + 1}::tsvector)"
+    f" ${len(_FILE_COLUMNS)}::tsvector, ${len(_FILE_COLUMNS) + 1}::tsvector, $1)"
 )
 _INSERT_STUB = (
-    f"INSERT INTO articles ({', '.join((*_STUB_COLUMNS, *_VECTORS))})"
+    f"INSERT INTO articles ({', '.join((*_STUB_COLUMNS, *_VECTORS, 'story_id'))})"
     f" VALUES ({_marks(len(_STUB_COLUMNS) - 1)}, 0,"
-    f" ${len(_STUB_COLUMNS)}::tsvector, ${len(_STUB_COLUMNS) + 1}::tsvector)"
+    f" ${len(_STUB_COLUMNS)}::tsvector, ${len(_STUB_COLUMNS) + 1}::tsvector, $1)"
 )
 # Parameters: $1 id, then BOUND_COLUMNS from $2, then arrived_at, change_seq, gone.
 _FILE_PARAM = {name: f"${i}" for i, name in enumerate(BOUND_COLUMNS, start=2)}
@@ -259,13 +261,16 @@ async def _apply_batch(
         list(urls),
     ):
         known[canonical] = [article_id, stored_fingerprint, from_file, gone]
-    fresh = await conn.fetch(
-        "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
-        len(urls) - len(known),
-    )
+    fresh = [
+        int(r[0])
+        for r in await conn.fetch(
+            "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)",
+            len(urls) - len(known),
+        )
+    ]
     state = _BatchState(
         seq=await sequence.next_value(conn),
-        writes=_Writes(sorted((int(r[0]) for r in fresh), reverse=True)),
+        writes=_Writes(sorted(fresh, reverse=True)),
         known=known,
         before=set(known),
     )
@@ -315,9 +320,10 @@ async def _apply_batch(
         await bump_files_generation(conn)
     if state.changed_ids:
         await conn.execute(
-            "SELECT newsbot_assign_stories($1::bigint[], $2)",
+            "SELECT newsbot_assign_stories($1::bigint[], $2, $3::bigint[])",
             sorted(state.changed_ids),
             STORY_WINDOW_S,
+            fresh,  # ids no row had before the batch: a row's story is assigned in id order
         )
     await sequence.take(conn, state.seq, now)
     return state.counts

@@ -1,0 +1,122 @@
+"""PostgreSQL's newest-first search and title lookups (migration 003): the windows of id
+buckets give exactly the newest matches that a scan of every match gives, for common, rare and
+absent words, phrases of common words that are rarely neighbours, and title prefixes short,
+long and not ASCII; with ids far from 1, so that windows of every bucket level are used."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import asyncpg
+import pytest
+
+from bot.store.postgres import PostgresStore
+from bot.store.postgres import search as pg
+from bot.store.relevance import words
+from bot.store.search import search_terms
+from tests.test_store_parity import corpus, load
+
+
+def test_a_window_is_a_few_buckets_of_one_level_holding_every_id_asked():
+    rng = random.Random(11)
+    for _ in range(3000):
+        lo = rng.randrange(1, 1 << rng.choice((10, 16, 22, 30)))
+        hi = lo + rng.randrange(1, 1 << rng.choice((4, 9, 13, 18, 24)))
+        keys, lowest = pg.window_keys(lo, hi)
+        assert 1 <= len(keys) <= pg._WINDOW_KEYS
+        levels = {int(k.strip("'#").split(":")[0]) for k in keys}
+        assert len(levels) == 1
+        (level,) = levels
+        bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+        buckets = [int(k.strip("'").split(":")[1]) for k in keys]
+        assert buckets == list(range(lo >> bits, ((hi - 1) >> bits) + 1))  # every id, in order
+        assert lowest == buckets[0] << bits <= lo
+        if 0 < level < pg._LEVELS - 1:  # the narrowest level that needs this few keys
+            narrower = bits - pg._LEVEL_BITS
+            assert ((hi - 1) >> narrower) - (lo >> narrower) >= pg._WINDOW_KEYS
+
+
+async def test_the_index_keys_are_the_buckets_python_asks_for(postgres_url: str):
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        for article_id in (1, 511, 512, 4095, 4096, 1_390_449, 3_000_001, 2**40 + 5):
+            keys = await conn.fetchval(
+                "SELECT tsvector_to_array(newsbot_search_keys(''::tsvector, $1))", article_id
+            )
+            title_keys = await conn.fetchval(
+                "SELECT tsvector_to_array(newsbot_title_keys(''::tsvector, $1))", article_id
+            )
+            for level in range(pg._LEVELS):
+                bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+                assert f"#{level}:{article_id >> bits}" in keys
+                assert f"#{level}:{article_id >> bits}" in title_keys
+            (narrowest,), _ = pg.window_keys(article_id, article_id + 1)
+            assert narrowest.strip("'") in keys
+        pairs = await conn.fetchval(
+            "SELECT tsvector_to_array(newsbot_search_keys($1::tsvector, 1))", "'a':1 'b':2,4 'c':3"
+        )
+        assert {"a b", "b c", "c b"} <= set(pairs) and "a c" not in pairs
+        prefixes = await conn.fetchval(
+            "SELECT tsvector_to_array(newsbot_title_keys($1::tsvector, 1))", "'robotics' 'ai'"
+        )
+        assert {"^r", "^ro", "^robot", "^roboti", "^a", "^ai"} <= set(prefixes)
+        assert "^robotic" not in prefixes  # 6 characters at most
+    finally:
+        await conn.close()
+
+
+def _lookups(titles: list[str]) -> tuple[list[str], list[str]]:
+    """Search texts and title texts: the commonest words, one-off words, an absent word,
+    phrases of two common words that are seldom neighbours, stop-words, and prefixes of one
+    letter, of 7 letters and more, of several words, and not ASCII."""
+    counts = Counter(w for title in titles for w in set(words(title)))
+    common = [w for w, _ in counts.most_common(12)]
+    rare = [w for w, n in counts.items() if n == 1][:6]
+    searches = ["the", "a", "zzzz", "the a", *common, *rare]
+    searches += [f"{a}-{b}" for a, b in zip(common, common[3:], strict=False)]
+    searches += [f"{common[0]} {rare[0]}", f"{common[1]} {common[2]}", "self-driving"]
+    long_words = [w for w in counts if len(w) >= 8][:4]
+    title_texts = ["a", "t", "e", "ro", "zz", "ü", "é", *common[:6], *rare[:3]]
+    title_texts += [w[:7] for w in long_words] + [w[: len(w) - 1] for w in long_words]
+    title_texts += [f"{common[0]} {common[1][:2]}", f"{common[2]} {rare[1][:3]}", "new chip"]
+    return searches, title_texts
+
+
+@pytest.mark.parametrize("first_id", [1, 3_000_000])
+async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, first_id: int):
+    """Against the plain answer (every match's id, newest first) for limits from 1 to 500."""
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("SELECT setval('articles_id_seq', $1, false)", first_id)
+    finally:
+        await conn.close()
+    articles = corpus()
+    store = await PostgresStore.open(postgres_url)
+    try:
+        await load(store, articles)
+        searches, title_texts = _lookups([a.title for a in articles])
+        compared = 0
+        for text, is_title in [(t, False) for t in searches] + [(t, True) for t in title_texts]:
+            lookup = pg.title_lookup(text) if is_title else pg.search_lookup(search_terms(text))
+            if lookup is None:
+                continue
+            column = "title_search" if is_title else "search"
+            select = pg._TITLE_SELECT if is_title else pg._SEARCH_SELECT
+            for limit in (1, 7, 60, 500):
+                async with store.database.snapshot() as conn:
+                    expected = [
+                        r[0]
+                        for r in await conn.fetch(
+                            f"SELECT id FROM articles WHERE {column} @@ $1::tsquery"
+                            " ORDER BY id DESC LIMIT $2",
+                            lookup.check,
+                            limit,
+                        )
+                    ]
+                    got = [r[0] for r in await pg.newest_matches(conn, select, lookup, limit)]
+                assert got == expected, (text, limit)
+                compared += len(got)
+        assert compared > 5000  # the lookups found things
+    finally:
+        await store.close()
