@@ -83,9 +83,9 @@ async def test_a_large_run_releases_after_the_states_and_trims_after_each_batch(
         ingestor = Ingestor(store, max_file_bytes=1 << 20, workers=2)
         report = await ingestor.run([tmp_path / "tree"])
         assert report.added == COUNT
-        # nothing known yet: no release before the walk; a trim after each of the 5 batches,
-        # then the release and trim at the end of the run
-        assert events == ["walk", *["trim"] * 5, "release", "trim"]
+        # nothing known yet: no release before the walk; one after it (a large run), a trim
+        # after each of the 5 batches, then the release and trim at the end of the run
+        assert events == ["walk", "release", "trim", *["trim"] * 5, "release", "trim"]
         events.clear()
         (tmp_path / "tree" / "d0000" / "000000.md").unlink()
         report = await ingestor.run([tmp_path / "tree"])

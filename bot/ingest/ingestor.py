@@ -219,6 +219,11 @@ class Ingestor:
         # (emptied, not only dropped: a ColdScan handed in by `newsbot ingest` still refers to it).
         known.clear()
         del known
+        if self._parsed >= POOL_THRESHOLD:
+            # A large run: the pages this process's connections cached while serving (up to 32
+            # MB each at 1M articles) would sit beside the batches through it. Refilled on use.
+            await self.store.release_memory()
+            await self._trim_heap()
         if progress:
             progress(done, scan.files)
         # Started while the pool starts and parses the first batch; awaited by the first write.
