@@ -93,7 +93,7 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     known = _tree(tmp_path)
     monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # this process alone
+    monkeypatch.setattr(WALK, "_busy_cores", lambda: 0)  # this process alone
     started: list[Scan | None] = []
     forked = WALK._forked_scan
 
@@ -109,9 +109,9 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     assert (scan.files, scan.unchanged, scan.vanished) == (len(known) + 1, len(known), [])
     assert [f.path for f in scan.changed] == [str(tmp_path / "r" / "link" / "o.md")]
     # Both cores busy, or a small tree: one process walks.
-    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    monkeypatch.setattr(WALK, "_busy_cores", lambda: 1)
     assert WALK._shares(known, None) == 1
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    monkeypatch.setattr(WALK, "_busy_cores", lambda: 0)
     assert WALK._shares(known, None) == 2
     monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known) + 1)
     assert WALK._shares(known, None) == 1
@@ -129,3 +129,16 @@ def test_a_child_that_dies_leaves_the_walk_to_this_process(
     monkeypatch.setattr(WALK, "_walk_share", die)
     scan = scan_roots([tmp_path / "r"], known)
     assert scan.unchanged == len(known) and scan.vanished == []
+
+
+def test_busy_cores_are_the_other_runnable_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # this test's own process is runnable while it reads: it does not count itself
+    assert WALK._busy_cores() >= 0
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_bytes(b"0.50 0.40 0.30 3/512 4242\n")
+    assert WALK._busy_cores(str(loadavg)) == 2
+    loadavg.write_bytes(b"garbled")  # the last minute's load instead
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 1.0, 1.0))
+    assert WALK._busy_cores(str(loadavg)) == 1.5

@@ -102,10 +102,23 @@ def _shares(known: Mapping[str, FileState], watch: TreeWatch | None) -> int:
     if watch is not None or len(known) < FORK_MIN_KNOWN or not hasattr(os, "fork"):
         return 1
     cores = len(os.sched_getaffinity(0))
-    # On cores that are busy (the last minute's load, this process being one of it), a share
-    # waits for a core, and the split's overhead (each process lists every folder) is a loss.
-    free = int(cores + 1.5 - os.getloadavg()[0])
+    # On cores that are busy, a share waits for a core, and the split's overhead (each process
+    # lists every folder) is a loss.
+    free = int(cores + 0.5 - _busy_cores())
     return max(1, min(MAX_SHARES, cores, free))
+
+
+def _busy_cores(loadavg_path: str = "/proc/loadavg") -> float:
+    """How many cores other processes use now: the runnable count of /proc/loadavg but this
+    process, else the last minute's load but this process."""
+    # Now, not the last minute's average: right after a big ingest that average still says
+    # busy for a minute while the cores are idle.
+    try:
+        with open(loadavg_path, "rb") as loadavg:
+            running = int(loadavg.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return max(0.0, os.getloadavg()[0] - 1)
+    return max(0, running - 1)
 
 
 _LENGTH = struct.Struct("<Q")
