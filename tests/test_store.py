@@ -229,6 +229,19 @@ async def test_search_matches_what_was_typed_literally(store: StoreInterface):
     ]
 
 
+async def test_title_autocomplete_of_a_word_the_tokenizer_splits(store: StoreInterface):
+    # U+19B0 is a letter to Python (one word to bot.store.relevance.words) but a separator to
+    # SQLite's unicode61 tables: the typed word is a phrase, which titles_fts (detail = none)
+    # cannot match; the autocomplete still answers, from the whole-text index.
+    title = "Ab\u19b0cd robots"
+    await store.articles.apply_batch(
+        [rec("/1", art("https://example.com/1", title)), rec("/2", art("https://e.com/2", "Ab"))],
+        now=1.0,
+    )
+    assert [t for _, t in await store.reads.title_choices("ab\u19b0c")] == [title]
+    assert [t for _, t in await store.reads.title_choices("robots ab\u19b0cd")] == [title]
+
+
 async def test_rejected_files_recorded(store: StoreInterface):
     await store.articles.apply_batch([rec("/bad", None, error="empty file")], now=1.0)
     _, states = await store.files.states()

@@ -23,6 +23,8 @@ SEARCH_CANDIDATES = 500  # search ranks the newest this many matches (all, when 
 TITLE_CANDIDATES = 200  # title autocomplete orders the newest this many matches
 MAX_TERMS = 16  # of a search
 MAX_PREFIX_WORDS = 8  # of a title autocomplete
+# SQLite's error for a phrase (several tokens in one quoted string) on titles_fts (detail = none)
+_PHRASE_UNSUPPORTED = "phrase queries are not supported"
 
 
 def search_terms(text: str) -> list[str]:
@@ -71,6 +73,16 @@ async def search_entries(db: Database, text: str, limit: int) -> list[StoryEntry
     return await story_entries(db, await db.read(work))
 
 
+def _title_matches(table: str) -> str:
+    """The newest TITLE_CANDIDATES matches of a full-text table, files first, then newest."""
+    return (
+        f"SELECT a.id, a.title FROM (SELECT rowid AS id FROM {table}"
+        f" WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?) m"
+        " JOIN articles a ON a.id = m.id"
+        " ORDER BY a.from_file DESC, a.published_at DESC, a.id DESC LIMIT ?"
+    )
+
+
 async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, str]]:
     """(article id, title) for autocomplete by title: articles with a file of their own
     first, then newest first."""
@@ -83,11 +95,15 @@ async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, 
             (limit,),
         )
     else:
-        rows = await db.fetchall(
-            "SELECT a.id, a.title FROM (SELECT rowid AS id FROM titles_fts"
-            " WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m"
-            " JOIN articles a ON a.id = m.id"
-            " ORDER BY a.from_file DESC, a.published_at DESC, a.id DESC LIMIT ?",
-            (query, TITLE_CANDIDATES, limit),
-        )
+        try:
+            rows = await db.fetchall(_title_matches("titles_fts"), (query, TITLE_CANDIDATES, limit))
+        except sqlite3.OperationalError as exc:
+            if _PHRASE_UNSUPPORTED not in str(exc):
+                raise
+            # A word our cut keeps whole that SQLite's tokenizer splits (a letter newer than its
+            # Unicode tables) is a phrase, which titles_fts (detail = none) cannot match: the
+            # whole-text index can, by its title column, without a prefix index (rare, slower).
+            rows = await db.fetchall(
+                _title_matches("articles_fts"), (f"title : ({query})", TITLE_CANDIDATES, limit)
+            )
     return [(article_id, title) for article_id, title in rows]
