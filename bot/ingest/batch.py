@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.articles import PARSER_VERSION
-from bot.ingest.workers import Parsed
+from bot.ingest.parsed import Parsed
 from bot.store import UNREAD_TOO_LARGE, BatchCounts, FileRecord
 
 BAD_NAME = "the file name is not valid UTF-8; rename it"

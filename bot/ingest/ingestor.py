@@ -17,11 +17,12 @@ from pathlib import Path
 from bot.articles import PARSER_VERSION, topic_key
 from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
 from bot.ingest.memory import heap_trimmer
+from bot.ingest.parsed import Parsed
 from bot.ingest.pool import ParsePool
 from bot.ingest.report import IngestReport, report_of
 from bot.ingest.walk import ColdScan, FoundFile, Scan, scan_roots
 from bot.ingest.watch import TreeWatch
-from bot.ingest.workers import Parsed, load_parsed, parse_pickled
+from bot.ingest.workers import load_parsed, parse_pickled
 from bot.ingest.writer import WriterProcess, WriterStopped
 from bot.store import FileState, Store, StoreInterface
 

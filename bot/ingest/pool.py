@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import contextlib
 import os
 import pickle
 import queue
-import signal
-import struct
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
+from bot.ingest.pipes import OK, end_child, pipe, read_message, start_child, write_message
 from bot.ingest.walk import FoundFile
 from bot.ingest.workers import parse_pickled
 
-_LENGTH = struct.Struct("<Q")  # each message: its length, then a pickle
 _AHEAD = 2  # chunks sent to a worker before its first answer is read: it never waits for one
 _CLOSE_TIMEOUT_S = 5.0
 
 T = TypeVar("T")
 Task = tuple[Callable[..., bytes], tuple[Any, ...]]  # a module-level function and its arguments
-_OK, _RAISED = b"\x00", b"\x01"  # an answer's first byte
 
 
 class ParsePool:
@@ -52,7 +47,7 @@ class ParsePool:
         self._broken: RuntimeError | None = None
         try:
             for _ in range(count):
-                self._workers.append(start_child("from bot.ingest.pool import serve; serve()"))
+                self._workers.append(start_child("from bot.ingest.child import serve; serve()"))
             for worker in self._workers:
                 read_message(pipe(worker.stdout))  # ready: imports done
                 thread = threading.Thread(
@@ -126,7 +121,7 @@ class ParsePool:
                 if not waiting:
                     return
                 answer = read_message(receive)
-                if answer[:1] == _OK:
+                if answer[:1] == OK:
                     waiting.popleft().set_result(answer[1:])
                 else:
                     waiting.popleft().set_exception(pickle.loads(answer[1:]))
@@ -151,95 +146,6 @@ class ParsePool:
                 item[1].set_exception(error)
         for _ in range(stops):
             self._tasks.put(None)
-
-
-def start_child(code: str) -> subprocess.Popen[bytes]:
-    """A Python child running ``code``, talking over its stdin and stdout pipes."""
-    env = dict(os.environ)
-    # The child imports bot from where this process did (a checkout, or an install).
-    paths = [p for p in sys.path if p]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
-
-
-def end_child(child: subprocess.Popen[bytes]) -> None:
-    """Close its stdin (it ends at EOF) and reap it; killed when it does not end in time."""
-    with contextlib.suppress(OSError):
-        pipe(child.stdin).close()
-    try:
-        child.wait(_CLOSE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-    with contextlib.suppress(OSError):
-        pipe(child.stdout).close()
-
-
-def child_streams() -> tuple[IO[bytes], IO[bytes]]:
-    """In a child: (requests, answers). Its stdout becomes stderr, so a stray print cannot
-    corrupt an answer; Ctrl-C is the parent's to handle (it closes the child)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    return sys.stdin.buffer, answers
-
-
-def pipe(stream: IO[bytes] | None) -> IO[bytes]:
-    assert stream is not None  # every pipe here is opened with PIPE
-    return stream
-
-
-def write_message(stream: IO[bytes], data: bytes) -> None:
-    stream.write(_LENGTH.pack(len(data)))
-    stream.write(data)
-    stream.flush()
-
-
-def read_message(stream: IO[bytes]) -> bytes:
-    header = stream.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        raise EOFError("the pipe closed")
-    (size,) = _LENGTH.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("the pipe closed mid-message")
-    return data
-
-
-def serve() -> None:
-    """A worker's main loop: parse each chunk it is sent, answer in order, end at EOF."""
-    stream, answers = child_streams()
-    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice (Windows)
-        os.nice(10)  # the bot's event loop and its single writer keep their core
-    requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-
-    def read_requests() -> None:  # drains stdin always, so the bot never blocks writing
-        try:
-            while True:
-                requests.put(read_message(stream))
-        except (OSError, EOFError):
-            requests.put(None)
-
-    threading.Thread(target=read_requests, name="requests", daemon=True).start()
-    with contextlib.suppress(BrokenPipeError):  # the bot is gone: so are its answers
-        write_message(answers, b"")
-        while (request := requests.get()) is not None:
-            write_message(answers, _answer(request))
-
-
-def _answer(request: bytes) -> bytes:
-    """A request's answer: its function's bytes, or the error it raised (as the caller's)."""
-    try:
-        function, args = pickle.loads(request)
-        answer: bytes = function(*args)
-        return _OK + answer
-    except Exception as exc:
-        error = RuntimeError(f"{type(exc).__name__}: {exc}")
-        return _RAISED + pickle.dumps(error, pickle.HIGHEST_PROTOCOL)
 
 
 def _pickled_result(function: Callable[..., object], args: tuple[Any, ...]) -> bytes:

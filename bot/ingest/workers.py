@@ -6,23 +6,11 @@ import hashlib
 import os
 import pickle
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from bot.articles import ArticleRejected, parse_article
+from bot.ingest.parsed import Parsed
 from bot.ingest.walk import FoundFile
-from bot.store import PreparedArticle, prepare_article
-
-
-class Parsed(NamedTuple):  # a NamedTuple pickles as a tuple: one per changed file crosses back
-    """A worker's answer for one file, as plain values (cheap to pickle)."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    digest: str  # of the bytes read; "" when the file could not be read
-    error: str | None  # the reason the file is rejected, or None
-    warnings: tuple[tuple[str, str], ...]  # (field, reason)
-    prepared: PreparedArticle | None  # store.prepare_article() of the article, None if rejected
+from bot.store import prepare_article
 
 
 def parse_file(found: FoundFile, max_bytes: int) -> Parsed:

@@ -18,7 +18,10 @@ from pathlib import Path
 
 from bot.articles import PARSER_VERSION
 from bot.ingest.batch import BatchOutcome, sort_parsed
-from bot.ingest.pool import (
+from bot.ingest.parsed import Parsed
+from bot.ingest.pipes import (
+    OK,
+    RAISED,
     child_streams,
     end_child,
     pipe,
@@ -26,12 +29,10 @@ from bot.ingest.pool import (
     start_child,
     write_message,
 )
-from bot.ingest.workers import Parsed
 from bot.store.files import stored_hashes, touch_files
 from bot.store.plain import connect_writer, transaction
 from bot.store.write import apply_file_batch
 
-_OK, _RAISED = b"\x00", b"\x01"  # an answer's first byte
 # The child's SQLite page cache, in KiB. A batch touches each index and FTS page it writes a
 # few times in a row, then rarely again: the store's 32 MB per connection (kept for the readers'
 # hot pages) filled up and stayed full for the whole ingest, a third of the child's peak.
@@ -90,7 +91,7 @@ class WriterProcess:
             answer = read_message(self._receive)
         except (OSError, EOFError, ValueError) as exc:
             raise self._stopped(exc) from exc
-        if answer[:1] == _RAISED:
+        if answer[:1] == RAISED:
             raise WriterStopped(f"the ingest writer failed: {answer[1:].decode(errors='replace')}")
         return answer[1:]
 
@@ -141,10 +142,10 @@ def serve() -> None:
         conn = connect_writer(database)
         limit_memory(conn)
     except Exception as exc:
-        write_message(answers, _RAISED + _reason(exc))
+        write_message(answers, RAISED + _reason(exc))
         return
     try:
-        write_message(answers, _OK)
+        write_message(answers, OK)
         while True:
             try:
                 header = read_message(requests)
@@ -158,9 +159,9 @@ def serve() -> None:
                 outcome = write_parsed(
                     conn, parsed, stored_reasons, max_file_bytes, canonical_topic
                 )
-                answer = _OK + pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
+                answer = OK + pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # the transaction rolled back; the ingest reports it
-                answer = _RAISED + _reason(exc)
+                answer = RAISED + _reason(exc)
             del parsed
             write_message(answers, answer)
     except (BrokenPipeError, EOFError):
