@@ -23,7 +23,7 @@ from bot.config.model import TopicsConfig
 from bot.ingest import POOL_THRESHOLD, Ingestor
 from bot.ingest.batch import BatchOutcome
 from bot.ingest.ingestor import same_topic
-from bot.ingest.pool import read_message, write_message
+from bot.ingest.pipes import read_message, write_message
 from bot.ingest.writer import WriterProcess, WriterStopped
 from bot.store import Store
 from tests.test_ingest import article_text, write_tree
