@@ -1,9 +1,10 @@
 """The whole parse of a file, fast path against reference path: what a parse worker makes of a
 file's bytes (``parse_article``, then ``prepare_article``: the article, its warnings, the rows
 the writer stores, or the rejection and its message) must not depend on which YAML reader read
-its front matter. The fast path is the line scanner (``yaml_fast.simple_yaml``); the reference
-is libyaml's event parser (``yaml_events.read_document``), which reads every file the scanner
-declines.
+its front matter, nor on whether an Article is made (the workers' ``parse_values`` and
+``prepare_values`` make none). The fast path is the line scanner (``yaml_fast.simple_yaml``);
+the reference is libyaml's event parser (``yaml_events.read_document``), which reads every file
+the scanner declines.
 
 Inputs: every seed, every hostile fixture, small test files, generated real-shaped files, and
 hypothesis-drawn front matter: real-shaped files with lines edited into odd values, odd
@@ -23,8 +24,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import iter_files
-from bot.articles import ArticleRejected, parse, parse_article
+from bot.articles import (
+    ArticleRejected,
+    ArticleValues,
+    ParsedFile,
+    parse,
+    parse_article,
+    parse_values,
+)
 from bot.store import prepare_article
+from bot.store.prepare import prepare_values
 from tests.fixtures.articles import article_file
 from tests.fixtures.hostile_files import write_hostile_tree
 
@@ -47,14 +56,26 @@ def outcome(data: bytes) -> tuple[str, object]:
     return "ok", (parsed, prepare_article(parsed.article))
 
 
+def values_outcome(data: bytes) -> tuple[str, object]:
+    """The same by the parse workers' path, which makes no Article (parse_values, then
+    prepare_values), in outcome()'s shape."""
+    try:
+        values, warnings = parse_values(data)
+    except ArticleRejected as exc:
+        return "rejected", str(exc)
+    assert ArticleValues.of(values.article()) == values
+    return "ok", (ParsedFile(values.article(), warnings), prepare_values(values))
+
+
 def assert_paths_agree(data: bytes) -> tuple[str, object]:
     fast = outcome(data)
     with reference_path():
         reference = outcome(data)
-    assert fast[0] == reference[0], (fast, reference)
+    workers = values_outcome(data)
+    assert fast[0] == reference[0] == workers[0], (fast, reference, workers)
     # repr too: tells 1 from 1.0 and True, and a date from a datetime, which == does not
-    assert fast == reference
-    assert repr(fast) == repr(reference)
+    assert fast == reference == workers
+    assert repr(fast) == repr(reference) == repr(workers)
     return fast
 
 

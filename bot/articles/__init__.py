@@ -7,7 +7,8 @@ The mapping then meets the field rules (``fields``). ``parse`` ties these togeth
 
     model        Article, Provider, StoryEntry, ParsedFile, FieldWarning, ArticleRejected
     identity     canonical_url, story_key, topic_key
-    parse        parse_article: bytes -> front matter -> YAML -> fields
+    parse        parse_article: bytes -> front matter -> YAML -> fields (parse_values: the
+                 article as plain values, for the store's rows)
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
     from bot.articles.model import (
         Article,
         ArticleRejected,
+        ArticleValues,
         FieldWarning,
         ParsedFile,
         Provider,
         StoryEntry,
     )
-    from bot.articles.parse import DEFAULT_MAX_BYTES, parse_article
+    from bot.articles.parse import DEFAULT_MAX_BYTES, parse_article, parse_values
     from bot.articles.version import PARSER_VERSION
     from bot.articles.yaml_events import MAX_DEPTH
 
@@ -38,12 +40,14 @@ _EXPORTS = {
     "topic_key": "bot.articles.identity",
     "Article": "bot.articles.model",
     "ArticleRejected": "bot.articles.model",
+    "ArticleValues": "bot.articles.model",
     "FieldWarning": "bot.articles.model",
     "ParsedFile": "bot.articles.model",
     "Provider": "bot.articles.model",
     "StoryEntry": "bot.articles.model",
     "DEFAULT_MAX_BYTES": "bot.articles.parse",
     "parse_article": "bot.articles.parse",
+    "parse_values": "bot.articles.parse",
     "PARSER_VERSION": "bot.articles.version",
     "MAX_DEPTH": "bot.articles.yaml_events",
 }
@@ -55,12 +59,14 @@ __all__ = [
     "PARSER_VERSION",
     "Article",
     "ArticleRejected",
+    "ArticleValues",
     "FieldWarning",
     "ParsedFile",
     "Provider",
     "StoryEntry",
     "canonical_url",
     "parse_article",
+    "parse_values",
     "story_key",
     "topic_key",
 ]

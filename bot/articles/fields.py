@@ -19,7 +19,7 @@ from bot.articles.identity import (
     topic_key,
     url_entities_decoded,
 )
-from bot.articles.model import Article, ArticleRejected, FieldWarning, ParsedFile, Provider
+from bot.articles.model import ArticleRejected, ArticleValues, FieldWarning, ParsedFile
 
 MAX_HEAT = 2**63 - 1  # fits an SQLite INTEGER (whole qualities too)
 
@@ -40,6 +40,12 @@ class _Invalid(Exception):
 def build_article(doc: dict[Any, Any]) -> ParsedFile:
     """The article a file's front matter (a mapping, YAML already read) describes, with the
     warnings of its optional fields; ArticleRejected when a required field is unusable."""
+    values, warnings = read_article(doc)
+    return ParsedFile(values.article(), warnings)
+
+
+def read_article(doc: dict[Any, Any]) -> tuple[ArticleValues, tuple[FieldWarning, ...]]:
+    """build_article's rules, its article as plain values (what a parse worker stores)."""
     warnings: list[FieldWarning] = []
     try:
         title = _title(doc.get("title"))
@@ -68,38 +74,44 @@ def build_article(doc: dict[Any, Any]) -> ParsedFile:
     removed = "removed" in doc and _optional(doc, "removed", _bool, "", warnings) is True
     topics = _topics(doc.get("topics"), "topics", warnings)
     related = _related(doc.get("related"), canonical, warnings)
-    article = Article(
-        url=url,
-        canonical_url=canonical,
-        title=title,
-        published_at=published_at,
-        published=published or False,
-        published_field=published is not None,
-        topics=topics,
-        related=related,
-        removed=removed,
-        **opt,
+    excerpt, quality, heat, provider, *links = opt
+    values = ArticleValues._make(
+        (
+            url,
+            canonical,
+            title,
+            published_at,
+            excerpt,
+            quality,
+            heat,
+            published or False,
+            published is not None,
+            removed,
+            topics,
+            provider,
+            *links,
+            related,
+        )
     )
-    return ParsedFile(article, tuple(warnings))
+    return values, tuple(warnings)
 
 
-def _optional_fields(
-    doc: dict[Any, Any], prefix: str, warnings: list[FieldWarning]
-) -> dict[str, Any]:
-    """The optional fields an article and a related stub share, as Article keyword args
-    (absent ones left to their default, None)."""
-    fields: dict[str, Any] = {}
-    for name, arg, check in _OPTIONAL_FIELDS:
+def _optional_fields(doc: dict[Any, Any], prefix: str, warnings: list[FieldWarning]) -> list[Any]:
+    """The optional fields an article and a related stub share, in _OPTIONAL_FIELDS' order
+    (ArticleValues' order from excerpt on, with provider after heat); None when absent."""
+    fields: list[Any] = []
+    for name, check in _OPTIONAL_FIELDS:
         value = doc.get(name)
         if value is None:
-            continue
-        if check is None:
-            fields[arg] = _provider(value, prefix + name, warnings)
-            continue
-        try:
-            fields[arg] = check(value)
-        except _Invalid as exc:
-            warnings.append(FieldWarning(prefix + name, str(exc)))
+            fields.append(None)
+        elif check is None:
+            fields.append(_provider(value, prefix + name, warnings))
+        else:
+            try:
+                fields.append(check(value))
+            except _Invalid as exc:
+                warnings.append(FieldWarning(prefix + name, str(exc)))
+                fields.append(None)
     return fields
 
 
@@ -286,7 +298,10 @@ def _topics(value: object, where: str, warnings: list[FieldWarning]) -> tuple[st
     return tuple(topics)
 
 
-def _provider(value: object, where: str, warnings: list[FieldWarning]) -> Provider | None:
+def _provider(
+    value: object, where: str, warnings: list[FieldWarning]
+) -> tuple[str | None, str | None, str | None] | None:
+    """(name, domain, icon_url), as Provider takes them; None when it says none of them."""
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -313,7 +328,7 @@ def _provider(value: object, where: str, warnings: list[FieldWarning]) -> Provid
             warnings.append(FieldWarning(f"{where}.images", str(exc)))
     if name is None and domain is None and icon is None:
         return None
-    return Provider(name=name, domain=domain, icon_url=icon)
+    return (name, domain, icon)
 
 
 def _image_entry_url(entry: object) -> str:
@@ -337,31 +352,31 @@ def _images(value: object) -> str | None:
     return None
 
 
-# (key in the file, Article field, check) in the order their warnings are given; provider's
+# (key in the file, check) in the order their warnings are given and of their values; provider's
 # check (None) is _provider, which warns for its own sub-fields
-_OPTIONAL_FIELDS: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
-    ("excerpt", "excerpt", _excerpt),
-    ("quality", "quality", _quality),
-    ("heat", "heat", _heat),
-    ("provider", "provider", None),
-    ("images", "image_url", _images),
-    ("category", "category", _label),
-    ("type", "type", _label),
-    ("originalUrl", "original_url", _http_url),
-    ("ampWebUrl", "amp_url", _http_url),
-    ("cdnAmpWebUrl", "cdn_amp_url", _http_url),
+_OPTIONAL_FIELDS: tuple[tuple[str, Callable[[Any], Any] | None], ...] = (
+    ("excerpt", _excerpt),
+    ("quality", _quality),
+    ("heat", _heat),
+    ("provider", None),
+    ("images", _images),
+    ("category", _label),
+    ("type", _label),
+    ("originalUrl", _http_url),
+    ("ampWebUrl", _http_url),
+    ("cdnAmpWebUrl", _http_url),
 )
 
 
 def _related(
     value: object, own_canonical: str, warnings: list[FieldWarning]
-) -> tuple[Article, ...]:
+) -> tuple[ArticleValues, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
         warnings.append(FieldWarning("related", f"must be a list, got {kind(value)}"))
         return ()
-    stubs: list[Article] = []
+    stubs: list[ArticleValues] = []
     seen = {own_canonical}
     for index, entry in enumerate(value):
         where = f"related[{index}]"
@@ -387,13 +402,27 @@ def _related(
         except _Invalid as exc:
             warnings.append(FieldWarning(prefix + "publishedDateTime", str(exc)))
             published_at = None
+        excerpt, quality, heat, provider, *links = _optional_fields(entry, prefix, warnings)
+        # a stub: not published, not removed, no topics nor related of its own (Article's
+        # defaults)
         stubs.append(
-            Article(
-                url=url,
-                canonical_url=canonical,
-                title=title,
-                published_at=published_at,
-                **_optional_fields(entry, prefix, warnings),
+            ArticleValues._make(
+                (
+                    url,
+                    canonical,
+                    title,
+                    published_at,
+                    excerpt,
+                    quality,
+                    heat,
+                    False,
+                    True,
+                    False,
+                    (),
+                    provider,
+                    *links,
+                    (),
+                )
             )
         )
     return tuple(stubs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.articles.describe import kind
-from bot.articles.fields import build_article
-from bot.articles.model import ArticleRejected, ParsedFile
+from bot.articles.fields import build_article, read_article
+from bot.articles.model import ArticleRejected, ArticleValues, FieldWarning, ParsedFile
 from bot.articles.yaml_events import read_document
 from bot.articles.yaml_fast import simple_yaml
 
@@ -14,6 +16,18 @@ _BOM = b"\xef\xbb\xbf"
 
 def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
     """Read one article file. Raises ArticleRejected with the reason shown to the operator."""
+    return build_article(_document(data, max_bytes))
+
+
+def parse_values(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[ArticleValues, tuple[FieldWarning, ...]]:
+    """parse_article's article as plain values, and its warnings (a parse worker's form)."""
+    return read_article(_document(data, max_bytes))
+
+
+def _document(data: bytes, max_bytes: int) -> dict[Any, Any]:
+    """A file's front matter as a mapping; ArticleRejected when it is not one."""
     size = len(data)
     if size > max_bytes:
         raise ArticleRejected.too_large(size, max_bytes)
@@ -47,7 +61,7 @@ def parse_article(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedF
                 "with title, webUrl and publishedDateTime"
             )
         raise ArticleRejected(f"front matter is {kind(root)}, expected a mapping")
-    return build_article(root)
+    return root
 
 
 def _front_matter(text: str) -> tuple[str, int]:

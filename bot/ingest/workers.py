@@ -7,10 +7,10 @@ import os
 import pickle
 from collections.abc import Sequence
 
-from bot.articles import ArticleRejected, parse_article
+from bot.articles import ArticleRejected, parse_values
 from bot.ingest.parsed import Parsed
 from bot.ingest.walk import FoundFile
-from bot.store import prepare_article
+from bot.store.prepare import prepare_values
 
 
 def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
@@ -24,14 +24,14 @@ def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
     try:
         if len(data) > max_bytes:
             raise ArticleRejected.too_large(size, max_bytes)
-        parsed = parse_article(data, max_bytes=max_bytes)
-        prepared = prepare_article(parsed.article)
+        values, field_warnings = parse_values(data, max_bytes=max_bytes)
+        prepared = prepare_values(values)
     except ArticleRejected as exc:
         return Parsed(found.path, size, found.mtime_ns, digest, str(exc), (), None)
     except Exception as exc:  # a parser bug must not stop the run; the file is reported
         reason = f"could not be parsed ({type(exc).__name__})"
         return Parsed(found.path, size, found.mtime_ns, digest, reason, (), None)
-    warnings = tuple((w.field, w.reason) for w in parsed.warnings)
+    warnings = tuple((w.field, w.reason) for w in field_warnings)
     return Parsed(found.path, size, found.mtime_ns, digest, None, warnings, prepared)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.articles import Article, Provider, story_key
+from bot.articles import Article, ArticleValues, story_key
 from bot.store.records import PreparedArticle, RelatedStub
 from bot.store.rows import TOPIC_SEP
 
@@ -26,10 +26,16 @@ BOUND_COLUMNS = (
     "canonical_url", *BASE_COLUMNS, "topics", "fingerprint", "story_key", "updated_at",
 )  # fmt: skip
 STUB_FINGERPRINT = BOUND_COLUMNS.index("fingerprint")
+_NO_PROVIDER = (None, None, None)
 
 
 def prepare_article(article: Article) -> PreparedArticle:
     """An article as the writer stores it; pure, so parse workers run it (not the writer)."""
+    return prepare_values(ArticleValues.of(article))
+
+
+def prepare_values(article: ArticleValues) -> PreparedArticle:
+    """prepare_article of an article's values (a parse worker's form: no Article is made)."""
     base = _base_row(article)
     related: list[RelatedStub] = []
     for position, stub in enumerate(article.related):
@@ -57,8 +63,8 @@ def fingerprint(text: str, topics: Sequence[str]) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def _base_row(article: Article) -> tuple[Any, ...]:
-    provider = article.provider or Provider()
+def _base_row(article: ArticleValues) -> tuple[Any, ...]:
+    name, domain, icon = article.provider or _NO_PROVIDER
     return (
         article.url,
         article.title,
@@ -68,9 +74,9 @@ def _base_row(article: Article) -> tuple[Any, ...]:
         article.heat,
         int(article.published),
         int(article.published_field),
-        provider.name,
-        provider.domain,
-        provider.icon_url,
+        name,
+        domain,
+        icon,
         article.image_url,
         article.category,
         article.type,
