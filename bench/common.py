@@ -58,14 +58,14 @@ def rss_kb(pid: int) -> int:
 
 # -------------------------------------------------------------------- a store of n articles
 def _produce(n: int, seed: int, queue: Any, chunk: int) -> None:
-    """In a child process: generated records -> Article (the parser's own field rules,
-    no YAML) -> prepare_article tuples, in chunks."""
-    from bot.articles.fields import build_article  # the parser's dict -> Article step, no YAML
-    from bot.store import prepare_article
+    """In a child process: generated records -> the parser's own field rules (no YAML) ->
+    prepare_values tuples, as a parse worker makes them, in chunks."""
+    from bot.articles.fields import read_article  # the parser's dict -> values step, no YAML
+    from bot.store.prepare import prepare_values
 
     out = []
     for record in iter_records(n, seed=seed):
-        out.append(prepare_article(build_article(record).article))
+        out.append(prepare_values(read_article(record)[0]))
         if len(out) >= chunk:
             queue.put(out)
             out = []
