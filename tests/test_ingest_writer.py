@@ -167,11 +167,12 @@ def test_the_writer_process_bounds_its_sqlite_memory(tmp_path: Path, monkeypatch
     assert 0 < writer_module.WRITER_CACHE_KIB * 1024 < 32_000 * 1024
 
 
-def test_the_writer_process_imports_no_event_loop():
+def test_the_writer_process_imports_no_event_loop_nor_the_parser():
     # Its start-up is paid once per ingest, and its memory counts in the ingest's peak.
+    unwanted = ("asyncio", "aiosqlite", "bot.store.db", "yaml", "bot.articles.parse")
     probe = (
         "import sys; import bot.ingest.writer; "
-        "print(','.join(m for m in ('asyncio', 'aiosqlite', 'bot.store.db') if m in sys.modules))"
+        f"print(','.join(m for m in {unwanted!r} if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
