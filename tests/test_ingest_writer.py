@@ -97,6 +97,9 @@ async def test_the_writer_process_writes_what_the_bot_would(tmp_path: Path, monk
     assert [r["path"] for r in child["rejected"]] == [str(tmp_path / "tree" / "broken.md")]
     assert [w["field"] for w in child["warnings"]] == ["quality"]
     assert table_rows(tmp_path / "child.sqlite3") == table_rows(tmp_path / "here.sqlite3")
+    # the child writes without foreign-key look-ups: every reference it wrote holds
+    with sqlite3.connect(tmp_path / "child.sqlite3") as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     # the alias crossed to the child: one topic, every article on it
     assert table_rows(tmp_path / "child.sqlite3")["topics"] == [("AI", COUNT + 2)]
 
@@ -136,17 +139,20 @@ async def test_a_writer_that_dies_fails_the_ingest_and_leaves_no_half_batch(
 
 def test_the_writer_process_bounds_its_sqlite_memory(tmp_path: Path, monkeypatch):
     """serve() (the child's main loop, run here on in-memory pipes) sets both limits on its
-    connection, smaller than the store's own 32 MB cache."""
+    connection, smaller than the store's own 32 MB cache, and turns its foreign-key look-ups
+    off."""
     seen: dict[str, int] = {}
 
     class Recording(sqlite3.Connection):
         def close(self) -> None:
-            for pragma in ("cache_size", "soft_heap_limit"):
+            for pragma in ("cache_size", "soft_heap_limit", "foreign_keys"):
                 seen[pragma] = self.execute(f"PRAGMA {pragma}").fetchone()[0]
             super().close()
 
     def connect(path: Path) -> sqlite3.Connection:
-        return sqlite3.connect(path, factory=Recording, isolation_level=None)
+        conn = sqlite3.connect(path, factory=Recording, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")  # as every store connection has it
+        return conn
 
     requests, answers = io.BytesIO(), io.BytesIO()
     write_message(requests, pickle.dumps((tmp_path / "db.sqlite3", 1 << 20, same_topic)))
@@ -163,6 +169,7 @@ def test_the_writer_process_bounds_its_sqlite_memory(tmp_path: Path, monkeypatch
     assert seen == {
         "cache_size": -writer_module.WRITER_CACHE_KIB,
         "soft_heap_limit": writer_module.WRITER_SOFT_HEAP_BYTES,
+        "foreign_keys": 0,
     }
     assert 0 < writer_module.WRITER_CACHE_KIB * 1024 < 32_000 * 1024
 
