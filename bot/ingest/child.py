@@ -1,6 +1,6 @@
 """What a parse worker process runs (started by bot.ingest.pool): each request is a pickled
 module-level function and its arguments; each answer its bytes, in order. It imports the parser
-and nothing of the pool's side (threads of futures, subprocess)."""
+and nothing of the pool's side (its futures and feeder threads)."""
 
 from __future__ import annotations
 

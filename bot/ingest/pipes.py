@@ -14,7 +14,7 @@ from typing import IO
 
 _LENGTH = struct.Struct("<Q")  # each message: its length, then a pickle
 OK, RAISED = b"\x00", b"\x01"  # an answer's first byte: its bytes follow, or the error's
-_CLOSE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 5.0  # for a child to end once its stdin closes
 
 
 def start_child(code: str) -> subprocess.Popen[bytes]:
@@ -35,7 +35,7 @@ def end_child(child: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(OSError):
         pipe(child.stdin).close()
     try:
-        child.wait(_CLOSE_TIMEOUT_S)
+        child.wait(CLOSE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()

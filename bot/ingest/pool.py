@@ -18,12 +18,19 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from bot.ingest.pipes import OK, end_child, pipe, read_message, start_child, write_message
+from bot.ingest.pipes import (
+    CLOSE_TIMEOUT_S,
+    OK,
+    end_child,
+    pipe,
+    read_message,
+    start_child,
+    write_message,
+)
 from bot.ingest.walk import FoundFile
 from bot.ingest.workers import parse_pickled
 
 _AHEAD = 2  # chunks sent to a worker before its first answer is read: it never waits for one
-_CLOSE_TIMEOUT_S = 5.0
 
 T = TypeVar("T")
 Task = tuple[Callable[..., bytes], tuple[Any, ...]]  # a module-level function and its arguments
@@ -86,7 +93,7 @@ class ParsePool:
         for _ in self._threads:
             self._tasks.put(None)
         for thread in self._threads:
-            thread.join(_CLOSE_TIMEOUT_S)
+            thread.join(CLOSE_TIMEOUT_S)
         for worker in self._workers:
             end_child(worker)
         while True:
