@@ -375,7 +375,8 @@ class _Walker:
     def tree_digest(self, stat_sum: int) -> str:
         """The digest of what this walk (share 0) listed and of every share's ``stat_sum``."""
         parts = self.tree_parts if self.tree_parts is not None else []
-        text = "\1".join([*parts, str(self.scan.files), str(stat_sum & 0xFFFF_FFFF_FFFF_FFFF)])
+        # NUL-separated: no path or name holds one, and each part says how many fields it has
+        text = "\0".join([*parts, str(self.scan.files), str(stat_sum & 0xFFFF_FFFF_FFFF_FFFF)])
         # blake2b without hashlib, whose OpenSSL import costs a cold `newsbot ingest` ~5 ms
         digest = blake2b(text.encode("utf-8", "surrogateescape"), digest_size=20)
         return digest.hexdigest()
@@ -533,7 +534,7 @@ class _Walker:
             finally:
                 os.close(fd)
             if parts is not None:
-                parts.append(f"folder\0{directory}\0{len(names)}\0" + "\0".join(names))
+                parts.append("\0".join(["folder", directory, str(len(names)), *names]))
             if here:
                 here.sort()
                 changed_runs.append((step, len(here)))
