@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest.walk import Scan, scan_roots
+from bot.ingest.walk import Scan, scan_roots, survey_roots
 from bot.store import FileState
 
 # The module, not bot.ingest.walk (the package exports a function of that name).
@@ -50,6 +50,7 @@ def _same(one: Scan, other: Scan) -> None:
     assert other.rejected == one.rejected
     assert other.missing == one.missing
     assert sorted(other.vanished) == sorted(one.vanished)
+    assert other.tree == one.tree  # the same digest however the walk was split
 
 
 @pytest.mark.parametrize("shares", [2, 3])
@@ -75,16 +76,27 @@ def test_shared_walk_reports_what_a_lone_walk_reports(
     monkeypatch.chdir(tmp_path)
     roots = [r / "d2" / "005.md", r, tmp_path / "nope", Path("r/d3")]  # d3: reached twice
     try:
-        monkeypatch.setattr(WALK, "_shares", lambda known, watch: 1)
+        monkeypatch.setattr(WALK, "_shares", lambda files, watch: 1)
         alone = scan_roots(roots, known)
-        monkeypatch.setattr(WALK, "_shares", lambda known, watch: shares)
+        monkeypatch.setattr(WALK, "_shares", lambda files, watch: shares)
         shared = scan_roots(roots, known)
+        surveyed = survey_roots(roots, len(known))
+        monkeypatch.setattr(WALK, "_shares", lambda files, watch: 1)
+        surveyed_alone = survey_roots(roots, len(known))
     finally:
         unreadable.chmod(0o755)
     if os.geteuid() != 0:  # root reads any folder
         assert str(unreadable / "u.md") not in alone.vanished
     assert alone.changed and alone.rejected and alone.vanished and alone.missing
     _same(alone, shared)
+    # A survey compares nothing, and digests the tree as the comparing walk does.
+    for survey in (surveyed, surveyed_alone):
+        assert (survey.files, survey.missing, survey.tree) == (
+            alone.files,
+            alone.missing,
+            alone.tree,
+        )
+        assert (survey.changed, survey.rejected, survey.vanished) == ([], [], [])
 
 
 def test_an_unchanged_large_tree_is_walked_by_several_processes(
@@ -110,18 +122,18 @@ def test_an_unchanged_large_tree_is_walked_by_several_processes(
     assert [f.path for f in scan.changed] == [str(tmp_path / "r" / "link" / "o.md")]
     # Both cores busy, or a small tree: one process walks.
     monkeypatch.setattr(WALK, "_busy_cores", lambda: 1)
-    assert WALK._shares(known, None) == 1
+    assert WALK._shares(len(known), None) == 1
     monkeypatch.setattr(WALK, "_busy_cores", lambda: 0)
-    assert WALK._shares(known, None) == 2
+    assert WALK._shares(len(known), None) == 2
     monkeypatch.setattr(WALK, "FORK_MIN_KNOWN", len(known) + 1)
-    assert WALK._shares(known, None) == 1
+    assert WALK._shares(len(known), None) == 1
 
 
 def test_a_child_that_dies_leaves_the_walk_to_this_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     known = _tree(tmp_path)
-    monkeypatch.setattr(WALK, "_shares", lambda known, watch: 2)
+    monkeypatch.setattr(WALK, "_shares", lambda files, watch: 2)
 
     def die(*_args: object, **_kwargs: object) -> None:
         os._exit(3)
@@ -142,3 +154,31 @@ def test_busy_cores_are_the_other_runnable_processes(
     loadavg.write_bytes(b"garbled")  # the last minute's load instead
     monkeypatch.setattr(os, "getloadavg", lambda: (2.5, 1.0, 1.0))
     assert WALK._busy_cores(str(loadavg)) == 1.5
+
+
+def test_the_tree_digest_changes_with_what_the_walk_sees(tmp_path: Path):
+    _tree(tmp_path)
+    roots = [tmp_path / "r"]
+    a, b = tmp_path / "r" / "d0" / "000.md", tmp_path / "r" / "d0" / "001.md"
+    os.utime(a, ns=(1, 1_700_000_000_000_000_000))
+    os.utime(b, ns=(1, 1_700_000_000_000_000_001))
+    st_a, st_b = a.stat(), b.stat()
+    digest = survey_roots(roots, 0).tree
+    assert survey_roots(roots, 0).tree == digest
+    os.utime(a, ns=(st_a.st_atime_ns, st_a.st_mtime_ns + 1))
+    assert survey_roots(roots, 0).tree != digest
+    # the two files trade their sizes and mtimes: the same multiset, on other names
+    a.write_text("0 1")
+    b.write_text("0 0")
+    os.utime(a, ns=(st_b.st_atime_ns, st_b.st_mtime_ns))
+    os.utime(b, ns=(st_a.st_atime_ns, st_a.st_mtime_ns))
+    assert survey_roots(roots, 0).tree != digest
+    os.utime(a, ns=(st_a.st_atime_ns, st_a.st_mtime_ns))
+    os.utime(b, ns=(st_b.st_atime_ns, st_b.st_mtime_ns))
+    a.write_text("0 0")
+    b.write_text("0 1")
+    os.utime(a, ns=(st_a.st_atime_ns, st_a.st_mtime_ns))
+    os.utime(b, ns=(st_b.st_atime_ns, st_b.st_mtime_ns))
+    assert survey_roots(roots, 0).tree == digest  # back as it was
+    assert survey_roots([*roots, tmp_path / "nope"], 0).tree != digest  # a root more
+    assert survey_roots([Path(os.path.relpath(roots[0]))], 0).tree != digest  # named otherwise

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.articles import PARSER_VERSION, topic_key
 from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
+from bot.ingest.fingerprint import TreeFingerprint, fingerprint_digest
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.parsed import Parsed
 from bot.ingest.pool import ParsePool
@@ -53,7 +54,8 @@ def same_topic(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Walked:
-    """What a watched full walk left in the store, for a later run that skips the walk."""
+    """What a full walk left in the store: for a later run that skips the walk (watched), and
+    for the tree fingerprint."""
 
     roots: tuple[str, ...]
     files: int
@@ -266,11 +268,28 @@ class Ingestor:
             await self._close_writer(writer)
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files.generation()
-        if after != generation + self._writes:
-            return report
-        if watched and self._stored == self._parsed:  # else a later run must look again
-            self._walked = self._watched_result(tuple(map(os.fspath, roots)), scan, after)
+        if after != generation + self._writes or self._stored != self._parsed:
+            return report  # else a later run must look again
+        walked = self._watched_result(tuple(map(os.fspath, roots)), scan, after)
+        if watched:
+            self._walked = walked
+        await self._stamp(scan.tree, walked)
         return report
+
+    async def _stamp(self, tree: str, walked: _Walked) -> None:
+        """The tree fingerprint of a run that left the store holding what its walk saw, for a
+        cold `newsbot ingest` (bot.ingest.fingerprint). SQLite only: PostgreSQL has no cold
+        path."""
+        if not isinstance(self.store, Store):
+            return
+        fingerprint = TreeFingerprint(
+            walked.generation,
+            fingerprint_digest(tree, self.max_file_bytes),
+            walked.files,
+            tuple((shown, reason) for _path, shown, reason in walked.rejected),
+        )
+        if not await self.store.files.stamp_fingerprint(fingerprint.encode(), walked.generation):
+            log.debug("ingest: not fingerprinted: another writer changed the files table")
 
     def _watched_result(self, roots: tuple[str, ...], scan: Scan, generation: int) -> _Walked:
         """What a full walk of the unchanged tree would report next: the stored reasons."""

@@ -7,6 +7,7 @@ import pickle
 import signal
 import stat
 import struct
+from _blake2 import blake2b
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -52,6 +53,10 @@ class Scan:
     # known files below the walked roots that the walk did not find: deleted (a missing root,
     # or a folder that could not be read, hides nothing this way)
     vanished: list[str] = field(default_factory=list)
+    # A digest of what the walk saw, in its order: the roots, each folder's article files by
+    # name, and each file's size and mtime (bot.ingest.fingerprint). Equal digests: the same
+    # tree, as far as size and mtime tell.
+    tree: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +82,32 @@ def scan_roots(
     look-up, nothing kept. With ``watch`` (armed by its caller), each folder is watched before it
     is listed, and each root, symlinked folder and linked file is pinned (bot.ingest.watch).
     """
-    roots = list(roots)
-    shares = _shares(known, watch)
+    return _scan(list(roots), known, watch, len(known))
+
+
+def survey_roots(roots: Iterable[Path], expected_files: int) -> Scan:
+    """scan_roots() with nothing to compare: the files counted, the missing roots and the tree
+    digest, nothing else (a cold `newsbot ingest` checks a stored fingerprint with it).
+    ``expected_files``: about how many there are, to decide whether to split the walk."""
+    return _scan(list(roots), None, None, expected_files)
+
+
+def _scan(
+    roots: list[Path],
+    known: Mapping[str, FileState] | None,
+    watch: TreeWatch | None,
+    expected_files: int,
+) -> Scan:
+    shares = _shares(expected_files, watch)
     if shares > 1:
         scan = _forked_scan(roots, known, shares)
         if scan is not None:
             return scan
     walker = _Walker(roots, known, watch)
-    walker.walk()
-    walker.scan.vanished = walker.vanished()
-    return walker.scan
+    scan = walker.walk()
+    scan.vanished = walker.vanished()
+    scan.tree = walker.tree_digest(walker.stat_sum)
+    return scan
 
 
 # A cold walk of a large known tree (`newsbot ingest`) is split among processes: per file it is
@@ -96,10 +117,10 @@ FORK_MIN_KNOWN = 4096
 MAX_SHARES = 4
 
 
-def _shares(known: Mapping[str, FileState], watch: TreeWatch | None) -> int:
+def _shares(expected_files: int, watch: TreeWatch | None) -> int:
     """How many processes walk: one unless the tree is large, unwatched, and cores are free.
     A watched walk arms inotify watches, which must be this process's, so it walks alone."""
-    if watch is not None or len(known) < FORK_MIN_KNOWN or not hasattr(os, "fork"):
+    if watch is not None or expected_files < FORK_MIN_KNOWN or not hasattr(os, "fork"):
         return 1
     cores = len(os.sched_getaffinity(0))
     # On cores that are busy, a share waits for a core, and the split's overhead (each process
@@ -124,7 +145,9 @@ def _busy_cores(loadavg_path: str = "/proc/loadavg") -> float:
 _LENGTH = struct.Struct("<Q")
 
 
-def _forked_scan(roots: list[Path], known: Mapping[str, FileState], shares: int) -> Scan | None:
+def _forked_scan(
+    roots: list[Path], known: Mapping[str, FileState] | None, shares: int
+) -> Scan | None:
     """scan_roots() by ``shares`` processes: this one and forked children, each comparing the
     files of its share and sending back what it found (nothing per unchanged file); None when a
     child could not be started or did not answer (the caller then walks alone)."""
@@ -156,21 +179,24 @@ def _forked_scan(roots: list[Path], known: Mapping[str, FileState], shares: int)
         walker = _Walker(roots, known, None, 0, shares)
         scan = walker.walk()
         found = walker.found_known()
+        stat_sum = walker.stat_sum
         parts = [(scan.changed, walker.changed_runs, scan.rejected, walker.rejected_steps)]
         for _pid, results, _requests in children:
             answer = _receive(results)
             if answer is None:
                 return None
-            files, unchanged, child_found, *part = answer
+            files, unchanged, child_found, child_sum, *part = answer
             scan.files += files
             scan.unchanged += unchanged
             found += child_found
+            stat_sum += child_sum
             parts.append(tuple(part))
+        scan.tree = walker.tree_digest(stat_sum)
         if len(parts[0][0]) < sum(len(part[0]) for part in parts):
             scan.changed = _in_walk_order([(part[0], _steps(part[1])) for part in parts])
         if len(parts[0][2]) < sum(len(part[2]) for part in parts):
             scan.rejected = _in_walk_order([(part[2], part[3]) for part in parts])
-        if found != len(known):
+        if known is not None and found != len(known):
             scan.vanished = walker.unfound()
             for _pid, results, requests in children:
                 try:
@@ -191,7 +217,7 @@ def _forked_scan(roots: list[Path], known: Mapping[str, FileState], shares: int)
 
 def _walk_share(
     roots: list[Path],
-    known: Mapping[str, FileState],
+    known: Mapping[str, FileState] | None,
     share: int,
     shares: int,
     *,
@@ -214,6 +240,7 @@ def _walk_share(
                 scan.files,
                 scan.unchanged,
                 walker.found_known(),
+                walker.stat_sum,
                 scan.changed,
                 walker.changed_runs,
                 scan.rejected,
@@ -272,21 +299,31 @@ def _in_walk_order(parts: list[tuple[list[_T], list[int]]]) -> list[_T]:
 class _Walker:
     """One walk; with ``shares`` > 1 it handles only the files whose name hashes to ``share``
     (every process lists every folder, and each file is compared by exactly one of them; the
-    name, not the path: no path string is made for the others' files)."""
+    name, not the path: no path string is made for the others' files). With ``known`` None it
+    compares nothing and only counts and digests (survey_roots).
+
+    The tree digest is the same however the walk is split, though the split by name hash is
+    another one in every run: the roots, folders and names (in walk order) are digested by
+    share 0, which lists every folder anyway, and each file's (walk step, place in its folder,
+    size, mtime) is hashed by the share that stats it, the hashes summed."""
 
     def __init__(
         self,
         roots: list[Path],
-        known: Mapping[str, FileState],
+        known: Mapping[str, FileState] | None,
         watch: TreeWatch | None,
         share: int = 0,
         shares: int = 1,
     ):
         self.roots = roots
-        self.known = known
+        self.compare = known is not None
+        self.known: Mapping[str, FileState] = {} if known is None else known
         self.watch = watch
         self.share, self.shares = share, shares
         self.scan = Scan()
+        # What share 0 digests: a part per root and per folder listed, in walk order
+        self.tree_parts: list[str] | None = [] if share == 0 else None
+        self.stat_sum = 0  # of hash((step, place, size, mtime_ns)) of this share's files
         # Walk order, for merging the shares: a number per folder listed or file root, and
         # (number, count) for each run of scan.changed, the number of each scan.rejected.
         self.step = 0
@@ -304,13 +341,17 @@ class _Walker:
         self.unread: list[str] = []  # folders that could not be read, likewise
 
     def walk(self) -> Scan:
-        scan, watch = self.scan, self.watch
+        scan, watch, parts = self.scan, self.watch, self.tree_parts
         for root in self.roots:
             shown_root = str(root)
+            if parts is not None:
+                parts.append(f"root\0{os.path.abspath(root)}\0{shown_root}")
             try:
                 st = os.stat(root)
             except OSError:
                 scan.missing.append(shown_root)
+                if parts is not None:
+                    parts.append("missing")
                 if watch is not None:
                     watch.fail(f"{shown_root} does not exist")
                 continue
@@ -319,13 +360,26 @@ class _Walker:
                 self.folder(root, shown_root)
             elif stat.S_ISREG(st.st_mode):
                 self.walked_files.add(os.path.abspath(root))
+                if parts is not None:
+                    parts.append("file")
                 self.file(root, shown_root, st)
             else:
                 scan.missing.append(shown_root)
+                if parts is not None:
+                    parts.append("missing")
                 if watch is not None:
                     watch.fail(f"{shown_root} is not a file or folder")
         scan.unchanged = len(self.unchanged)
         return scan
+
+    def tree_digest(self, stat_sum: int) -> str:
+        """The digest of what this walk (share 0) listed and of every share's ``stat_sum``."""
+        parts = self.tree_parts if self.tree_parts is not None else []
+        # NUL-separated: no path or name holds one, and each part says how many fields it has
+        text = "\0".join([*parts, str(self.scan.files), str(stat_sum & 0xFFFF_FFFF_FFFF_FFFF)])
+        # blake2b without hashlib, whose OpenSSL import costs a cold `newsbot ingest` ~5 ms
+        digest = blake2b(text.encode("utf-8", "surrogateescape"), digest_size=20)
+        return digest.hexdigest()
 
     def found_known(self) -> int:
         """How many known files this walk found."""
@@ -369,6 +423,9 @@ class _Walker:
             st = self.watch.watch_file(os.fspath(root)) or st
         scan = self.scan
         scan.files += 1
+        self.stat_sum += hash((step, 0, st.st_size, st.st_mtime_ns))
+        if not self.compare:
+            return
         state = self.known.get(absolute)
         if state is not None and state[1] == st.st_size and state[2] == st.st_mtime_ns:
             self.unchanged.append(state)
@@ -382,7 +439,10 @@ class _Walker:
     def folder(self, root: Path, shown_root: str) -> None:
         """Everything below one folder root; the loop runs once per file, so all is local."""
         get = self.known.get
+        compare = self.compare
         watch = self.watch
+        parts = self.tree_parts
+        stat_sum = 0
         scan = self.scan
         changed, rejected = scan.changed, scan.rejected
         seen_dirs, root_paths, emitted = self.seen_dirs, self.root_paths, self.emitted
@@ -400,9 +460,12 @@ class _Walker:
                 fd = os.open(directory, _OPEN_DIR)
             except OSError as exc:
                 self.unread.append(os.path.join(directory, ""))
+                if parts is not None:
+                    parts.append(f"unread\0{directory}")
                 if watch is not None:
                     watch.fail(f"{directory}: {exc.strerror}")
                 continue
+            names: list[str] = []  # this folder's article files, in listing order
             try:
                 st = os.fstat(fd)
                 if watch is not None and pin is not None:
@@ -429,6 +492,7 @@ class _Walker:
                             if (
                                 name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)
                             ) and entry.is_file():
+                                names.append(name)
                                 if shares > 1 and hash(name) % shares != share:
                                     continue  # another process compares it
                                 est = entry.stat()
@@ -438,6 +502,9 @@ class _Walker:
                                         continue
                                     emitted.add(path)
                                 files += 1
+                                stat_sum += hash((step, len(names), est.st_size, est.st_mtime_ns))
+                                if not compare:
+                                    continue
                                 state = get(path)
                                 if (
                                     state is not None
@@ -459,11 +526,15 @@ class _Walker:
                             continue
             except OSError as exc:
                 self.unread.append(os.path.join(directory, ""))
+                if parts is not None:
+                    parts.append(f"unread\0{directory}")
                 if watch is not None:
                     watch.fail(f"{directory}: {exc.strerror}")
                 continue
             finally:
                 os.close(fd)
+            if parts is not None:
+                parts.append("\0".join(["folder", directory, str(len(names)), *names]))
             if here:
                 here.sort()
                 changed_runs.append((step, len(here)))
@@ -478,3 +549,4 @@ class _Walker:
                 for name, linked in subdirs
             )
         scan.files += files
+        self.stat_sum += stat_sum

@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # types only: bot.ingest.unchanged reads states without aiosq
     from bot.store.records import FileState
 
 FILES_GENERATION = "files_generation"  # meta key: bumped by every write to the files table
+# meta key: what the walk of the last complete ingest saw, valid at the files generation it
+# names (bot.ingest.fingerprint; opaque here)
+TREE_FINGERPRINT = "tree_fingerprint"
 # files.parser_version of a file rejected by its size alone, never parsed: it is read again once
 # the size limit allows its size (a raised [ingest] max_file_bytes takes effect).
 UNREAD_TOO_LARGE = -1
@@ -58,6 +61,11 @@ class Files:
             return stored_hashes(conn, paths, parser_version)
 
         return await self._db.read(work) if paths else {}
+
+    async def stamp_fingerprint(self, fingerprint: str, generation: int) -> bool:
+        """Store the tree fingerprint of an ingest that left the files table at ``generation``;
+        False, and nothing written, when another writer has moved the generation since."""
+        return await self._db.write(lambda conn: stamp_fingerprint(conn, fingerprint, generation))
 
     async def touch(self, records: Iterable[tuple[str, int, int]], now: float) -> None:
         """Files (path, size, mtime_ns) whose content hash is unchanged but whose size or
@@ -145,6 +153,27 @@ def touch_files(
 def files_generation(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (FILES_GENERATION,)).fetchone()
     return int(row[0]) if row else 0
+
+
+def stamped_fingerprint(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """The files generation and the stored tree fingerprint, read together (one snapshot)."""
+    generation, fingerprint = conn.execute(
+        "SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)",
+        (FILES_GENERATION, TREE_FINGERPRINT),
+    ).fetchone()
+    return (0 if generation is None else int(generation)), fingerprint
+
+
+def stamp_fingerprint(conn: sqlite3.Connection, fingerprint: str, generation: int) -> bool:
+    """Files.stamp_fingerprint in the caller's transaction."""
+    if files_generation(conn) != generation:
+        return False
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (TREE_FINGERPRINT, fingerprint),
+    )
+    return True
 
 
 def bump_files_generation(conn: sqlite3.Connection) -> None:

@@ -39,14 +39,16 @@ def newest_migration() -> int:
 
 
 def open_migrated(path: Path) -> sqlite3.Connection | None:
-    """A connection with the store's busy timeout to the database at ``path`` when it exists
-    and has every migration; None when it is missing or older (``Store.open`` creates or
-    migrates it)."""
+    """A connection with the store's busy timeout and durability to the database at ``path``
+    when it exists and has every migration; None when it is missing or older (``Store.open``
+    creates or migrates it)."""
     if not path.is_file():
         return None
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA busy_timeout = 10000")  # as the store's connections wait
+        # as the store's commit: a cold run's stamp of the run needs no fsync of the WAL
+        conn.execute("PRAGMA synchronous = NORMAL")
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < newest_migration():
             conn.close()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 __all__ = ["COPIED_TABLES", "DERIVED_TABLES"]
 
-# Every table that holds data, in an order where the rows a row refers to come first.
+# Every table that holds data, in an order where the rows a row refers to come first; meta
+# last: SQLite's triggers of migration 010 drop its tree fingerprint whenever files are written.
 COPIED_TABLES: tuple[str, ...] = (
-    "meta",
     "change_marks",
     "topics",
     "articles",
@@ -26,6 +26,7 @@ COPIED_TABLES: tuple[str, ...] = (
     "digest_alert_channels",
     "feeds",
     "feed_moves",
+    "meta",
 )
 
 # Built from the copied tables by the backend that holds them (SQLite's full-text indexes,
