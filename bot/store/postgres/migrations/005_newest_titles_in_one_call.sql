@@ -1,0 +1,97 @@
+-- Title autocomplete in one call (bot.store.postgres.titles): the newest matches of a title
+-- lookup found by a server-side loop over windows of id buckets (migration 003's title keys),
+-- so an autocomplete is one round trip, not a transaction, a max(id) and a query per window.
+-- Only functions: no table or index changes, nothing for a write to do. It uses only objects
+-- of migrations 001-003.
+
+-- The '#L:B' keys (003: buckets of 512 ids, each level 8 times wider, 7 levels) that cover
+-- exactly the ids lo <= id < hi (both multiples of 512), as a tsquery OR: from hi down, the
+-- widest bucket that ends there and stays above lo. Exact, so no window reads a row of another.
+CREATE FUNCTION newsbot_id_buckets(lo BIGINT, hi BIGINT) RETURNS TSQUERY
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    below BIGINT := hi;
+    level INTEGER;
+    width BIGINT;
+    keys TEXT[] := '{}';
+BEGIN
+    IF lo % 512 <> 0 OR hi % 512 <> 0 OR lo >= hi THEN
+        RAISE EXCEPTION 'newsbot_id_buckets(%, %): bounds must be multiples of 512, lo < hi', lo, hi;
+    END IF;
+    WHILE below > lo LOOP
+        level := 6;
+        LOOP
+            width := 1::BIGINT << (9 + 3 * level);
+            EXIT WHEN level = 0 OR (below % width = 0 AND below - width >= lo);
+            level := level - 1;
+        END LOOP;
+        below := below - width;
+        keys := keys || format('''#%s:%s''', level, below / width);
+    END LOOP;
+    RETURN array_to_string(keys, ' | ')::TSQUERY;
+END
+$$;
+
+-- The newest `wanted` articles whose title keys match `lookup` (and whose own title words match
+-- `recheck`, unless it is NULL), newest first, as SQLite's ORDER BY rowid DESC LIMIT. Each round
+-- asks GIN for the window's buckets and the lookup as two scan keys, which GIN advances in
+-- lock-step: the lookup's rarest word is walked only inside the window, and the scan ends at its
+-- top (as one key, GIN walked that word's whole list every round). The first window is the
+-- newest `wanted` ids; the next, just older, is sized from the matches per id seen so far (x1.25;
+-- at most 8 times the ids seen while fewer than 8 matches were found, 64 times after); a window
+-- that reaches id 0 is the whole rest of the index (the words are rare there). Each query is
+-- planned with its values (EXECUTE): a generic plan ANDs a bitmap of every id below the window.
+-- STABLE: every round sees the caller's snapshot.
+CREATE FUNCTION newsbot_newest_titles(lookup TSQUERY, recheck TSQUERY, wanted INTEGER)
+RETURNS TABLE (id BIGINT, title TEXT, from_file INTEGER, published_at BIGINT)
+LANGUAGE plpgsql STABLE
+-- a parallel plan's workers take longer to start than these queries take
+SET max_parallel_workers_per_gather = 0 AS $$
+DECLARE
+    top BIGINT;
+    hi BIGINT;
+    lo BIGINT;
+    size DOUBLE PRECISION := wanted;
+    found INTEGER := 0;
+    got INTEGER;
+    growth DOUBLE PRECISION;
+BEGIN
+    SELECT max(a.id) INTO top FROM articles a;
+    IF top IS NULL OR wanted <= 0 THEN
+        RETURN;
+    END IF;
+    top := ((top >> 9) + 1) << 9;
+    hi := top;
+    LOOP
+        lo := (greatest(0, hi - ceil(size)::BIGINT) >> 9) << 9;
+        IF lo = 0 THEN
+            RETURN QUERY EXECUTE
+                'SELECT a.id, a.title, a.from_file, a.published_at FROM articles a'
+                ' WHERE newsbot_title_keys(a.title_search, a.id) @@ $1'
+                ' AND ($2::TSQUERY IS NULL OR a.title_search @@ $2) AND a.id < $3'
+                ' ORDER BY -a.id LIMIT $4'
+                USING lookup, recheck, hi, wanted - found;
+            RETURN;
+        END IF;
+        RETURN QUERY EXECUTE
+            'SELECT a.id, a.title, a.from_file, a.published_at FROM articles a'
+            ' WHERE newsbot_title_keys(a.title_search, a.id) @@ $5'
+            ' AND newsbot_title_keys(a.title_search, a.id) @@ $1'
+            ' AND ($2::TSQUERY IS NULL OR a.title_search @@ $2) AND a.id < $3'
+            ' ORDER BY -a.id LIMIT $4'
+            USING lookup, recheck, hi, wanted - found, newsbot_id_buckets(lo, hi);
+        GET DIAGNOSTICS got = ROW_COUNT;
+        found := found + got;
+        IF found >= wanted THEN
+            RETURN;
+        END IF;
+        hi := lo;
+        growth := CASE WHEN found >= 8 THEN 64 ELSE 8 END;
+        size := CASE
+            WHEN found > 0 THEN (wanted - found) * (top - lo)::DOUBLE PRECISION / found * 1.25
+            ELSE (top - lo) * growth
+        END;
+        size := least(size, (top - lo) * growth);
+    END LOOP;
+END
+$$;
