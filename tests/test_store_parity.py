@@ -29,6 +29,7 @@ from bot.store import (
 from bot.store import search as sqlite_search
 from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg_search
+from bot.store.postgres import titles as pg_titles
 from bot.store.relevance import words
 from tests.postgres import create_database
 
@@ -112,6 +113,7 @@ async def test_same_answers_on_both_backends(both, candidates, monkeypatch):
     # few candidates: PostgreSQL's newest-first windows take several rounds, as at 1M articles
     for module in (sqlite_search, pg_search):
         monkeypatch.setattr(module, "SEARCH_CANDIDATES", candidates[0])
+    for module in (sqlite_search, pg_titles):
         monkeypatch.setattr(module, "TITLE_CANDIDATES", candidates[1])
     assert await sqlite.status() == await postgres.status()
     assert await sqlite.reads.topics() == await postgres.reads.topics()
