@@ -35,20 +35,22 @@ $$;
 -- The newest `wanted` articles whose title keys match `lookup` (and whose own title words match
 -- `recheck`, unless it is NULL), newest first, as SQLite's ORDER BY rowid DESC LIMIT. Each round
 -- asks GIN for the window's buckets and the lookup as two scan keys, which GIN advances in
--- lock-step: the lookup's rarest word is walked only inside the window, and the scan ends at its
--- top (as one key, GIN walked that word's whole list every round). The first window is the
--- newest `wanted` ids; the next, just older, is sized from the matches per id seen so far (x1.25;
--- at most 8 times the ids seen while fewer than 8 matches were found, 64 times after); a window
--- that reaches id 0 is the whole rest of the index (the words are rare there). Each query is
--- planned with its values (EXECUTE): a generic plan ANDs a bitmap of every id below the window.
--- STABLE: every round sees the caller's snapshot.
+-- lock-step: the lookup's rarest word is walked only inside the window, and the scan ends at the
+-- window's top (as one key, GIN walked that word's whole list every round). The first window is
+-- the newest `wanted` ids; the next, just older, is sized from the matches per id seen so far
+-- (x1.25; at most 8 times the ids seen while fewer than 8 matches were found, 64 times after);
+-- the last reaches id 0. STABLE: every round sees the caller's snapshot.
 CREATE FUNCTION newsbot_newest_titles(lookup TSQUERY, recheck TSQUERY, wanted INTEGER)
 RETURNS TABLE (id BIGINT, title TEXT, from_file INTEGER, published_at BIGINT)
 LANGUAGE plpgsql STABLE
 -- a parallel plan's workers take longer to start than these queries take
-SET max_parallel_workers_per_gather = 0 AS $$
+SET max_parallel_workers_per_gather = 0
+-- one plan for every round and call (planning with the values cost more than most rounds); it
+-- can only be the GIN scan: no condition on id that another index could take, and no table scan
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off AS $$
 DECLARE
-    top BIGINT;
+    newest BIGINT;  -- the ids seen so far are those from a window's bottom up to this
     hi BIGINT;
     lo BIGINT;
     size DOUBLE PRECISION := wanted;
@@ -56,42 +58,31 @@ DECLARE
     got INTEGER;
     growth DOUBLE PRECISION;
 BEGIN
-    SELECT max(a.id) INTO top FROM articles a;
-    IF top IS NULL OR wanted <= 0 THEN
+    SELECT max(a.id) + 1 INTO newest FROM articles a;
+    IF newest IS NULL OR wanted <= 0 THEN
         RETURN;
     END IF;
-    top := ((top >> 9) + 1) << 9;
-    hi := top;
+    hi := ((newest + 511) >> 9) << 9;
     LOOP
-        lo := (greatest(0, hi - ceil(size)::BIGINT) >> 9) << 9;
-        IF lo = 0 THEN
-            RETURN QUERY EXECUTE
-                'SELECT a.id, a.title, a.from_file, a.published_at FROM articles a'
-                ' WHERE newsbot_title_keys(a.title_search, a.id) @@ $1'
-                ' AND ($2::TSQUERY IS NULL OR a.title_search @@ $2) AND a.id < $3'
-                ' ORDER BY -a.id LIMIT $4'
-                USING lookup, recheck, hi, wanted - found;
-            RETURN;
-        END IF;
-        RETURN QUERY EXECUTE
-            'SELECT a.id, a.title, a.from_file, a.published_at FROM articles a'
-            ' WHERE newsbot_title_keys(a.title_search, a.id) @@ $5'
-            ' AND newsbot_title_keys(a.title_search, a.id) @@ $1'
-            ' AND ($2::TSQUERY IS NULL OR a.title_search @@ $2) AND a.id < $3'
-            ' ORDER BY -a.id LIMIT $4'
-            USING lookup, recheck, hi, wanted - found, newsbot_id_buckets(lo, hi);
+        lo := (greatest(0, least(hi, newest) - ceil(size)::BIGINT) >> 9) << 9;
+        RETURN QUERY
+            SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
+            WHERE newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
+            AND newsbot_title_keys(a.title_search, a.id) @@ lookup
+            AND (recheck IS NULL OR a.title_search @@ recheck)
+            ORDER BY -a.id LIMIT wanted - found;
         GET DIAGNOSTICS got = ROW_COUNT;
         found := found + got;
-        IF found >= wanted THEN
+        IF found >= wanted OR lo = 0 THEN
             RETURN;
         END IF;
         hi := lo;
         growth := CASE WHEN found >= 8 THEN 64 ELSE 8 END;
         size := CASE
-            WHEN found > 0 THEN (wanted - found) * (top - lo)::DOUBLE PRECISION / found * 1.25
-            ELSE (top - lo) * growth
+            WHEN found > 0 THEN (wanted - found) * (newest - lo)::DOUBLE PRECISION / found * 1.25
+            ELSE (newest - lo) * growth
         END;
-        size := least(size, (top - lo) * growth);
+        size := least(size, (newest - lo) * growth);
     END LOOP;
 END
 $$;
