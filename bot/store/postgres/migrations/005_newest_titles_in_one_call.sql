@@ -65,12 +65,21 @@ BEGIN
     hi := ((newest + 511) >> 9) << 9;
     LOOP
         lo := (greatest(0, least(hi, newest) - ceil(size)::BIGINT) >> 9) << 9;
-        RETURN QUERY
-            SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
-            WHERE newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
-            AND newsbot_title_keys(a.title_search, a.id) @@ lookup
-            AND (recheck IS NULL OR a.title_search @@ recheck)
-            ORDER BY -a.id LIMIT wanted - found;
+        IF hi - lo <= 65536 THEN
+            RETURN QUERY
+                SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
+                WHERE newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
+                AND newsbot_title_keys(a.title_search, a.id) @@ lookup
+                AND (recheck IS NULL OR a.title_search @@ recheck)
+                ORDER BY -a.id LIMIT wanted - found;
+        ELSE
+            RETURN QUERY
+                SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
+                WHERE newsbot_title_keys(a.title_search, a.id) @@ lookup
+                AND newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
+                AND (recheck IS NULL OR a.title_search @@ recheck)
+                ORDER BY -a.id LIMIT wanted - found;
+        END IF;
         GET DIAGNOSTICS got = ROW_COUNT;
         found := found + got;
         IF found >= wanted OR lo = 0 THEN
@@ -83,6 +92,11 @@ BEGIN
             ELSE (newest - lo) * growth
         END;
         size := least(size, (newest - lo) * growth);
+        -- fewer matches left than still wanted, even at a rate 3 matches above the one seen (a
+        -- rare combination of common words): one look at every older id, not several
+        IF (found + 3) * lo::DOUBLE PRECISION / (newest - lo) <= wanted - found THEN
+            size := lo;
+        END IF;
     END LOOP;
 END
 $$;
