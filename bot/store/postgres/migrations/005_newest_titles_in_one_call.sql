@@ -65,7 +65,17 @@ BEGIN
     hi := ((newest + 511) >> 9) << 9;
     LOOP
         lo := (greatest(0, least(hi, newest) - ceil(size)::BIGINT) >> 9) << 9;
-        IF hi - lo <= 65536 THEN
+        IF lo = 0 THEN
+            -- every older id: the words alone walk their lists without a dense bucket list to
+            -- step through beside them (no index takes id + 0: a bitmap of every id below hi
+            -- would cost more than the matches)
+            RETURN QUERY
+                SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
+                WHERE newsbot_title_keys(a.title_search, a.id) @@ lookup AND a.id + 0 < hi
+                AND (recheck IS NULL OR a.title_search @@ recheck)
+                ORDER BY -a.id LIMIT wanted - found;
+            RETURN;
+        ELSIF hi - lo <= 65536 THEN
             RETURN QUERY
                 SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
                 WHERE newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
@@ -82,7 +92,7 @@ BEGIN
         END IF;
         GET DIAGNOSTICS got = ROW_COUNT;
         found := found + got;
-        IF found >= wanted OR lo = 0 THEN
+        IF found >= wanted THEN
             RETURN;
         END IF;
         hi := lo;
@@ -92,9 +102,9 @@ BEGIN
             ELSE (newest - lo) * growth
         END;
         size := least(size, (newest - lo) * growth);
-        -- fewer matches left than still wanted, even at a rate 3 matches above the one seen (a
-        -- rare combination of common words): one look at every older id, not several
-        IF (found + 3) * lo::DOUBLE PRECISION / (newest - lo) <= wanted - found THEN
+        -- at most twice the matches still wanted left, even at a rate 3 matches above the one
+        -- seen (a rare combination of common words): one look at every older id, not several
+        IF (found + 3) * lo::DOUBLE PRECISION / (newest - lo) <= 2 * (wanted - found) THEN
             size := lo;
         END IF;
     END LOOP;
