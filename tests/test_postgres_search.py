@@ -14,6 +14,7 @@ import pytest
 
 from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg
+from bot.store.postgres import titles as pg_titles
 from bot.store.relevance import words
 from bot.store.search import search_terms
 from tests.test_store_parity import corpus, load
@@ -152,8 +153,8 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
                     ]
                     if is_title:  # migration 005's windows, on the server
                         found = await conn.fetch(
-                            "SELECT id FROM newsbot_newest_titles($1::tsquery, $2::tsquery, $3)",
-                            lookup.keys,
+                            "SELECT id FROM newsbot_newest_titles($1::tsquery[], $2::tsquery, $3)",
+                            pg_titles.terms(lookup),
                             None if lookup.exact else lookup.check,
                             limit,
                         )

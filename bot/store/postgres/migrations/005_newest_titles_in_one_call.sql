@@ -32,24 +32,31 @@ BEGIN
 END
 $$;
 
--- The newest `wanted` articles whose title keys match `lookup` (and whose own title words match
--- `recheck`, unless it is NULL), newest first, as SQLite's ORDER BY rowid DESC LIMIT. Each round
--- asks GIN for the window's buckets and the lookup as two scan keys, which GIN advances in
--- lock-step: the lookup's rarest word is walked only inside the window, and the scan ends at the
--- window's top (as one key, GIN walked that word's whole list every round). The first window is
--- the newest `wanted` ids; the next, just older, is sized from the matches per id seen so far
--- (x1.25; at most 8 times the ids seen while fewer than 8 matches were found, 64 times after);
--- the last reaches id 0. STABLE: every round sees the caller's snapshot.
-CREATE FUNCTION newsbot_newest_titles(lookup TSQUERY, recheck TSQUERY, wanted INTEGER)
+-- The newest `wanted` articles whose title keys match every one of `terms` (and whose own title
+-- words match `recheck`, unless it is NULL), newest first, as SQLite's ORDER BY rowid DESC LIMIT.
+-- Each round asks GIN for a window of id buckets and the terms as separate scan keys, which GIN
+-- advances in lock-step, each skipping to where another is: a word is walked only inside the
+-- window, and the scan ends at its top (as one key, GIN walked the rarest word's whole list every
+-- round). A small window's buckets go first (the word's walk starts at the window's bottom); a
+-- big window's go last (its bucket list holds every id: stepping through it beside each word item
+-- cost 2-4x more than skipping to each match); the last look, at every older id, asks for the
+-- terms alone. The first window is the newest `wanted` ids; the next, just older, is sized from
+-- the matches per id seen so far (x1.25; at most 8 times the ids seen while fewer than 8 matches
+-- were found, 64 times after). STABLE: every round sees the caller's snapshot.
+CREATE FUNCTION newsbot_newest_titles(terms TSQUERY[], recheck TSQUERY, wanted INTEGER)
 RETURNS TABLE (id BIGINT, title TEXT, from_file INTEGER, published_at BIGINT)
 LANGUAGE plpgsql STABLE
 -- a parallel plan's workers take longer to start than these queries take
 SET max_parallel_workers_per_gather = 0
--- one plan for every round and call (planning with the values cost more than most rounds); it
--- can only be the GIN scan: no condition on id that another index could take, and no table scan
+-- the small windows' query has one plan for every round and call (planning with the values cost
+-- more than most of them); it can only be the GIN scan: no condition on id that another index
+-- could take, and no table scan
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off AS $$
 DECLARE
+    lookup TSQUERY;  -- every term in one query
+    each_term TEXT;  -- every term as a scan key of its own
+    term TSQUERY;
     newest BIGINT;  -- the ids seen so far are those from a window's bottom up to this
     hi BIGINT;
     lo BIGINT;
@@ -59,23 +66,18 @@ DECLARE
     growth DOUBLE PRECISION;
 BEGIN
     SELECT max(a.id) + 1 INTO newest FROM articles a;
-    IF newest IS NULL OR wanted <= 0 THEN
+    IF newest IS NULL OR wanted <= 0 OR cardinality(terms) IS NULL THEN
         RETURN;
     END IF;
+    FOREACH term IN ARRAY terms LOOP
+        lookup := CASE WHEN lookup IS NULL THEN term ELSE lookup && term END;
+    END LOOP;
+    SELECT string_agg(format('newsbot_title_keys(a.title_search, a.id) @@ $1[%s]', i), ' AND ')
+    INTO each_term FROM generate_subscripts(terms, 1) i;
     hi := ((newest + 511) >> 9) << 9;
     LOOP
         lo := (greatest(0, least(hi, newest) - ceil(size)::BIGINT) >> 9) << 9;
-        IF lo = 0 THEN
-            -- every older id: the words alone walk their lists without a dense bucket list to
-            -- step through beside them (no index takes id + 0: a bitmap of every id below hi
-            -- would cost more than the matches)
-            RETURN QUERY
-                SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
-                WHERE newsbot_title_keys(a.title_search, a.id) @@ lookup AND a.id + 0 < hi
-                AND (recheck IS NULL OR a.title_search @@ recheck)
-                ORDER BY -a.id LIMIT wanted - found;
-            RETURN;
-        ELSIF hi - lo <= 65536 THEN
+        IF hi - lo <= 65536 AND lo > 0 THEN
             RETURN QUERY
                 SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
                 WHERE newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
@@ -83,16 +85,20 @@ BEGIN
                 AND (recheck IS NULL OR a.title_search @@ recheck)
                 ORDER BY -a.id LIMIT wanted - found;
         ELSE
-            RETURN QUERY
-                SELECT a.id, a.title, a.from_file, a.published_at FROM articles a
-                WHERE newsbot_title_keys(a.title_search, a.id) @@ lookup
-                AND newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets(lo, hi)
-                AND (recheck IS NULL OR a.title_search @@ recheck)
-                ORDER BY -a.id LIMIT wanted - found;
+            -- planned with its values (a big round costs far more than its planning); no index
+            -- takes id + 0: a bitmap of every id below hi would cost more than the matches
+            RETURN QUERY EXECUTE format(
+                'SELECT a.id, a.title, a.from_file, a.published_at FROM articles a WHERE %s AND %s'
+                ' AND ($4::TSQUERY IS NULL OR a.title_search @@ $4) ORDER BY -a.id LIMIT $5',
+                each_term,
+                CASE WHEN lo = 0 THEN 'a.id + 0 < $3'
+                    ELSE 'newsbot_title_keys(a.title_search, a.id) @@ newsbot_id_buckets($2, $3)'
+                END
+            ) USING terms, lo, hi, recheck, wanted - found;
         END IF;
         GET DIAGNOSTICS got = ROW_COUNT;
         found := found + got;
-        IF found >= wanted THEN
+        IF found >= wanted OR lo = 0 THEN
             RETURN;
         END IF;
         hi := lo;
