@@ -90,6 +90,10 @@ async def test_a_title_window_is_the_exact_cover_of_its_ids_by_buckets(postgres_
             assert len(spans) <= 2 * 7 * pg._LEVELS
         with pytest.raises(asyncpg.RaiseError):
             await conn.fetchval("SELECT newsbot_id_buckets(1, 512)")
+        # no articles: no titles, and no window
+        assert not await conn.fetch(
+            "SELECT * FROM newsbot_newest_titles($1::tsquery[], NULL, 200)", ["'a'"]
+        )
         # a key the index holds for an id in the window
         for article_id in (1, 511, 512, 262_143, 1_390_449, 2**40 + 5):
             lo = article_id >> 9 << 9
