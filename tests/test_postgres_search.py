@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from itertools import pairwise
 
 import asyncpg
 import pytest
 
 from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg
+from bot.store.postgres import titles as pg_titles
 from bot.store.relevance import words
 from bot.store.search import search_terms
 from tests.test_store_parity import corpus, load
@@ -66,6 +68,46 @@ async def test_the_index_keys_are_the_buckets_python_asks_for(postgres_url: str)
         await conn.close()
 
 
+async def test_a_title_window_is_the_exact_cover_of_its_ids_by_buckets(postgres_url: str):
+    """Migration 005's windows: the buckets hold every id lo <= id < hi and none other, are the
+    keys migration 003 gives those ids, and are few (the widest that fit)."""
+    rng = random.Random(5)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        for _ in range(300):
+            lo = rng.randrange(0, 1 << rng.choice((12, 20, 28, 36))) >> 9 << 9
+            hi = lo + (rng.randrange(1, 1 << rng.choice((1, 5, 10, 16, 22))) << 9)
+            query = await conn.fetchval("SELECT newsbot_id_buckets($1, $2)::text", lo, hi)
+            buckets = [k.strip("'").lstrip("#").split(":") for k in query.split(" | ")]
+            spans = []
+            for level, bucket in ((int(a), int(b)) for a, b in buckets):
+                bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+                spans.append((bucket << bits, (bucket + 1) << bits))
+            assert sorted(spans) == sorted(set(spans))
+            covered = sorted(spans)
+            assert covered[0][0] == lo and covered[-1][1] == hi
+            assert all(a[1] == b[0] for a, b in pairwise(covered))  # no gap, no overlap
+            assert len(spans) <= 2 * 7 * pg._LEVELS
+        with pytest.raises(asyncpg.RaiseError):
+            await conn.fetchval("SELECT newsbot_id_buckets(1, 512)")
+        # no articles: no titles, and no window
+        assert not await conn.fetch(
+            "SELECT * FROM newsbot_newest_titles($1::tsquery[], NULL, 200)", ["'a'"]
+        )
+        # a key the index holds for an id in the window
+        for article_id in (1, 511, 512, 262_143, 1_390_449, 2**40 + 5):
+            lo = article_id >> 9 << 9
+            keys = await conn.fetchval(
+                "SELECT newsbot_title_keys(''::tsvector, $1) @@ newsbot_id_buckets($2, $3)",
+                article_id,
+                max(0, lo - (1 << 20)),
+                lo + (1 << 21),
+            )
+            assert keys
+    finally:
+        await conn.close()
+
+
 def _lookups(titles: list[str]) -> tuple[list[str], list[str]]:
     """Search texts and title texts: the commonest words, one-off words, an absent word,
     phrases of two common words that are seldom neighbours, stop-words, and prefixes of one
@@ -83,12 +125,17 @@ def _lookups(titles: list[str]) -> tuple[list[str], list[str]]:
     return searches, title_texts
 
 
-@pytest.mark.parametrize("first_id", [1, 3_000_000])
-async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, first_id: int):
-    """Against the plain answer (every match's id, newest first) for limits from 1 to 500."""
+@pytest.mark.parametrize(("first_id", "step"), [(1, 1), (3_000_000, 1), (1, 97)])
+async def test_newest_matches_are_the_newest_of_every_match(
+    postgres_url: str, first_id: int, step: int
+):
+    """Against the plain answer (every match's id, newest first) for limits from 1 to 500;
+    ids 97 apart put rows in title windows of more than 65536 ids (migration 005 asks GIN for
+    their words first)."""
     conn = await asyncpg.connect(postgres_url)
     try:
         await conn.execute("SELECT setval('articles_id_seq', $1, false)", first_id)
+        await conn.execute(f"ALTER SEQUENCE articles_id_seq INCREMENT BY {int(step)}")
     finally:
         await conn.close()
     articles = corpus()
@@ -102,7 +149,6 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
             if lookup is None:
                 continue
             column = "title_search" if is_title else "search"
-            select = pg._TITLE_SELECT if is_title else pg._SEARCH_SELECT
             for limit in (1, 7, 60, 500):
                 async with store.database.snapshot() as conn:
                     expected = [
@@ -114,7 +160,16 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
                             limit,
                         )
                     ]
-                    got = [r[0] for r in await pg.newest_matches(conn, select, lookup, limit)]
+                    if is_title:  # migration 005's windows, on the server
+                        found = await conn.fetch(
+                            "SELECT id FROM newsbot_newest_titles($1::tsquery[], $2::tsquery, $3)",
+                            pg_titles.terms(lookup),
+                            None if lookup.exact else lookup.check,
+                            limit,
+                        )
+                    else:
+                        found = await pg.newest_matches(conn, pg._SEARCH_SELECT, lookup, limit)
+                got = [r[0] for r in found]
                 assert got == expected, (text, limit)
                 compared += len(got)
         assert compared > 5000  # the lookups found things

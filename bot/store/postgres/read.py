@@ -10,7 +10,8 @@ from typing import Any
 from bot.articles import StoryEntry, topic_key
 from bot.store.postgres.db import PgDatabase
 from bot.store.postgres.rows import article_rows, story_entries
-from bot.store.postgres.search import search_entries, title_matches
+from bot.store.postgres.search import search_entries
+from bot.store.postgres.titles import title_matches
 from bot.store.rows import ARTICLE_SELECT, one_per_story
 
 # The topic's id as a value the planner sees before it plans the scan: a topic page is then a
@@ -87,8 +88,7 @@ class PgReads:
     async def title_choices(self, text: str, *, limit: int = 25) -> list[tuple[int, str]]:
         """(article id, title) for autocomplete by title: articles with a file of their own
         first, then newest first."""
-        async with self._db.snapshot() as conn:
-            return await title_matches(conn, text, limit)
+        return await title_matches(self._db, text, limit)
 
     async def entry(self, article_id: int) -> StoryEntry | None:
         entries = await self._entries(

@@ -28,7 +28,7 @@ from bot.articles import StoryEntry
 from bot.store.postgres.rows import article_rows, story_entries
 from bot.store.relevance import Relevance, words
 from bot.store.rows import ARTICLE_SELECT, ID
-from bot.store.search import MAX_PREFIX_WORDS, SEARCH_CANDIDATES, TITLE_CANDIDATES, search_terms
+from bot.store.search import MAX_PREFIX_WORDS, SEARCH_CANDIDATES, search_terms
 
 _MAX_POSITION = 16383  # tsvector positions stop here
 _MAX_LEXEME_BYTES = 2046  # a longer word is no tsvector lexeme: it is not indexed
@@ -224,12 +224,6 @@ _SEARCH_SELECT = (
     " AND ($2::tsquery IS NULL OR search @@ $2::tsquery)"
     " AND id < $3 ORDER BY -id LIMIT $4"
 )
-_TITLE_SELECT = (
-    "SELECT id, title, from_file, published_at FROM articles"
-    " WHERE newsbot_title_keys(title_search, id) @@ $1::tsquery"
-    " AND ($2::tsquery IS NULL OR title_search @@ $2::tsquery)"
-    " AND id < $3 ORDER BY -id LIMIT $4"
-)
 
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
@@ -245,22 +239,3 @@ def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) ->
             if len(kept) >= limit:
                 break
     return kept
-
-
-async def title_matches(conn: asyncpg.Connection, text: str, limit: int) -> list[tuple[int, str]]:
-    """(article id, title) for autocomplete by title: articles with a file of their own
-    first, then newest first."""
-    if not words(text):
-        records = await conn.fetch(
-            "SELECT id, title FROM articles WHERE published = 1 AND from_file = 1 AND gone = 0"
-            " ORDER BY published_at DESC, id LIMIT $1",
-            limit,
-        )
-    else:
-        lookup = title_lookup(text)
-        if lookup is None:
-            return []
-        matches = await newest_matches(conn, _TITLE_SELECT, lookup, TITLE_CANDIDATES)
-        # files first, then newest (published_at DESC, a missing date last, then id DESC)
-        records = sorted(matches, key=lambda r: (-r[2], r[3] is None, -(r[3] or 0), -r[0]))[:limit]
-    return [(int(r[0]), str(r[1])) for r in records]
