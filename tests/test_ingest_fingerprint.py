@@ -340,6 +340,38 @@ async def test_a_run_cut_short_or_a_file_changed_during_it_leaves_no_false_finge
     assert isinstance(again, ColdScan) and [f.path for f in again.scan.changed] == [str(edited)]
 
 
+async def test_a_file_that_changed_size_under_its_read_stamps_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    """The walk saw a changed file, which grew before it was read: the store holds the size it
+    read, so no stamp (the walk's digest) may say unchanged once the file is put back as
+    walked."""
+    world.restore()
+    roots = [world.tree]
+    CHANGES["content"](world.tree)
+    grown = world.tree / "more" / "a0.md"
+    walked = grown.read_bytes(), grown.stat().st_mtime_ns
+
+    def walk_then_grow(*args: Any) -> Any:
+        scan = scan_roots(*args)
+        grown.write_bytes(walked[0] + b"\nmore body\n")
+        os.utime(grown, ns=(1_900_000_000 * NS, 1_900_000_000 * NS))
+        return scan
+
+    monkeypatch.setattr(bot.ingest.ingestor, "scan_roots", walk_then_grow)
+    store = await Store.open(world.db)
+    try:
+        await Ingestor(store, max_file_bytes=LIMIT, workers=1).run(roots)
+    finally:
+        await store.close()
+    assert world.fingerprint() is None
+    grown.write_bytes(walked[0])
+    os.utime(grown, ns=(walked[1], walked[1]))
+    back = unchanged_ingest(world.db, roots, max_file_bytes=LIMIT)
+    assert world.answers.pop() is None
+    assert isinstance(back, ColdScan) and [f.path for f in back.scan.changed] == [str(grown)]
+
+
 async def test_the_bots_own_ingests_stamp_it(world: World, monkeypatch: pytest.MonkeyPatch):
     world.restore()
     conn = sqlite3.connect(world.db)

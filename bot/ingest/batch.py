@@ -34,6 +34,7 @@ class BatchOutcome:
     writes: int = 0  # transactions that wrote the files table (each bumps its generation)
     stored: int = 0  # of the batch's files, those the store now holds
     stored_rejected: list[tuple[str, str]] = field(default_factory=list)  # held as rejected
+    moved: int = 0  # files whose size changed between the walk and the read
 
 
 @dataclass(slots=True)
@@ -63,6 +64,7 @@ def sort_parsed(
     touched: list[tuple[str, int, int]] = []
     for result in parsed:
         path, error = result.path, result.error
+        outcome.moved += result.moved
         if not path.isascii() and not encodable(path):
             # Its name cannot be stored (nor printed): reported on every run, never loaded.
             outcome.rejected.append((path, BAD_NAME))

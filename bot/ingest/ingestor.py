@@ -100,6 +100,7 @@ class Ingestor:
         # (path, shown, reason), for what a watched walk reports next (_watched_result).
         self._stored = 0
         self._stored_rejected: list[tuple[str, str, str]] = []
+        self._moved = 0  # files whose size changed between the walk and their read
         self._walked: _Walked | None = None
         self._parsed = 0  # files the last run parsed
 
@@ -191,7 +192,7 @@ class Ingestor:
     ) -> IngestReport:
         self._walked = None
         self._writes = 0
-        self._stored, self._stored_rejected = 0, []
+        self._stored, self._stored_rejected, self._moved = 0, [], 0
         if scanned is None:
             generation, known = await self.store.files.states(
                 parser_version=PARSER_VERSION, max_file_bytes=self.max_file_bytes
@@ -268,8 +269,10 @@ class Ingestor:
             await self._close_writer(writer)
         # Each of our writes bumped the generation once: more means another writer wrote too.
         after = await self.store.files.generation()
-        if after != generation + self._writes or self._stored != self._parsed:
-            return report  # else a later run must look again
+        if after != generation + self._writes or self._stored != self._parsed or self._moved:
+            # else a later run must look again: a file that changed under the read may be put
+            # back as the walk saw it, which the walk's digest would take for unchanged
+            return report
         walked = self._watched_result(tuple(map(os.fspath, roots)), scan, after)
         if watched:
             self._walked = walked
@@ -401,6 +404,7 @@ class Ingestor:
         report.warnings.extend((shown(path), f, r) for path, f, r in outcome.warnings)
         self._writes += outcome.writes
         self._stored += outcome.stored
+        self._moved += outcome.moved
         self._stored_rejected.extend(
             (path, shown(path), reason) for path, reason in outcome.stored_rejected
         )

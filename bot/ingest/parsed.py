@@ -18,3 +18,4 @@ class Parsed(NamedTuple):  # a NamedTuple pickles as a tuple: one per changed fi
     error: str | None  # the reason the file is rejected, or None
     warnings: tuple[tuple[str, str], ...]  # (field, reason)
     prepared: PreparedArticle | None  # store.prepare_article() of the article, None if rejected
+    moved: bool  # its size changed between the walk and the read: the store may not hold the walk's

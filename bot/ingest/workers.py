@@ -18,21 +18,24 @@ def parse_file(found: FoundFile, max_bytes: int) -> Parsed:
     try:
         data = read_file(found.path, found.size, max_bytes + 1)
     except OSError as exc:
-        return Parsed(found.path, found.size, found.mtime_ns, "", f"unreadable: {exc}", (), None)
+        return Parsed(
+            found.path, found.size, found.mtime_ns, "", f"unreadable: {exc}", (), None, False
+        )
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     size = max(found.size, len(data))
+    moved = len(data) != min(found.size, max_bytes + 1)
     try:
         if len(data) > max_bytes:
             raise ArticleRejected.too_large(size, max_bytes)
         values, field_warnings = parse_values(data, max_bytes=max_bytes)
         prepared = prepare_values(values)
     except ArticleRejected as exc:
-        return Parsed(found.path, size, found.mtime_ns, digest, str(exc), (), None)
+        return Parsed(found.path, size, found.mtime_ns, digest, str(exc), (), None, moved)
     except Exception as exc:  # a parser bug must not stop the run; the file is reported
         reason = f"could not be parsed ({type(exc).__name__})"
-        return Parsed(found.path, size, found.mtime_ns, digest, reason, (), None)
+        return Parsed(found.path, size, found.mtime_ns, digest, reason, (), None, moved)
     warnings = tuple((w.field, w.reason) for w in field_warnings)
-    return Parsed(found.path, size, found.mtime_ns, digest, None, warnings, prepared)
+    return Parsed(found.path, size, found.mtime_ns, digest, None, warnings, prepared, moved)
 
 
 def read_file(path: str, size_hint: int, limit: int) -> bytes:
