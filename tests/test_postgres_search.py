@@ -120,3 +120,47 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
         assert compared > 5000  # the lookups found things
     finally:
         await store.close()
+
+
+_TEXTS = "SELECT id, story_id, title, excerpt, provider_name, search::text FROM {} ORDER BY id"
+
+
+async def test_search_texts_stay_in_step_with_articles(postgres_url: str):
+    """Migration 004's copy of what a search reads follows every write of the articles:
+    loads, text and story changes, an article gone, deletes, and TRUNCATE."""
+    store = await PostgresStore.open(postgres_url)
+    try:
+        articles = corpus()
+        await load(store, articles[: len(articles) // 2])
+
+        async def same() -> int:
+            async with store.database.snapshot() as conn:
+                rows = await conn.fetch(_TEXTS.format("articles"))
+                assert await conn.fetch(_TEXTS.format("search_texts")) == rows
+            return len(rows)
+
+        assert await same() > 100
+        await load(store, articles)  # new rows, and stories that join older ones
+        async with store.database.transaction() as conn:
+            await conn.execute(
+                "UPDATE articles SET title = 'Renamed robot', search = $$'renamed':1 'robot':2$$"
+                " WHERE id % 7 = 0"
+            )
+            await conn.execute("UPDATE articles SET story_id = 1 WHERE id % 11 = 0")
+            await conn.execute("UPDATE articles SET gone = 1, search = NULL WHERE id % 13 = 0")
+            await conn.execute("UPDATE articles SET quality = 5 WHERE id % 5 = 0")
+            await conn.execute("DELETE FROM article_topics WHERE article_id % 17 = 0")
+            deleted = await conn.execute(
+                "DELETE FROM articles a WHERE id % 17 = 0"
+                " AND NOT EXISTS (SELECT 1 FROM related r WHERE a.id IN (r.parent_id, r.child_id))"
+                " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.article_id = a.id)"
+            )
+            assert deleted != "DELETE 0"
+        assert await same() > 100
+        found = await store.reads.search("renamed robot", limit=500)
+        assert found and all(e.article.title == "Renamed robot" for e in found)
+        async with store.database.transaction() as conn:
+            await conn.execute("TRUNCATE articles CASCADE")
+        assert await same() == 0
+    finally:
+        await store.close()

@@ -218,8 +218,9 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
 
 # The match check runs on the row's own vector (no index holds it since migration 003). ORDER BY
 # -id: the primary key cannot order these, so no plan walks it row by row through old rows.
+# Search reads search_texts (migration 004): the articles' text and words, narrow rows.
 _SEARCH_SELECT = (
-    "SELECT id, story_id, title, excerpt, provider_name FROM articles"
+    "SELECT id, story_id, title, excerpt, provider_name FROM search_texts"
     " WHERE newsbot_search_keys(search, id) @@ $1::tsquery"
     " AND ($2::tsquery IS NULL OR search @@ $2::tsquery)"
     " AND id < $3 ORDER BY -id LIMIT $4"
@@ -234,7 +235,9 @@ _TITLE_SELECT = (
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
     """The ids of the best matches (id, story_id, title, excerpt, provider), one story once."""
-    ranked = sorted(matches, key=lambda m: (-relevance.score(m[2], m[3], m[4]), -m[0]))
+    scores = relevance.scores([(m[2], m[3], m[4]) for m in matches])
+    order = sorted(range(len(matches)), key=lambda i: (-scores[i], -matches[i][0]))
+    ranked = [matches[i] for i in order]
     kept: list[int] = []
     stories: set[int] = set()
     for article_id, story_id, *_text in ranked:
