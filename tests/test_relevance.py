@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import unicodedata
 
 from bot.store.relevance import Relevance, words
 
@@ -41,34 +41,8 @@ def test_whole_words_only_and_accents_folded():
     assert relevance([], "anything", None, None) == 0
 
 
-# Pieces that fold, join or split words differently: case, ß, ligatures, full-width and Arabic
-# digits, combining accents, no-break spaces (NFKD makes them spaces), underscores, Greek
-# final sigma, dotted İ, and the separator the batch joins texts with.
-_PIECES = ["robot", "Robot", "ROBOTS", "climate", "ß", "strasse", "STRASSE", "café",
-           "cafe\u0301", "x_robot", "robot_x", "١٢", "ｒｏｂｏｔ", "a", "the", "ai", "naïve",
-           "İstanbul", "ǅ", "\u00a0", "\n", "-", "é", "chip", "new", "\u2019s", "ﬁ", "fi",
-           "deep", "Σίσυφος", "σίσυφοσ", "robotrobot", "\x00"]  # fmt: skip
 
-
-def _text(rng: random.Random) -> str | None:
-    if rng.random() < 0.1:
-        return rng.choice([None, ""])
-    return "".join(
-        rng.choice(_PIECES) + rng.choice([" ", " ", "-", ".", "\u00a0", ""])
-        for _ in range(rng.randrange(1, 40))
-    )
-
-
-def test_many_texts_at_once_score_as_each_alone_to_the_bit():
-    rng = random.Random(5)
-    scored = 0
-    for _ in range(400):
-        query = words(_text(rng))[:4] or ["robot"]
-        batch = [(_text(rng), _text(rng), _text(rng)) for _ in range(rng.randrange(0, 60))]
-        if rng.random() < 0.7:  # most batches as PostgreSQL's: no text holds the separator
-            batch = [tuple(t and t.replace("\x00", " ") for t in row) for row in batch]
-        relevance = Relevance(query)
-        alone = [relevance.score(*row) for row in batch]
-        assert [s.hex() for s in relevance.scores(batch)] == [s.hex() for s in alone], query
-        scored += sum(1 for s in alone if s)
-    assert scored > 5000  # the queries were found
+def test_no_general_punctuation_is_a_combining_mark():
+    # _folded looks combining marks up only outside U+2000-U+206F (curly quotes, dashes)
+    assert not [c for c in map(chr, range(0x2000, 0x2070)) if unicodedata.combining(c)]
+    assert words("It’s “naı̈ve” — café") == ["it", "s", "naıve", "cafe"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Sequence
 
 TITLE_WEIGHT, EXCERPT_WEIGHT, PROVIDER_WEIGHT = 10.0, 2.0, 1.0
@@ -18,12 +17,10 @@ _K1 = 1.2  # BM25's saturation: the second "robot" in a title counts less than t
 _B = 0.75  # BM25's length normalisation
 _AVERAGE_WORDS = (10.0, 30.0, 2.0)  # title, excerpt, provider: for length normalisation
 _WORD = re.compile(r"[^\W_]+")
-# Every combining mark is at U+0300 or above: only those characters are looked up (a Python
-# test of every character cost ~8 us per excerpt with a curly quote in it).
-_MAYBE_COMBINING = re.compile("[^\x00-\u02ff]")
-# Joins many texts into one for Relevance.scores: no stored text holds it (PostgreSQL's text
-# cannot), it is no word character, and folding leaves it alone and keeps it a boundary.
-_SEPARATOR = "\x00"
+# Every combining mark is at U+0300 or above, and none is General Punctuation (U+2000-U+206F:
+# curly quotes, dashes): only the others are looked up (a Python test of every character cost
+# ~8 us per excerpt with a curly quote in it).
+_MAYBE_COMBINING = re.compile("[^\x00-\u02ff\u2000-\u206f]")
 # Dropped from a search that has other words: nearly every article holds them, so they only
 # slow FTS5's merge of the words' lists (and rank nothing).
 STOP_WORDS = frozenset(
@@ -54,14 +51,10 @@ def _without_combining(found: re.Match[str]) -> str:
 class Relevance:
     """Scores articles for one query; higher is better, 0 when no query word is in the text."""
 
-    __slots__ = ("_words", "_whole")
+    __slots__ = ("_words",)
 
     def __init__(self, query_words: Sequence[str]):
         self._words = tuple(set(query_words))
-        # each word as a whole word ([^\W_] is str.isalnum, as _occurrences checks)
-        self._whole = tuple(
-            re.compile(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])") for word in self._words
-        )
 
     def score(self, title: str | None, excerpt: str | None, provider: str | None) -> float:
         total = 0.0
@@ -80,48 +73,6 @@ class Relevance:
             norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / average)
             total += weight * sum(tf * (_K1 + 1) / (tf + norm) for _first, tf in found)
         return total
-
-    def scores(
-        self, texts: Sequence[tuple[str | None, str | None, str | None]]
-    ) -> list[float]:
-        """score() of each (title, excerpt, provider), to the bit, for many texts at once: each
-        field's texts are folded and searched as one string (a regular expression per word over
-        them all), so the Python work is per occurrence, not per text and word."""
-        totals = [0.0] * len(texts)
-        for field, (weight, average) in enumerate(
-            zip((TITLE_WEIGHT, EXCERPT_WEIGHT, PROVIDER_WEIGHT), _AVERAGE_WORDS, strict=True)
-        ):
-            present = [i for i, t in enumerate(texts) if t[field]]
-            column = [texts[i][field] or "" for i in present]
-            joined = _SEPARATOR.join(column)
-            if joined.count(_SEPARATOR) != len(column) - 1:  # a text holds the separator
-                parts = [_folded(text) for text in column]
-                hits = [_occurrences(folded, self._words) for folded in parts]
-            else:
-                parts = _folded(joined).split(_SEPARATOR)
-                hits = self._hits(parts)
-            for i, folded, found in zip(present, parts, hits, strict=True):
-                if not found:
-                    continue
-                norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / average)
-                totals[i] += weight * sum(tf * (_K1 + 1) / (tf + norm) for _first, tf in found)
-        return totals
-
-    def _hits(self, parts: list[str]) -> list[list[tuple[int, int]]]:
-        """_occurrences of each folded part, found over the parts joined by _SEPARATOR."""
-        starts, at = [], 0
-        for part in parts:
-            starts.append(at)
-            at += len(part) + 1
-        joined = _SEPARATOR.join(parts)
-        counts: list[dict[int, list[int]]] = [{} for _ in parts]
-        for word, whole in enumerate(self._whole):
-            for match in whole.finditer(joined):
-                where = match.start()
-                seen = counts[bisect_right(starts, where) - 1].setdefault(word, [where, 0])
-                seen[1] += 1
-        # (first, tf) in the order of first occurrence; two words never start at one place
-        return [sorted((first, tf) for first, tf in found.values()) for found in counts]
 
 
 def _occurrences(folded: str, query_words: tuple[str, ...]) -> list[tuple[int, int]]:

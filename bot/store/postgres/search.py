@@ -12,7 +12,8 @@ Both look for the NEWEST matches, as SQLite's ``ORDER BY rowid DESC LIMIT n`` do
 the GIN indexes of migration 003: a first look at the newest ids only (the query AND a window
 of id buckets, which GIN intersects by skipping through each word's list), then older windows
 sized from the matches seen so far, until there are enough or every id was looked at. So a
-common word reads a few hundred rows, not all of its matches.
+common word reads a few hundred rows, not all of its matches. Search reads and ranks narrow
+rows of search_texts (migration 004), and only the rows it keeps from articles.
 """
 
 from __future__ import annotations
@@ -235,9 +236,7 @@ _TITLE_SELECT = (
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
     """The ids of the best matches (id, story_id, title, excerpt, provider), one story once."""
-    scores = relevance.scores([(m[2], m[3], m[4]) for m in matches])
-    order = sorted(range(len(matches)), key=lambda i: (-scores[i], -matches[i][0]))
-    ranked = [matches[i] for i in order]
+    ranked = sorted(matches, key=lambda m: (-relevance.score(m[2], m[3], m[4]), -m[0]))
     kept: list[int] = []
     stories: set[int] = set()
     for article_id, story_id, *_text in ranked:
