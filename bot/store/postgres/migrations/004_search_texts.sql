@@ -1,8 +1,8 @@
 -- A search reads the text of its newest ~500 matches to rank them. In articles those rows are
--- wide (4 to a page), so each candidate was a page of its own, mostly not in shared buffers.
--- search_texts holds only what a search reads (the text it ranks, the story, the words), about
--- 5 times narrower, so a search's pages are fewer and stay cached; migration 003's search keys
--- move onto it. Triggers keep it in step with articles in the same statements (inserts,
+-- wide (4-5 to a page), and the pages a search visits mostly missed the 128MB of shared buffers.
+-- search_texts holds only what a search reads (the text it ranks, the story, the words): ~10
+-- rows to a page, so the pages of the newest rows, which searches visit most, stay cached;
+-- migration 003's search keys move onto it. Triggers keep it in step with articles in the same statements (inserts,
 -- updates of those columns, deletes, TRUNCATE), so every writer (ingest, stories, db copy)
 -- keeps it without knowing of it.
 CREATE TABLE search_texts (
