@@ -37,6 +37,29 @@ def test_a_window_is_a_few_buckets_of_one_level_holding_every_id_asked():
             assert ((hi - 1) >> narrower) - (lo >> narrower) >= pg._WINDOW_KEYS
 
 
+def test_a_search_window_holds_every_id_asked_in_a_few_narrow_keys_or_is_all_below():
+    rng = random.Random(12)
+    for _ in range(3000):
+        hi = rng.randrange(2, 1 << rng.choice((10, 16, 22, 30)))
+        lo = max(1, hi - rng.randrange(1, 1 << rng.choice((4, 9, 13, 18, 24))))
+        keys, lowest = pg.search_window_keys(lo, hi)
+        if hi - lo >= (hi - 1) / 2:  # half of the ids left or more: all of them, no keys
+            assert (keys, lowest) == ([], 1)
+            continue
+        levels = {int(k.strip("'#").split(":")[0]) for k in keys}
+        assert len(levels) == 1
+        (level,) = levels
+        bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+        buckets = [int(k.strip("'").split(":")[1]) for k in keys]
+        assert buckets == list(range(lo >> bits, ((hi - 1) >> bits) + 1))
+        assert lowest == buckets[0] << bits <= lo
+        most = pg._SEARCH_WINDOW_KEYS if level < pg._SEARCH_NARROW_LEVELS else pg._WINDOW_KEYS
+        assert 1 <= len(keys) <= most
+        if level == pg._SEARCH_NARROW_LEVELS:  # a narrow level needed too many keys
+            narrower = bits - pg._LEVEL_BITS
+            assert ((hi - 1) >> narrower) - (lo >> narrower) >= pg._SEARCH_WINDOW_KEYS
+
+
 async def test_the_index_keys_are_the_buckets_python_asks_for(postgres_url: str):
     conn = await asyncpg.connect(postgres_url)
     try:
@@ -115,7 +138,15 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
                         )
                     ]
                     got = [r[0] for r in await pg.newest_matches(conn, select, lookup, limit)]
+                    # search's own windows (narrow ones of more keys, then the whole rest)
+                    searched = [
+                        r[0]
+                        for r in await pg.newest_matches(
+                            conn, select, lookup, limit, windows=pg.search_window_keys
+                        )
+                    ]
                 assert got == expected, (text, limit)
+                assert is_title or searched == expected, (text, limit)
                 compared += len(got)
         assert compared > 5000  # the lookups found things
     finally:

@@ -19,7 +19,7 @@ rows of search_texts (migration 004), and only the rows it keeps from articles.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -42,6 +42,10 @@ _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
 # id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
 # twice the ids asked for
 _WINDOW_KEYS = 3
+# a search's narrow windows (levels 0-1, up to 32k ids) take up to a level's width of keys: they
+# then hold at most ~1.3 times the ids asked for, not 2-4 times, and each of their matches is a
+# heap visit; a wider window keeps 3 (GIN advances every key at each match of the rarest word)
+_SEARCH_WINDOW_KEYS, _SEARCH_NARROW_LEVELS = 8, 2
 
 
 class Lookup(NamedTuple):
@@ -159,8 +163,28 @@ def window_keys(lo: int, hi: int) -> tuple[list[str], int]:
         level += 1
 
 
+def search_window_keys(lo: int, hi: int) -> tuple[list[str], int]:
+    """A search's window holding every id lo <= id < hi, as window_keys: up to
+    _SEARCH_WINDOW_KEYS keys of a narrow level; and every id below hi (no keys, lowest id 1)
+    when the window would hold half of them or more (a wide window costs GIN a walk of the
+    rarest word's whole list, as the whole index does: one such round, not two)."""
+    if hi - lo >= (hi - 1) / 2:
+        return [], 1
+    for level in range(_SEARCH_NARROW_LEVELS):
+        bits = _BUCKET_BITS + level * _LEVEL_BITS
+        first, last = lo >> bits, (hi - 1) >> bits
+        if last - first < _SEARCH_WINDOW_KEYS:
+            return [f"'#{level}:{b}'" for b in range(first, last + 1)], first << bits
+    return window_keys(lo, hi)
+
+
 async def newest_matches(
-    conn: asyncpg.Connection, select: str, lookup: Lookup, limit: int
+    conn: asyncpg.Connection,
+    select: str,
+    lookup: Lookup,
+    limit: int,
+    *,
+    windows: Callable[[int, int], tuple[list[str], int]] = window_keys,
 ) -> list[asyncpg.Record]:
     """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
     (its $1: the keys, $2: the check or NULL, $3: ids below this, $4: the limit; it returns
@@ -182,7 +206,7 @@ async def newest_matches(
     newest = int(top) + 1
     hi, size = newest, limit
     while True:
-        buckets, lo = window_keys(max(1, hi - size), hi)
+        buckets, lo = windows(max(1, hi - size), hi)
         # from the oldest ids: the whole index (the words are rare, or absent)
         keys = lookup.keys if lo <= 1 else f"({lookup.keys}) & ({' | '.join(buckets)})"
         check = None if lookup.exact else lookup.check
@@ -207,7 +231,9 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
     relevance = Relevance([w for term in terms for w in words(term)])
     # Ranked among the newest SEARCH_CANDIDATES matches, as SQLite ranks them; only the text
     # travels for all of them, whole rows for the ones kept.
-    matches = await newest_matches(conn, _SEARCH_SELECT, lookup, SEARCH_CANDIDATES)
+    matches = await newest_matches(
+        conn, _SEARCH_SELECT, lookup, SEARCH_CANDIDATES, windows=search_window_keys
+    )
     # scoring 500 texts takes milliseconds: off the event loop, as SQLite's runs on its thread
     kept = await asyncio.to_thread(_best, matches, relevance, limit)
     records = await conn.fetch(
