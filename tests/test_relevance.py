@@ -41,7 +41,6 @@ def test_whole_words_only_and_accents_folded():
     assert relevance([], "anything", None, None) == 0
 
 
-
 def test_no_general_punctuation_is_a_combining_mark():
     # _folded looks combining marks up only outside U+2000-U+206F (curly quotes, dashes)
     assert not [c for c in map(chr, range(0x2000, 0x2070)) if unicodedata.combining(c)]
