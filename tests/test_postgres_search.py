@@ -107,8 +107,15 @@ def _lookups(titles: list[str]) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("first_id", [1, 3_000_000])
-async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, first_id: int):
-    """Against the plain answer (every match's id, newest first) for limits from 1 to 500."""
+@pytest.mark.parametrize("seen_enough", [None, 64])
+async def test_newest_matches_are_the_newest_of_every_match(
+    postgres_url: str, first_id: int, seen_enough: int | None, monkeypatch: pytest.MonkeyPatch
+):
+    """Against the plain answer (every match's id, newest first) for limits from 1 to 500;
+    with search's early whole-index rounds taken from as few ids seen as 64 too (this corpus
+    has fewer ids than a search needs to trust a rate)."""
+    if seen_enough is not None:
+        monkeypatch.setattr(pg, "_SEEN_ENOUGH", seen_enough)
     conn = await asyncpg.connect(postgres_url)
     try:
         await conn.execute("SELECT setval('articles_id_seq', $1, false)", first_id)
@@ -142,7 +149,12 @@ async def test_newest_matches_are_the_newest_of_every_match(postgres_url: str, f
                     searched = [
                         r[0]
                         for r in await pg.newest_matches(
-                            conn, select, lookup, limit, windows=pg.search_window_keys
+                            conn,
+                            select,
+                            lookup,
+                            limit,
+                            windows=pg.search_window_keys,
+                            whole_within=pg._SEARCH_WHOLE_WITHIN,
                         )
                     ]
                 assert got == expected, (text, limit)

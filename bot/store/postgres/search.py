@@ -46,6 +46,11 @@ _WINDOW_KEYS = 3
 # then hold at most ~1.3 times the ids asked for, not 2-4 times, and each of their matches is a
 # heap visit; a wider window keeps 3 (GIN advances every key at each match of the rarest word)
 _SEARCH_WINDOW_KEYS, _SEARCH_NARROW_LEVELS = 8, 2
+# a search asks for all the older ids at once when even a high guess of their matches is at
+# most this many heap visits: a wide window costs GIN a walk of the rarest word's whole list
+# (as the whole index does), so two wide rounds cost twice what one does
+_SEARCH_WHOLE_WITHIN = 3 * SEARCH_CANDIDATES
+_SEEN_ENOUGH = 4096  # ids seen before a rate (even of no match) says anything
 
 
 class Lookup(NamedTuple):
@@ -185,6 +190,7 @@ async def newest_matches(
     limit: int,
     *,
     windows: Callable[[int, int], tuple[list[str], int]] = window_keys,
+    whole_within: int = 0,
 ) -> list[asyncpg.Record]:
     """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
     (its $1: the keys, $2: the check or NULL, $3: ids below this, $4: the limit; it returns
@@ -194,7 +200,9 @@ async def newest_matches(
     is a few id buckets: GIN reads the words' lists only where the buckets are); the first
     window is the newest ids, the next is sized from the matches per id seen so far. A
     window that would reach the oldest ids is the whole index: the words are rare there,
-    so all their matches are few rows."""
+    so all their matches are few rows. So is the next window once _SEEN_ENOUGH ids were
+    seen, if even a high guess of the matches in all the older ids (as if 3 more had been
+    found) is at most ``whole_within``."""
     top = await conn.fetchval(
         # a parallel plan's workers take longer to start than these queries take
         "SELECT (SELECT max(id) FROM articles),"
@@ -215,6 +223,9 @@ async def newest_matches(
             return found
         hi = lo
         seen = newest - lo
+        if seen >= _SEEN_ENOUGH and (len(found) + 3) * (hi - 1) / seen <= whole_within:
+            size = hi  # all of them: few are left, one walk of the words' lists finds them
+            continue
         # as many ids as the matches still wanted take at the rate seen, and a quarter more;
         # a rate from a few matches may be far off: then the window grows at most _GROWTH-fold
         growth = _TRUSTED_GROWTH if len(found) >= _TRUSTED_MATCHES else _GROWTH
@@ -232,7 +243,12 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
     # Ranked among the newest SEARCH_CANDIDATES matches, as SQLite ranks them; only the text
     # travels for all of them, whole rows for the ones kept.
     matches = await newest_matches(
-        conn, _SEARCH_SELECT, lookup, SEARCH_CANDIDATES, windows=search_window_keys
+        conn,
+        _SEARCH_SELECT,
+        lookup,
+        SEARCH_CANDIDATES,
+        windows=search_window_keys,
+        whole_within=_SEARCH_WHOLE_WITHIN,
     )
     # scoring 500 texts takes milliseconds: off the event loop, as SQLite's runs on its thread
     kept = await asyncio.to_thread(_best, matches, relevance, limit)
