@@ -13,7 +13,7 @@ import pytest
 
 from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg
-from bot.store.relevance import words
+from bot.store.relevance import Relevance, words
 from bot.store.search import search_terms
 from tests.test_store_parity import corpus, load
 
@@ -207,3 +207,51 @@ async def test_search_texts_stay_in_step_with_articles(postgres_url: str):
         assert await same() == 0
     finally:
         await store.close()
+
+
+def _ranked_plainly(matches, relevance, limit):
+    ranked = sorted(matches, key=lambda m: (-relevance.score(m[2], m[3], m[4]), -m[0]))
+    kept, stories = [], set()
+    for article_id, story_id, *_text in ranked:
+        story = story_id if story_id is not None else -article_id
+        if story not in stories:
+            stories.add(story)
+            kept.append(article_id)
+            if len(kept) >= limit:
+                break
+    return kept
+
+
+class _Counting(Relevance):
+    calls = 0
+
+    def score(self, title, excerpt, provider):
+        self.calls += 1
+        return super().score(title, excerpt, provider)
+
+
+def test_the_best_matches_are_those_of_scoring_every_one():
+    """_best scores only the candidates that can still be kept: the same ids as scoring and
+    sorting all of them, with ties (the same texts), shared and missing stories."""
+    rng = random.Random(21)
+    vocabulary = ["robot", "Robot", "climate", "chip", "new", "the", "ai", "model", "x", "—"]
+    early = 0
+    for _ in range(400):
+        query = rng.sample(["robot", "climate", "chip", "new", "model"], rng.randrange(1, 4))
+        relevance = _Counting(query)
+
+        def text(most: int) -> str | None:
+            if rng.random() < 0.1:
+                return None
+            return " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, most)))
+
+        matches = [
+            (i, rng.choice([None, i, rng.randrange(1, 40)]), text(12), text(40), text(3))
+            for i in rng.sample(range(1, 5000), rng.randrange(0, 500))
+        ]
+        limit = rng.choice([1, 3, 10, 25, 600])
+        expected = _ranked_plainly(matches, relevance, limit)
+        relevance.calls = 0
+        assert pg._best(matches, relevance, limit) == expected
+        early += relevance.calls < len(matches)
+    assert early > 50  # most often not every candidate was scored whole

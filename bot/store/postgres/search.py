@@ -19,6 +19,7 @@ rows of search_texts (migration 004), and only the rows it keeps from articles.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left, insort
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -277,18 +278,52 @@ _TITLE_SELECT = (
 
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
-    """The ids of the best matches (id, story_id, title, excerpt, provider), one story once."""
-    ranked = sorted(matches, key=lambda m: (-relevance.score(m[2], m[3], m[4]), -m[0]))
+    """The ids of the best matches (id, story_id, title, excerpt, provider), one story once:
+    the first ``limit`` stories of the matches ordered by score, best first, then newest.
+
+    Only the candidates that can still be kept are scored whole: the title's part first for
+    all (it outweighs the rest), then whole scores from the best title down, until the last
+    story kept scores more than any candidate left can (its title's part and a ceiling)."""
+    ceiling = relevance.rest_ceiling()
+    titles = [relevance.title_score(m[2]) for m in matches]
+    scored: list[tuple[float, int, int | None]] = []  # (-score, -id, story)
+    negatives: list[float] = []  # -score of each scored, ascending
+    look_at = limit  # scores above every candidate left before a look at the stories kept
+    for i in sorted(range(len(matches)), key=titles.__getitem__, reverse=True):
+        most = titles[i] + ceiling
+        above = bisect_left(negatives, -most)
+        if above >= look_at:
+            scored.sort()
+            kept, last = _first_stories(scored, limit)
+            # every candidate left scores under the last one kept: it ranks after it
+            if len(kept) >= limit and -last > most:
+                return kept
+            look_at = above + limit - len(kept) + 1
+        article_id, story_id, _title, excerpt, provider = matches[i][:5]
+        score = relevance.score_after(titles[i], excerpt, provider)
+        scored.append((-score, -article_id, story_id))
+        insort(negatives, -score)
+    scored.sort()
+    return _first_stories(scored, limit)[0]
+
+
+def _first_stories(
+    scored: Sequence[tuple[float, int, int | None]], limit: int
+) -> tuple[list[int], float]:
+    """The ids of the first ``limit`` stories of the ranked (-score, -id, story) and the
+    -score of the last one kept."""
     kept: list[int] = []
     stories: set[int] = set()
-    for article_id, story_id, *_text in ranked:
-        story = story_id if story_id is not None else -article_id
+    last = 0.0
+    for negative, negative_id, story_id in scored:
+        story = story_id if story_id is not None else negative_id
         if story not in stories:
             stories.add(story)
-            kept.append(article_id)
+            kept.append(-negative_id)
+            last = negative
             if len(kept) >= limit:
                 break
-    return kept
+    return kept, last
 
 
 async def title_matches(conn: asyncpg.Connection, text: str, limit: int) -> list[tuple[int, str]]:
