@@ -43,10 +43,12 @@ _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
 # id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
 # twice the ids asked for
 _WINDOW_KEYS = 3
-# a search's narrow windows (levels 0-1, up to 32k ids) take up to a level's width of keys: they
-# then hold at most ~1.3 times the ids asked for, not 2-4 times, and each of their matches is a
-# heap visit; a wider window keeps 3 (GIN advances every key at each match of the rarest word)
-_SEARCH_WINDOW_KEYS, _SEARCH_NARROW_LEVELS = 8, 2
+# a search's narrow windows (levels 0-1, up to 40k ids) take up to 10 keys: they then hold at
+# most ~1.3 times the ids asked for, not 2-4 times, and each of their matches is a heap visit
+# (9 keys of level 1 for 33k ids: 3.3 ms, 2 of level 2: 4.8); a wider window keeps 3 (GIN
+# advances every key at each match of the rarest word: 16 keys of level 1, 6.4 ms; 3 of level
+# 2, 4.5)
+_SEARCH_WINDOW_KEYS, _SEARCH_NARROW_LEVELS = 10, 2
 # a search asks for all the older ids at once when even a high guess of their matches is at
 # most this many heap visits: a wide window costs GIN a walk of the rarest word's whole list
 # (as the whole index does), so two wide rounds cost twice what one does
@@ -205,9 +207,12 @@ async def newest_matches(
     seen, if even a high guess of the matches in all the older ids (as if 3 more had been
     found) is at most ``whole_within``."""
     top = await conn.fetchval(
-        # a parallel plan's workers take longer to start than these queries take
+        # a parallel plan's workers take longer to start than these queries take; a cached
+        # generic plan (chosen after 5 runs of one statement on a connection) ANDs the primary
+        # key's bitmap of every id below $3: 45-60 ms where the keys' own plan takes 2
         "SELECT (SELECT max(id) FROM articles),"
-        " set_config('max_parallel_workers_per_gather', '0', true)"
+        " set_config('max_parallel_workers_per_gather', '0', true),"
+        " set_config('plan_cache_mode', 'force_custom_plan', true)"
     )
     found: list[asyncpg.Record] = []
     if top is None:
