@@ -227,7 +227,10 @@ async def test_a_copy_into_postgresql_leaves_the_articles_indexes_as_migrated(
     source: Path, postgres_url: str
 ):
     # the copy drops them while it fills the table and builds them at the end
-    listed = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'articles' ORDER BY 1"
+    listed = (
+        "SELECT indexname, indexdef FROM pg_indexes"
+        " WHERE tablename IN ('articles', 'search_texts') ORDER BY 1"
+    )
 
     async def indexes() -> list[tuple[str, str]]:
         pg = await PostgresStore.open(postgres_url)
@@ -238,6 +241,7 @@ async def test_a_copy_into_postgresql_leaves_the_articles_indexes_as_migrated(
 
     migrated = await indexes()
     assert any("newsbot_search_keys" in definition for _name, definition in migrated)
+    assert any("search_texts" in definition for _name, definition in migrated)
     assert await copy(str(source), postgres_url) == 0
     assert await indexes() == migrated
 

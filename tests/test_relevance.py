@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.store.relevance import Relevance, words
 
 
@@ -37,3 +39,9 @@ def test_whole_words_only_and_accents_folded():
     assert relevance(["robot"], "robot_arm", None, None) > 0  # "_" separates words in FTS5 too
     assert relevance(["cafe"], "Le Café", None, None) > 0
     assert relevance([], "anything", None, None) == 0
+
+
+def test_no_general_punctuation_is_a_combining_mark():
+    # _folded looks combining marks up only outside U+2000-U+206F (curly quotes, dashes)
+    assert not [c for c in map(chr, range(0x2000, 0x2070)) if unicodedata.combining(c)]
+    assert words("It’s “naı̈ve” — café") == ["it", "s", "naıve", "cafe"]

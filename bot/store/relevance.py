@@ -17,9 +17,10 @@ _K1 = 1.2  # BM25's saturation: the second "robot" in a title counts less than t
 _B = 0.75  # BM25's length normalisation
 _AVERAGE_WORDS = (10.0, 30.0, 2.0)  # title, excerpt, provider: for length normalisation
 _WORD = re.compile(r"[^\W_]+")
-# Every combining mark is at U+0300 or above: only those characters are looked up (a Python
-# test of every character cost ~8 us per excerpt with a curly quote in it).
-_MAYBE_COMBINING = re.compile("[^\x00-\u02ff]")
+# Every combining mark is at U+0300 or above, and none is General Punctuation (U+2000-U+206F:
+# curly quotes, dashes): only the others are looked up (a Python test of every character cost
+# ~8 us per excerpt with a curly quote in it).
+_MAYBE_COMBINING = re.compile("[^\x00-\u02ff\u2000-\u206f]")
 # Dropped from a search that has other words: nearly every article holds them, so they only
 # slow FTS5's merge of the words' lists (and rank nothing).
 STOP_WORDS = frozenset(
@@ -56,22 +57,36 @@ class Relevance:
         self._words = tuple(set(query_words))
 
     def score(self, title: str | None, excerpt: str | None, provider: str | None) -> float:
-        total = 0.0
-        for weight, average, text in (
-            (TITLE_WEIGHT, _AVERAGE_WORDS[0], title),
-            (EXCERPT_WEIGHT, _AVERAGE_WORDS[1], excerpt),
-            (PROVIDER_WEIGHT, _AVERAGE_WORDS[2], provider),
-        ):
-            if not text:
-                continue
-            folded = _folded(text)
-            found = _occurrences(folded, self._words)
-            if not found:
-                continue
-            # words counted by spaces: close enough for length normalisation, and cheap
-            norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / average)
-            total += weight * sum(tf * (_K1 + 1) / (tf + norm) for _first, tf in found)
+        return self.score_after(self.title_score(title), excerpt, provider)
+
+    def score_after(self, title_score: float, excerpt: str | None, provider: str | None) -> float:
+        """score() of a text whose title_score() is known."""
+        # the fields in this order; adding 0.0 for a field without the words changes no bit
+        total = title_score
+        total += self._field(EXCERPT_WEIGHT, _AVERAGE_WORDS[1], excerpt)
+        total += self._field(PROVIDER_WEIGHT, _AVERAGE_WORDS[2], provider)
         return total
+
+    def title_score(self, title: str | None) -> float:
+        """The title's part of score(): what it adds first."""
+        return self._field(TITLE_WEIGHT, _AVERAGE_WORDS[0], title)
+
+    def rest_ceiling(self) -> float:
+        """More than excerpt and provider can add to a title_score() (each word's part of a
+        field is under K1 + 1 times its weight), with room for rounding."""
+        most = (EXCERPT_WEIGHT + PROVIDER_WEIGHT) * (_K1 + 1) * len(self._words)
+        return most * (1 + 1e-9) + 1e-9
+
+    def _field(self, weight: float, average: float, text: str | None) -> float:
+        if not text:
+            return 0.0
+        folded = _folded(text)
+        found = _occurrences(folded, self._words)
+        if not found:
+            return 0.0
+        # words counted by spaces: close enough for length normalisation, and cheap
+        norm = _K1 * (1 - _B + _B * (folded.count(" ") + 1) / average)
+        return weight * sum(tf * (_K1 + 1) / (tf + norm) for _first, tf in found)
 
 
 def _occurrences(folded: str, query_words: tuple[str, ...]) -> list[tuple[int, int]]:

@@ -194,11 +194,12 @@ class _PostgresWriter:
         """The articles' indexes that back no constraint, dropped while the table is empty:
         one build over every copied row at the end costs a fraction of adding each row's keys
         (migration 003's GIN indexes hold ~140 a row). Readers wait either way: TRUNCATE locks
-        the table until the copy commits, and a failed copy rolls the drop back."""
+        the table until the copy commits, and a failed copy rolls the drop back. search_texts
+        (migration 004) is emptied and filled with articles by its triggers: its index too."""
         for name, definition in await self._conn.fetch(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid)"
             " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE i.indrelid = 'articles'::regclass"
+            " WHERE i.indrelid IN ('articles'::regclass, 'search_texts'::regclass)"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
             " ORDER BY c.relname"
         ):

@@ -12,13 +12,15 @@ Both look for the NEWEST matches, as SQLite's ``ORDER BY rowid DESC LIMIT n`` do
 the GIN indexes of migration 003: a first look at the newest ids only (the query AND a window
 of id buckets, which GIN intersects by skipping through each word's list), then older windows
 sized from the matches seen so far, until there are enough or every id was looked at. So a
-common word reads a few hundred rows, not all of its matches.
+common word reads a few hundred rows, not all of its matches. Search reads and ranks narrow
+rows of search_texts (migration 004), and only the rows it keeps from articles.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from bisect import bisect_left, insort
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -41,6 +43,17 @@ _GROWTH, _TRUSTED_GROWTH, _TRUSTED_MATCHES = 8, 64, 8
 # id-bucket keys of a window at most: with 8 (a level's width), a window holds at most about
 # twice the ids asked for
 _WINDOW_KEYS = 3
+# a search's narrow windows (levels 0-1, up to 40k ids) take up to 10 keys: they then hold at
+# most ~1.3 times the ids asked for, not 2-4 times, and each of their matches is a heap visit
+# (9 keys of level 1 for 33k ids: 3.3 ms, 2 of level 2: 4.8); a wider window keeps 3 (GIN
+# advances every key at each match of the rarest word: 16 keys of level 1, 6.4 ms; 3 of level
+# 2, 4.5)
+_SEARCH_WINDOW_KEYS, _SEARCH_NARROW_LEVELS = 10, 2
+# a search asks for all the older ids at once when even a high guess of their matches is at
+# most this many heap visits: a wide window costs GIN a walk of the rarest word's whole list
+# (as the whole index does), so two wide rounds cost twice what one does
+_SEARCH_WHOLE_WITHIN = 3 * SEARCH_CANDIDATES
+_SEEN_ENOUGH = 4096  # ids seen before a rate (even of no match) says anything
 
 
 class Lookup(NamedTuple):
@@ -158,8 +171,29 @@ def window_keys(lo: int, hi: int) -> tuple[list[str], int]:
         level += 1
 
 
+def search_window_keys(lo: int, hi: int) -> tuple[list[str], int]:
+    """A search's window holding every id lo <= id < hi, as window_keys: up to
+    _SEARCH_WINDOW_KEYS keys of a narrow level; and every id below hi (no keys, lowest id 1)
+    when the window would hold half of them or more (a wide window costs GIN a walk of the
+    rarest word's whole list, as the whole index does: one such round, not two)."""
+    if hi - lo >= (hi - 1) / 2:
+        return [], 1
+    for level in range(_SEARCH_NARROW_LEVELS):
+        bits = _BUCKET_BITS + level * _LEVEL_BITS
+        first, last = lo >> bits, (hi - 1) >> bits
+        if last - first < _SEARCH_WINDOW_KEYS:
+            return [f"'#{level}:{b}'" for b in range(first, last + 1)], first << bits
+    return window_keys(lo, hi)
+
+
 async def newest_matches(
-    conn: asyncpg.Connection, select: str, lookup: Lookup, limit: int
+    conn: asyncpg.Connection,
+    select: str,
+    lookup: Lookup,
+    limit: int,
+    *,
+    windows: Callable[[int, int], tuple[list[str], int]] = window_keys,
+    whole_within: int = 0,
 ) -> list[asyncpg.Record]:
     """The rows of ``select`` for the newest ``limit`` matches of the lookup, newest first
     (its $1: the keys, $2: the check or NULL, $3: ids below this, $4: the limit; it returns
@@ -169,11 +203,16 @@ async def newest_matches(
     is a few id buckets: GIN reads the words' lists only where the buckets are); the first
     window is the newest ids, the next is sized from the matches per id seen so far. A
     window that would reach the oldest ids is the whole index: the words are rare there,
-    so all their matches are few rows."""
+    so all their matches are few rows. So is the next window once _SEEN_ENOUGH ids were
+    seen, if even a high guess of the matches in all the older ids (as if 3 more had been
+    found) is at most ``whole_within``."""
     top = await conn.fetchval(
-        # a parallel plan's workers take longer to start than these queries take
+        # a parallel plan's workers take longer to start than these queries take; a cached
+        # generic plan (chosen after 5 runs of one statement on a connection) ANDs the primary
+        # key's bitmap of every id below $3: 45-60 ms where the keys' own plan takes 2
         "SELECT (SELECT max(id) FROM articles),"
-        " set_config('max_parallel_workers_per_gather', '0', true)"
+        " set_config('max_parallel_workers_per_gather', '0', true),"
+        " set_config('plan_cache_mode', 'force_custom_plan', true)"
     )
     found: list[asyncpg.Record] = []
     if top is None:
@@ -181,7 +220,7 @@ async def newest_matches(
     newest = int(top) + 1
     hi, size = newest, limit
     while True:
-        buckets, lo = window_keys(max(1, hi - size), hi)
+        buckets, lo = windows(max(1, hi - size), hi)
         # from the oldest ids: the whole index (the words are rare, or absent)
         keys = lookup.keys if lo <= 1 else f"({lookup.keys}) & ({' | '.join(buckets)})"
         check = None if lookup.exact else lookup.check
@@ -190,6 +229,9 @@ async def newest_matches(
             return found
         hi = lo
         seen = newest - lo
+        if seen >= _SEEN_ENOUGH and (len(found) + 3) * (hi - 1) / seen <= whole_within:
+            size = hi  # all of them: few are left, one walk of the words' lists finds them
+            continue
         # as many ids as the matches still wanted take at the rate seen, and a quarter more;
         # a rate from a few matches may be far off: then the window grows at most _GROWTH-fold
         growth = _TRUSTED_GROWTH if len(found) >= _TRUSTED_MATCHES else _GROWTH
@@ -206,7 +248,14 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
     relevance = Relevance([w for term in terms for w in words(term)])
     # Ranked among the newest SEARCH_CANDIDATES matches, as SQLite ranks them; only the text
     # travels for all of them, whole rows for the ones kept.
-    matches = await newest_matches(conn, _SEARCH_SELECT, lookup, SEARCH_CANDIDATES)
+    matches = await newest_matches(
+        conn,
+        _SEARCH_SELECT,
+        lookup,
+        SEARCH_CANDIDATES,
+        windows=search_window_keys,
+        whole_within=_SEARCH_WHOLE_WITHIN,
+    )
     # scoring 500 texts takes milliseconds: off the event loop, as SQLite's runs on its thread
     kept = await asyncio.to_thread(_best, matches, relevance, limit)
     records = await conn.fetch(
@@ -218,8 +267,9 @@ async def search_entries(conn: asyncpg.Connection, text: str, limit: int) -> lis
 
 # The match check runs on the row's own vector (no index holds it since migration 003). ORDER BY
 # -id: the primary key cannot order these, so no plan walks it row by row through old rows.
+# Search reads search_texts (migration 004): the articles' text and words, narrow rows.
 _SEARCH_SELECT = (
-    "SELECT id, story_id, title, excerpt, provider_name FROM articles"
+    "SELECT id, story_id, title, excerpt, provider_name FROM search_texts"
     " WHERE newsbot_search_keys(search, id) @@ $1::tsquery"
     " AND ($2::tsquery IS NULL OR search @@ $2::tsquery)"
     " AND id < $3 ORDER BY -id LIMIT $4"
@@ -227,15 +277,49 @@ _SEARCH_SELECT = (
 
 
 def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) -> list[int]:
-    """The ids of the best matches (id, story_id, title, excerpt, provider), one story once."""
-    ranked = sorted(matches, key=lambda m: (-relevance.score(m[2], m[3], m[4]), -m[0]))
+    """The ids of the best matches (id, story_id, title, excerpt, provider), one story once:
+    the first ``limit`` stories of the matches ordered by score, best first, then newest.
+
+    Only the candidates that can still be kept are scored whole: the title's part first for
+    all (it outweighs the rest), then whole scores from the best title down, until the last
+    story kept scores more than any candidate left can (its title's part and a ceiling)."""
+    ceiling = relevance.rest_ceiling()
+    titles = [relevance.title_score(m[2]) for m in matches]
+    scored: list[tuple[float, int, int | None]] = []  # (-score, -id, story)
+    negatives: list[float] = []  # -score of each scored, ascending
+    look_at = limit  # scores above every candidate left before a look at the stories kept
+    for i in sorted(range(len(matches)), key=titles.__getitem__, reverse=True):
+        most = titles[i] + ceiling
+        above = bisect_left(negatives, -most)
+        if above >= look_at:
+            scored.sort()
+            kept, last = _first_stories(scored, limit)
+            # every candidate left scores under the last one kept: it ranks after it
+            if len(kept) >= limit and -last > most:
+                return kept
+            look_at = above + limit - len(kept) + 1
+        article_id, story_id, _title, excerpt, provider = matches[i][:5]
+        score = relevance.score_after(titles[i], excerpt, provider)
+        scored.append((-score, -article_id, story_id))
+        insort(negatives, -score)
+    scored.sort()
+    return _first_stories(scored, limit)[0]
+
+
+def _first_stories(
+    scored: Sequence[tuple[float, int, int | None]], limit: int
+) -> tuple[list[int], float]:
+    """The ids of the first ``limit`` stories of the ranked (-score, -id, story) and the
+    -score of the last one kept."""
     kept: list[int] = []
     stories: set[int] = set()
-    for article_id, story_id, *_text in ranked:
-        story = story_id if story_id is not None else -article_id
+    last = 0.0
+    for negative, negative_id, story_id in scored:
+        story = story_id if story_id is not None else negative_id
         if story not in stories:
             stories.add(story)
-            kept.append(article_id)
+            kept.append(-negative_id)
+            last = negative
             if len(kept) >= limit:
                 break
-    return kept
+    return kept, last
