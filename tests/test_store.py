@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.articles import Article, Provider, canonical_url
 from bot.store import FileRecord, Store, StoreInterface
+from bot.store.search import TITLE_CANDIDATES, _title_matches, prefix_query
 
 T0 = datetime(2020, 6, 25, 21, 0, tzinfo=UTC)
 
@@ -240,6 +242,42 @@ async def test_title_autocomplete_of_a_word_the_tokenizer_splits(store: StoreInt
     )
     assert [t for _, t in await store.reads.title_choices("ab\u19b0c")] == [title]
     assert [t for _, t in await store.reads.title_choices("robots ab\u19b0cd")] == [title]
+
+
+async def test_title_autocomplete_of_a_long_prefix_answers_as_the_title_index(tmp_path: Path):
+    # A last word longer than titles_fts's prefix indexes is asked of articles_fts's title
+    # column (faster without positions in titles_fts): the same titles, in the same order.
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        titles = ["Nvidia unveils a chip", "Nvidia unveiled GPUs", "Unveiling robots",
+                  "Robotaxi unveils", "Robotaxis everywhere", "Chip unveilings"]  # fmt: skip
+        await store.articles.apply_batch(
+            [
+                rec(f"/{i}", art(f"https://e.com/{i}", t, when=T0 + timedelta(hours=i)))
+                for i, t in enumerate(titles)
+            ],
+            now=1.0,
+        )
+        await store.articles.apply_batch(  # its text is also in excerpts: titles only count
+            [rec("/x", art("https://e.com/x", "Other", excerpt="unveiling robotaxis"))], now=1.0
+        )
+        for text in ["unveils", "unveil", "unveile", "unveili", "nvidia unveile", "robotaxi",
+                     "robotax", "robotaxis every", "chip unveiling", "zebras"]:  # fmt: skip
+            query = prefix_query(text)
+
+            def by_title_index(conn: sqlite3.Connection, query: str | None = query) -> list:
+                return conn.execute(
+                    _title_matches("titles_fts"), (query, TITLE_CANDIDATES, 25)
+                ).fetchall()
+
+            expected = [(i, t) for i, t in await store.run_read(by_title_index)]
+            assert await store.reads.title_choices(text) == expected, text
+        assert [t for _, t in await store.reads.title_choices("unveili")] == [
+            "Chip unveilings",
+            "Unveiling robots",
+        ]
+    finally:
+        await store.close()
 
 
 async def test_rejected_files_recorded(store: StoreInterface):
