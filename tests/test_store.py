@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.store.search
 from bot.articles import Article, Provider, canonical_url
 from bot.store import FileRecord, Store, StoreInterface
 from bot.store.search import TITLE_CANDIDATES, _title_matches, prefix_query
@@ -244,9 +245,14 @@ async def test_title_autocomplete_of_a_word_the_tokenizer_splits(store: StoreInt
     assert [t for _, t in await store.reads.title_choices("robots ab\u19b0cd")] == [title]
 
 
-async def test_title_autocomplete_of_a_long_prefix_answers_as_the_title_index(tmp_path: Path):
-    # A last word longer than titles_fts's prefix indexes is asked of articles_fts's title
-    # column (faster without positions in titles_fts): the same titles, in the same order.
+@pytest.mark.parametrize("max_longer", [16, 1])
+async def test_title_autocomplete_of_a_long_prefix_answers_as_the_title_index(
+    tmp_path: Path, max_longer: int, monkeypatch: pytest.MonkeyPatch
+):
+    # A last word longer than titles_fts's prefix indexes is matched as the title words that
+    # start with it (migration 012's titles_vocab), or as the prefix when it extends into more
+    # than _MAX_LONGER words: the same titles, in the same order, as the prefix query.
+    monkeypatch.setattr(bot.store.search, "_MAX_LONGER", max_longer)
     store = await Store.open(tmp_path / "db.sqlite3")
     try:
         titles = ["Nvidia unveils a chip", "Nvidia unveiled GPUs", "Unveiling robots",

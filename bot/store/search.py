@@ -27,6 +27,8 @@ MAX_PREFIX_WORDS = 8  # of a title autocomplete
 _PHRASE_UNSUPPORTED = "phrase queries are not supported"
 # titles_fts's longest prefix index (migration 011, prefix = '1 2 3 4 5 6'), in characters
 _PREFIX_INDEXED = 6
+# the most title words a longer prefix is matched as (more: the prefix itself, slower)
+_MAX_LONGER = 16
 
 
 def search_terms(text: str) -> list[str]:
@@ -96,26 +98,41 @@ async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, 
             " LIMIT ?",
             (limit,),
         )
-    # A last word longer than titles_fts's prefix indexes: without positions (detail = none)
-    # FTS5 merges every match of the prefix first (15 ms for "unveils"* at 1.4M articles); the
-    # whole-text index's title column, with positions, reads lazily (4 ms).
-    elif len(words(text)[:MAX_PREFIX_WORDS][-1]) > _PREFIX_INDEXED:
-        rows = await _whole_text_titles(db, query, limit)
     else:
+        found = words(text)[:MAX_PREFIX_WORDS]
+        if len(found[-1]) > _PREFIX_INDEXED:
+            query = await _whole_words_query(db, found) or query
         try:
             rows = await db.fetchall(_title_matches("titles_fts"), (query, TITLE_CANDIDATES, limit))
         except sqlite3.OperationalError as exc:
             if _PHRASE_UNSUPPORTED not in str(exc):
                 raise
             # A word our cut keeps whole that SQLite's tokenizer splits (a letter newer than its
-            # Unicode tables) is a phrase, which titles_fts (detail = none) cannot match.
-            rows = await _whole_text_titles(db, query, limit)
+            # Unicode tables) is a phrase, which titles_fts (detail = none) cannot match: the
+            # whole-text index can, by its title column, without a prefix index (rare, slower).
+            rows = await db.fetchall(
+                _title_matches("articles_fts"), (f"title : ({query})", TITLE_CANDIDATES, limit)
+            )
     return [(article_id, title) for article_id, title in rows]
 
 
-async def _whole_text_titles(db: Database, query: str, limit: int) -> list[Row]:
-    """Title autocomplete by articles_fts's title column: the same titles as titles_fts
-    (both index every article that is not gone), with positions but no prefix index."""
-    return await db.fetchall(
-        _title_matches("articles_fts"), (f"title : ({query})", TITLE_CANDIDATES, limit)
+async def _whole_words_query(db: Database, found: list[str]) -> str | None:
+    """The prefix query of these words with its last one as the title words that start with it
+    (migration 012's titles_vocab); None when it extends into more than _MAX_LONGER words
+    (the prefix itself then). A prefix longer than titles_fts's prefix indexes costs FTS5 a
+    merge of all its matches first; whole words are read lazily, newest first."""
+    last = found[-1]
+    # from last + "\x01" (no word holds a control character), not > last: the table reads the
+    # matches of each term it passes, and the typed word itself may be in 100k titles
+    longer = await db.fetchall(
+        "SELECT term FROM titles_vocab WHERE term >= ? AND term < ? LIMIT ?",
+        (last + "\x01", last + "\U0010ffff", _MAX_LONGER + 1),
     )
+    if len(longer) > _MAX_LONGER:
+        return None
+    alternatives = " OR ".join(_quoted(w) for w in [last, *(str(r[0]) for r in longer)])
+    return " AND ".join([*map(_quoted, found[:-1]), f"({alternatives})"])
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'  # a title word holds no quote: never syntax
