@@ -271,7 +271,9 @@ async def test_title_autocomplete_of_a_long_prefix_answers_as_the_title_index(
                      "robotax", "robotaxis every", "chip unveiling", "zebras"]:  # fmt: skip
             query = prefix_query(text)
 
-            def by_title_index(conn: sqlite3.Connection, query: str | None = query) -> list:
+            def by_title_index(
+                conn: sqlite3.Connection, query: str | None = query
+            ) -> list[tuple[int, str]]:
                 return conn.execute(
                     _title_matches("titles_fts"), (query, TITLE_CANDIDATES, 25)
                 ).fetchall()
