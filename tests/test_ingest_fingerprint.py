@@ -294,6 +294,26 @@ def test_an_ingest_that_met_another_writer_stamps_nothing(
     assert calls and world.fingerprint() is None
 
 
+async def ingest_changing_after_walk(
+    world: World, monkeypatch: pytest.MonkeyPatch, path: Path, data: bytes
+) -> None:
+    """An ingest of the tree by the bot's Ingestor, with ``path`` rewritten (a new mtime) right
+    after its walk."""
+
+    def walk_then_write(*args: Any) -> Any:
+        scan = scan_roots(*args)
+        path.write_bytes(data)
+        os.utime(path, ns=(1_900_000_000 * NS, 1_900_000_000 * NS))
+        return scan
+
+    monkeypatch.setattr(bot.ingest.ingestor, "scan_roots", walk_then_write)
+    store = await Store.open(world.db)
+    try:
+        await Ingestor(store, max_file_bytes=LIMIT, workers=1).run([world.tree])
+    finally:
+        await store.close()
+
+
 async def test_a_run_cut_short_or_a_file_changed_during_it_leaves_no_false_fingerprint(
     world: World, monkeypatch: pytest.MonkeyPatch
 ):
@@ -321,19 +341,9 @@ async def test_a_run_cut_short_or_a_file_changed_during_it_leaves_no_false_finge
     # and the next cold run reads it again.
     world.restore()
     edited = world.tree / "more" / "a2.md"
-
-    def walk_then_edit(*args: Any) -> Any:
-        scan = scan_roots(*args)
-        edited.write_text(article("story 2, edited", 52), encoding="utf-8")
-        os.utime(edited, ns=(1_900_000_000 * NS, 1_900_000_000 * NS))
-        return scan
-
-    monkeypatch.setattr(bot.ingest.ingestor, "scan_roots", walk_then_edit)
-    store = await Store.open(world.db)
-    try:
-        await Ingestor(store, max_file_bytes=LIMIT, workers=1).run(roots)
-    finally:
-        await store.close()
+    await ingest_changing_after_walk(
+        world, monkeypatch, edited, article("story 2, edited", 52).encode("utf-8")
+    )
     assert world.fingerprint() is not None
     again = unchanged_ingest(world.db, roots, max_file_bytes=LIMIT)
     assert world.answers.pop() is None
@@ -351,19 +361,7 @@ async def test_a_file_that_changed_size_under_its_read_stamps_nothing(
     CHANGES["content"](world.tree)
     grown = world.tree / "more" / "a0.md"
     walked = grown.read_bytes(), grown.stat().st_mtime_ns
-
-    def walk_then_grow(*args: Any) -> Any:
-        scan = scan_roots(*args)
-        grown.write_bytes(walked[0] + b"\nmore body\n")
-        os.utime(grown, ns=(1_900_000_000 * NS, 1_900_000_000 * NS))
-        return scan
-
-    monkeypatch.setattr(bot.ingest.ingestor, "scan_roots", walk_then_grow)
-    store = await Store.open(world.db)
-    try:
-        await Ingestor(store, max_file_bytes=LIMIT, workers=1).run(roots)
-    finally:
-        await store.close()
+    await ingest_changing_after_walk(world, monkeypatch, grown, walked[0] + b"\nmore body\n")
     assert world.fingerprint() is None
     grown.write_bytes(walked[0])
     os.utime(grown, ns=(walked[1], walked[1]))
