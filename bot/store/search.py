@@ -42,7 +42,7 @@ def search_terms(text: str) -> list[str]:
 
 def quoted_terms(terms: Sequence[str]) -> str | None:
     """An FTS5 query matching every term as a quoted string, so none of it is syntax."""
-    return " ".join('"' + t.replace('"', '""') + '"' for t in terms) if terms else None
+    return " ".join(map(_quoted, terms)) if terms else None
 
 
 def prefix_query(text: str) -> str | None:
@@ -135,4 +135,4 @@ async def _whole_words_query(db: Database, found: list[str]) -> str | None:
 
 
 def _quoted(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'  # a title word holds no quote: never syntax
+    return '"' + word.replace('"', '""') + '"'  # an FTS5 string: nothing in it is syntax
