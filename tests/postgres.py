@@ -96,6 +96,16 @@ async def drop_database(server_url: str, url: str) -> None:
         await admin.close()
 
 
+async def settle(url: str) -> None:
+    """What autovacuum does soon after a load: statistics, and GIN's pending lists flushed.
+    Without them the planner may read every row through newsbot_search_keys (~100 us each)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
     """A fresh, migrated database of its own for one test; dropped after it."""

@@ -17,6 +17,7 @@ from bot.store.postgres import search as pg
 from bot.store.postgres import titles as pg_titles
 from bot.store.relevance import Relevance, words
 from bot.store.search import search_terms
+from tests.postgres import settle
 from tests.test_store_parity import corpus, load
 
 
@@ -177,6 +178,7 @@ async def test_newest_matches_are_the_newest_of_every_match(
     store = await PostgresStore.open(postgres_url)
     try:
         await load(store, articles)
+        await settle(postgres_url)
         searches, title_texts = _lookups([a.title for a in articles])
         compared = 0
         for text, is_title in [(t, False) for t in searches] + [(t, True) for t in title_texts]:

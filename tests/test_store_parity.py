@@ -31,7 +31,7 @@ from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg_search
 from bot.store.postgres import titles as pg_titles
 from bot.store.relevance import words
-from tests.postgres import create_database
+from tests.postgres import create_database, settle
 
 N = 1200
 NOW = 1_700_000_000.0
@@ -72,10 +72,12 @@ async def load(store: StoreInterface, articles: list[Article]) -> None:
 async def both(tmp_path: Path, postgres_server: str):
     articles = corpus()
     sqlite = await Store.open(tmp_path / "parity.sqlite3")
-    postgres = await PostgresStore.open(await create_database(postgres_server))
+    url = await create_database(postgres_server)
+    postgres = await PostgresStore.open(url)
     try:
         for store in (sqlite, postgres):
             await load(store, articles)
+        await settle(url)
         yield sqlite, postgres, articles
     finally:
         await sqlite.close()
