@@ -78,9 +78,11 @@ _E2E_DIR = Path(__file__).parent / "e2e"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark by what a test does, so `make test-fast` (`-m "not e2e and not fuzz"`) needs no
     marker in the test files: `e2e` for tests/e2e/ and any test that starts the bot process
-    (the `newsbot` fixture), `fuzz` for hypothesis property tests."""
+    (the `newsbot` fixture), `fuzz` for hypothesis property tests. Tests marked `minutes` go
+    first: pytest-xdist hands the first tests out one to a worker, so those waits overlap."""
     for item in items:
         if item.path.is_relative_to(_E2E_DIR) or "newsbot" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.fuzz)
+    items.sort(key=lambda item: item.get_closest_marker("minutes") is None)  # stable

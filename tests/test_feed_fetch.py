@@ -22,7 +22,7 @@ from bot.feeds.health import DISABLE_AFTER_S, ONE_DAY_S
 from bot.feeds.service import FeedService, UnknownFeed
 from bot.store import Store
 from tests.feeds_server import BIG_BYTES, RETRY_AFTER_S, FeedServer
-from tests.fixtures.feed_files import XXE_SECRET_PATH, feed_body
+from tests.fixtures.feed_files import feed_body, xxe_secret
 
 GOOD = [
     "/feed/rss2_cdata_media.xml",
@@ -59,12 +59,8 @@ def rows(tmp_path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 @pytest.fixture
 def secret() -> Iterator[str]:
-    value = f"XXE-SECRET-{time.time_ns()}"
-    XXE_SECRET_PATH.write_text(value)
-    try:
+    with xxe_secret() as value:
         yield value
-    finally:
-        XXE_SECRET_PATH.unlink(missing_ok=True)
 
 
 async def test_fixture_feeds_load_then_come_back_not_modified(server: FeedServer, tmp_path: Path):

@@ -17,7 +17,7 @@ from bot.feeds.model import FeedError, ParsedFeed
 from bot.feeds.parse import parse_feed
 from bot.feeds.safety import PROLOG_SCAN_BYTES, check_expat
 from bot.feeds.xmlfeed import parse_xml_feed
-from tests.fixtures.feed_files import XXE_SECRET_PATH, feed_body
+from tests.fixtures.feed_files import XXE_SECRET_PATH, feed_body, xxe_secret
 
 FEED_URL = "https://feeds.example/feed.xml"
 FEW_MB = 4_000_000
@@ -151,13 +151,8 @@ def test_entity_text_inside_an_item_is_not_a_declaration() -> None:
 
 @pytest.fixture
 def secret() -> Iterator[str]:
-    """A secret in the file xxe_local_file.xml points at (a fixed path: fixtures are static)."""
-    value = f"XXE-SECRET-{time.time_ns()}"
-    XXE_SECRET_PATH.write_text(value)
-    try:
+    with xxe_secret() as value:
         yield value
-    finally:
-        XXE_SECRET_PATH.unlink(missing_ok=True)
 
 
 def test_xxe_to_a_local_file_is_refused_and_reads_nothing(secret: str) -> None:

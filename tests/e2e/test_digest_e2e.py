@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.discord_stub import DiscordStub, Reply, UserSpec
 from tests.discord_stub.process import NewsbotProcess
 from tests.discord_stub.world import (
@@ -100,6 +102,7 @@ async def test_refusals_store_nothing(
     assert discord_stub.messages(DIGEST_CHANNEL_ID) == []
 
 
+@pytest.mark.minutes
 async def test_scheduled_run_with_faults_and_gateway_drop(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):

@@ -54,6 +54,7 @@ async def test_channel_of_another_guild_is_refused(
     assert discord_stub.messages(OTHER_CHANNEL_ID) == []
 
 
+@pytest.mark.minutes
 async def test_deleted_channel_marks_a_scheduled_run_failing(
     discord_stub: DiscordStub, newsbot: NewsbotProcess, articles: Path
 ):

@@ -111,6 +111,7 @@ async def posted_everywhere(stub: DiscordStub, titles: set[str], timeout: float)
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.minutes
 async def test_two_processes_on_postgresql_share_guilds_digests_and_leadership(
     discord_stub: DiscordStub,
     newsbot: NewsbotProcess,
