@@ -17,6 +17,7 @@ from bot.store import Store
 from bot.store import search as sqlite_search
 from bot.store.postgres import PostgresStore
 from bot.store.postgres import search as pg
+from bot.store.postgres.db import PgDatabase
 from bot.store.relevance import words
 from bot.store.search import search_terms
 
@@ -173,3 +174,40 @@ async def test_a_kept_article_gone_before_its_row_is_read_is_left_out(
         assert await store.reads.search(text) == before
     finally:
         await store.close()
+
+
+async def test_writes_leave_no_keys_in_the_indexes_pending_lists(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Every GIN scan reads all of its index's pending list: after a batch the keys are in the
+    indexes proper. A role that does not own the indexes may not merge them: no error then."""
+    articles = [build_article(record).article for record in iter_records(40, seed=37)]
+    store = await PostgresStore.open(postgres_url)
+    # merges what is pending, and says how many pages that was
+    pending = (
+        "SELECT gin_clean_pending_list('search_texts_keys'::regclass)"
+        " + gin_clean_pending_list('articles_title_keys'::regclass)"
+    )
+    role = f"reader_{postgres_url.rsplit('/', 1)[1].split('?', maxsplit=1)[0]}"
+    try:
+        await store.articles.bulk_load(articles[:20], 1_700_000_000.0)
+        assert await store.database.scalar(pending) == 0
+        merge = pg.merge_pending_keys
+        monkeypatch.setattr("bot.store.postgres.write.merge_pending_keys", _nothing)
+        await store.articles.bulk_load(articles[20:], 1_700_000_000.0)
+        await store.database.execute(f"CREATE ROLE {role} LOGIN")
+        await store.database.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        pool = await asyncpg.create_pool(postgres_url.replace("postgres:@", f"{role}:@"))
+        try:
+            await merge(PgDatabase(pool, "reader"))
+        finally:
+            await pool.close()
+        assert await store.database.scalar(pending) > 0  # still there: not merged
+    finally:
+        await store.database.execute(f"DROP OWNED BY {role}")
+        await store.database.execute(f"DROP ROLE IF EXISTS {role}")
+        await store.close()
+
+
+async def _nothing(_db: object) -> None:
+    return None
