@@ -54,6 +54,23 @@ def _texts_and_lookups(rng: random.Random) -> tuple[list[tuple[str, str, str]], 
     return texts, searches
 
 
+def test_a_two_word_phrase_is_its_pair_key_and_needs_no_check():
+    """The index keys 'a b' for two words at neighbouring positions: that is the phrase. A longer
+    phrase's pairs may sit apart, so its rows are checked (the test below compares both with
+    the check run on every row)."""
+    assert pg.search_lookup(["self-driving"]) == ("'self driving'", "('self' <-> 'driving')", True)
+    two = pg.search_lookup(["self-driving", "car"])
+    assert two is not None and two.exact
+    longer = pg.search_lookup(["self-driving-car"])
+    assert longer is not None and not longer.exact
+    assert longer.keys == "'self driving' & 'driving car'"
+    assert pg.search_lookup(["x" * 1100 + "-" + "y" * 1000]) == (
+        f"'{'x' * 1100}' & '{'y' * 1000}'",  # no pair key that long: the words, then the check
+        f"('{'x' * 1100}' <-> '{'y' * 1000}')",
+        False,
+    )
+
+
 @pytest.mark.parametrize("placement", ["close from 1", "far apart from 2^31"])
 async def test_search_candidates_are_the_newest_matches(postgres_url: str, placement: str):
     """Against every match's id, newest first, for limits 1 to 500: windows of every size, the

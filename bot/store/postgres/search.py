@@ -110,19 +110,23 @@ def _quoted(lexeme: str) -> str:
 def search_lookup(terms: Sequence[str]) -> Lookup | None:
     """The keys and check of a search: a word is its own key; a phrase's keys are its word
     pairs ('a b', migration 003), so a phrase of common words that are rarely neighbours
-    reads only the rows that hold the pair."""
+    reads only the rows that hold the pair. A pair key is its two-word phrase exactly (the index
+    makes it from the same positions the check reads): only longer phrases are checked."""
     check = search_query(terms)
     if check is None:
         return None
     keys: list[str] = []
+    exact = True
     for term in terms:
         found = words(term)
         pairs = [f"{a} {b}" for a, b in pairwise(found)]
         if pairs and all(map(_indexable, pairs)):
             keys += map(_quoted, pairs)
+            exact = exact and len(pairs) == 1
         else:
             keys += map(_quoted, found)
-    return Lookup(" & ".join(keys), check, all(len(words(term)) <= 1 for term in terms))
+            exact = exact and len(found) <= 1
+    return Lookup(" & ".join(keys), check, exact)
 
 
 def title_lookup(text: str) -> Lookup | None:
