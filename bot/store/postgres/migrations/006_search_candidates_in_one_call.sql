@@ -5,7 +5,8 @@
 -- migrations 003-005 (search_texts, its keys' index, newsbot_id_buckets).
 
 -- The newest `wanted` rows of search_texts whose keys match `lookup` (and whose own words match
--- `recheck`, unless it is NULL: a phrase), newest first, as SQLite's ORDER BY rowid DESC LIMIT.
+-- `recheck`, unless it is NULL: a phrase of 3 words or more), newest first, as SQLite's ORDER BY
+-- rowid DESC LIMIT.
 -- Each round asks GIN for the lookup AND a window of id buckets as two scan keys, which GIN
 -- advances in lock-step: the words are walked only inside the window, and the scan ends at its top
 -- (as one key with the words, GIN walked the rarest word's whole list every round, 5-10 ms at
