@@ -207,16 +207,22 @@ def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) ->
     """The ids of the best matches (id, story_id, title, excerpt, provider), one story once:
     the first ``limit`` stories of the matches ordered by score, best first, then newest.
 
-    Only the candidates that can still be kept are scored whole: the title's part first for
-    all (it outweighs the rest), then whole scores from the best title down, until the last
-    story kept scores more than any candidate left can (its title's part and a ceiling)."""
-    ceiling = relevance.rest_ceiling()
+    Only the candidates that can still be kept are scored whole: the title's and provider's
+    parts first for all (the title outweighs the rest; a provider is the same text for many),
+    then whole scores from the best of those down, until the last story kept scores more than
+    any candidate left can (those parts and the most an excerpt adds)."""
+    ceiling = relevance.excerpt_ceiling()
+    providers: dict[str | None, float] = {}
+    for match in matches:
+        if match[4] not in providers:
+            providers[match[4]] = relevance.provider_score(match[4])
     titles = [relevance.title_score(m[2]) for m in matches]
+    known = [title + providers[m[4]] for title, m in zip(titles, matches, strict=True)]
     scored: list[tuple[float, int, int | None]] = []  # (-score, -id, story)
     negatives: list[float] = []  # -score of each scored, ascending
     look_at = limit  # scores above every candidate left before a look at the stories kept
-    for i in sorted(range(len(matches)), key=titles.__getitem__, reverse=True):
-        most = titles[i] + ceiling
+    for i in sorted(range(len(matches)), key=known.__getitem__, reverse=True):
+        most = known[i] + ceiling
         above = bisect_left(negatives, -most)
         if above >= look_at:
             scored.sort()
@@ -226,7 +232,7 @@ def _best(matches: Sequence[Sequence[Any]], relevance: Relevance, limit: int) ->
                 return kept
             look_at = above + limit - len(kept) + 1
         article_id, story_id, _title, excerpt, provider = matches[i][:5]
-        score = relevance.score_after(titles[i], excerpt, provider)
+        score = relevance.score_after(titles[i], excerpt, providers[provider])
         scored.append((-score, -article_id, story_id))
         insort(negatives, -score)
     scored.sort()
