@@ -20,50 +20,11 @@ from bot.store.search import search_terms
 from tests.postgres import settle
 from tests.test_store_parity import corpus, load
 
-
-def test_a_window_is_a_few_buckets_of_one_level_holding_every_id_asked():
-    rng = random.Random(11)
-    for _ in range(3000):
-        lo = rng.randrange(1, 1 << rng.choice((10, 16, 22, 30)))
-        hi = lo + rng.randrange(1, 1 << rng.choice((4, 9, 13, 18, 24)))
-        keys, lowest = pg.window_keys(lo, hi)
-        assert 1 <= len(keys) <= pg._WINDOW_KEYS
-        levels = {int(k.strip("'#").split(":")[0]) for k in keys}
-        assert len(levels) == 1
-        (level,) = levels
-        bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
-        buckets = [int(k.strip("'").split(":")[1]) for k in keys]
-        assert buckets == list(range(lo >> bits, ((hi - 1) >> bits) + 1))  # every id, in order
-        assert lowest == buckets[0] << bits <= lo
-        if 0 < level < pg._LEVELS - 1:  # the narrowest level that needs this few keys
-            narrower = bits - pg._LEVEL_BITS
-            assert ((hi - 1) >> narrower) - (lo >> narrower) >= pg._WINDOW_KEYS
+# migration 003's keys: id buckets of 2^9 ids, each level 2^3 times wider, 7 levels
+_BUCKET_BITS, _LEVEL_BITS, _LEVELS = 9, 3, 7
 
 
-def test_a_search_window_holds_every_id_asked_in_a_few_narrow_keys_or_is_all_below():
-    rng = random.Random(12)
-    for _ in range(3000):
-        hi = rng.randrange(2, 1 << rng.choice((10, 16, 22, 30)))
-        lo = max(1, hi - rng.randrange(1, 1 << rng.choice((4, 9, 13, 18, 24))))
-        keys, lowest = pg.search_window_keys(lo, hi)
-        if hi - lo >= (hi - 1) / 2:  # half of the ids left or more: all of them, no keys
-            assert (keys, lowest) == ([], 1)
-            continue
-        levels = {int(k.strip("'#").split(":")[0]) for k in keys}
-        assert len(levels) == 1
-        (level,) = levels
-        bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
-        buckets = [int(k.strip("'").split(":")[1]) for k in keys]
-        assert buckets == list(range(lo >> bits, ((hi - 1) >> bits) + 1))
-        assert lowest == buckets[0] << bits <= lo
-        most = pg._SEARCH_WINDOW_KEYS if level < pg._SEARCH_NARROW_LEVELS else pg._WINDOW_KEYS
-        assert 1 <= len(keys) <= most
-        if level == pg._SEARCH_NARROW_LEVELS:  # a narrow level needed too many keys
-            narrower = bits - pg._LEVEL_BITS
-            assert ((hi - 1) >> narrower) - (lo >> narrower) >= pg._SEARCH_WINDOW_KEYS
-
-
-async def test_the_index_keys_are_the_buckets_python_asks_for(postgres_url: str):
+async def test_the_index_keys_are_the_buckets_the_windows_ask_for(postgres_url: str):
     conn = await asyncpg.connect(postgres_url)
     try:
         for article_id in (1, 511, 512, 4095, 4096, 1_390_449, 3_000_001, 2**40 + 5):
@@ -73,12 +34,10 @@ async def test_the_index_keys_are_the_buckets_python_asks_for(postgres_url: str)
             title_keys = await conn.fetchval(
                 "SELECT tsvector_to_array(newsbot_title_keys(''::tsvector, $1))", article_id
             )
-            for level in range(pg._LEVELS):
-                bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+            for level in range(_LEVELS):
+                bits = _BUCKET_BITS + level * _LEVEL_BITS
                 assert f"#{level}:{article_id >> bits}" in keys
                 assert f"#{level}:{article_id >> bits}" in title_keys
-            (narrowest,), _ = pg.window_keys(article_id, article_id + 1)
-            assert narrowest.strip("'") in keys
         pairs = await conn.fetchval(
             "SELECT tsvector_to_array(newsbot_search_keys($1::tsvector, 1))", "'a':1 'b':2,4 'c':3"
         )
@@ -105,13 +64,13 @@ async def test_a_title_window_is_the_exact_cover_of_its_ids_by_buckets(postgres_
             buckets = [k.strip("'").lstrip("#").split(":") for k in query.split(" | ")]
             spans = []
             for level, bucket in ((int(a), int(b)) for a, b in buckets):
-                bits = pg._BUCKET_BITS + level * pg._LEVEL_BITS
+                bits = _BUCKET_BITS + level * _LEVEL_BITS
                 spans.append((bucket << bits, (bucket + 1) << bits))
             assert sorted(spans) == sorted(set(spans))
             covered = sorted(spans)
             assert covered[0][0] == lo and covered[-1][1] == hi
             assert all(a[1] == b[0] for a, b in pairwise(covered))  # no gap, no overlap
-            assert len(spans) <= 2 * 7 * pg._LEVELS
+            assert len(spans) <= 2 * 7 * _LEVELS
         with pytest.raises(asyncpg.RaiseError):
             await conn.fetchval("SELECT newsbot_id_buckets(1, 512)")
         # no articles: no titles, and no window
@@ -149,25 +108,13 @@ def _lookups(titles: list[str]) -> tuple[list[str], list[str]]:
     return searches, title_texts
 
 
-# the default _SEEN_ENOUGH once (its rounds are many on this small corpus: ~40 s); the ids'
-# placements with the early whole-index rounds, which reach every branch sooner
-@pytest.mark.parametrize(
-    ("first_id", "step", "seen_enough"),
-    [(1, 1, None), (1, 1, 64), (3_000_000, 1, 64), (1, 97, 64)],
-)
+@pytest.mark.parametrize(("first_id", "step"), [(1, 1), (3_000_000, 1), (1, 97)])
 async def test_newest_matches_are_the_newest_of_every_match(
-    postgres_url: str,
-    first_id: int,
-    step: int,
-    seen_enough: int | None,
-    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str, first_id: int, step: int
 ):
     """Against the plain answer (every match's id, newest first) for limits from 1 to 500;
     ids 97 apart put rows in title windows of more than 65536 ids (migration 005 asks GIN for
-    their words first); search's early whole-index rounds taken from as few ids seen as 64 too
-    (this corpus has fewer ids than a search needs to trust a rate)."""
-    if seen_enough is not None:
-        monkeypatch.setattr(pg, "_SEEN_ENOUGH", seen_enough)
+    their words first). Search's windows are migration 006's."""
     conn = await asyncpg.connect(postgres_url)
     try:
         await conn.execute("SELECT setval('articles_id_seq', $1, false)", first_id)
@@ -204,24 +151,16 @@ async def test_newest_matches_are_the_newest_of_every_match(
                             None if lookup.exact else lookup.check,
                             limit,
                         )
-                        searched = [r[0] for r in found]
-                    else:
-                        found = await pg.newest_matches(conn, pg._SEARCH_SELECT, lookup, limit)
-                        # search's own windows (narrow ones of more keys, then the whole rest)
-                        searched = [
-                            r[0]
-                            for r in await pg.newest_matches(
-                                conn,
-                                pg._SEARCH_SELECT,
-                                lookup,
-                                limit,
-                                windows=pg.search_window_keys,
-                                whole_within=pg._SEARCH_WHOLE_WITHIN,
-                            )
-                        ]
+                    else:  # migration 006's windows, on the server
+                        found = await conn.fetch(
+                            "SELECT id FROM newsbot_search_candidates($1::tsquery, $2::tsquery,"
+                            " $3)",
+                            lookup.keys,
+                            None if lookup.exact else lookup.check,
+                            limit,
+                        )
                 got = [r[0] for r in found]
                 assert got == expected, (text, limit)
-                assert searched == expected, (text, limit)
                 compared += len(got)
         assert compared > 5000  # the lookups found things
     finally:
@@ -318,19 +257,3 @@ def test_the_best_matches_are_those_of_scoring_every_one():
         assert pg._best(matches, relevance, limit) == expected
         early += relevance.calls < len(matches)
     assert early > 50  # most often not every candidate was scored whole
-
-
-async def test_a_lookup_plans_each_window_for_its_own_keys(postgres_url: str):
-    """A generic plan (cached after 5 runs of a statement) ANDs the primary key's bitmap of
-    every older id: 45-60 ms at 1.4M articles where the keys' own plan takes 2."""
-    store = await PostgresStore.open(postgres_url)
-    try:
-        async with store.database.snapshot() as conn:
-            lookup = pg.search_lookup(["the"])
-            assert lookup is not None
-            await pg.newest_matches(conn, pg._SEARCH_SELECT, lookup, 5)
-            assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
-        async with store.database.snapshot() as conn:  # for the lookup's transaction only
-            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
-    finally:
-        await store.close()

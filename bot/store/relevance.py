@@ -57,25 +57,28 @@ class Relevance:
         self._words = tuple(set(query_words))
 
     def score(self, title: str | None, excerpt: str | None, provider: str | None) -> float:
-        return self.score_after(self.title_score(title), excerpt, provider)
+        return self.score_after(self.title_score(title), excerpt, self.provider_score(provider))
 
-    def score_after(self, title_score: float, excerpt: str | None, provider: str | None) -> float:
-        """score() of a text whose title_score() is known."""
+    def score_after(self, title_score: float, excerpt: str | None, provider_score: float) -> float:
+        """score() of a text whose title_score() and provider_score() are known."""
         # the fields in this order; adding 0.0 for a field without the words changes no bit
         total = title_score
         total += self._field(EXCERPT_WEIGHT, _AVERAGE_WORDS[1], excerpt)
-        total += self._field(PROVIDER_WEIGHT, _AVERAGE_WORDS[2], provider)
+        total += provider_score
         return total
 
     def title_score(self, title: str | None) -> float:
         """The title's part of score(): what it adds first."""
         return self._field(TITLE_WEIGHT, _AVERAGE_WORDS[0], title)
 
-    def rest_ceiling(self) -> float:
-        """More than excerpt and provider can add to a title_score() (each word's part of a
-        field is under K1 + 1 times its weight), with room for rounding."""
-        most = (EXCERPT_WEIGHT + PROVIDER_WEIGHT) * (_K1 + 1) * len(self._words)
-        return most * (1 + 1e-9) + 1e-9
+    def provider_score(self, provider: str | None) -> float:
+        """The provider's part of score(): what it adds last."""
+        return self._field(PROVIDER_WEIGHT, _AVERAGE_WORDS[2], provider)
+
+    def excerpt_ceiling(self) -> float:
+        """More than an excerpt can add to a score (each word's part of a field is under K1 + 1
+        times its weight), with room for rounding."""
+        return EXCERPT_WEIGHT * (_K1 + 1) * len(self._words) * (1 + 1e-9) + 1e-9
 
     def _field(self, weight: float, average: float, text: str | None) -> float:
         if not text:

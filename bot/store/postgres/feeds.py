@@ -10,6 +10,7 @@ from dataclasses import astuple, fields
 import asyncpg
 
 from bot.store.postgres.db import PgDatabase, executemany
+from bot.store.postgres.search import merge_pending_keys
 from bot.store.postgres.write import write_unfiled
 from bot.store.records import BatchCounts, FeedMove, FeedState, PreparedArticle
 
@@ -97,7 +98,9 @@ class PgFeeds:
             await conn.execute(_UPSERT_STATE, *astuple(state))
             if move is not None:
                 await conn.execute(_INSERT_MOVE, *astuple(move))
-            return counts
+        if articles:
+            await merge_pending_keys(self._db)
+        return counts
 
     async def save_states(self, states: Sequence[FeedState]) -> None:
         """Feeds whose fetch changed only their state (not modified, failed), in one

@@ -82,8 +82,7 @@ class PgReads:
 
     async def search(self, text: str, *, limit: int = 10) -> list[StoryEntry]:
         """Full-text search over title, excerpt and provider; best match first."""
-        async with self._db.snapshot() as conn:
-            return await search_entries(conn, text, limit)
+        return await search_entries(self._db, text, limit)
 
     async def title_choices(self, text: str, *, limit: int = 25) -> list[tuple[int, str]]:
         """(article id, title) for autocomplete by title: articles with a file of their own

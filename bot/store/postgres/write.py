@@ -22,7 +22,7 @@ from bot.store.bulk import load_in_batches
 from bot.store.postgres import sequence
 from bot.store.postgres.db import PgDatabase, executemany
 from bot.store.postgres.files import bump_files_generation
-from bot.store.postgres.search import document_vector, title_vector
+from bot.store.postgres.search import document_vector, merge_pending_keys, title_vector
 from bot.store.prepare import (
     BASE_PUBLISHED_AT,
     BASE_QUALITY,
@@ -117,7 +117,9 @@ class PgArticleWriter:
     ) -> BatchCounts:
         """Write one batch of ingested files in a single transaction."""
         async with self._db.transaction(ordered=True) as conn:
-            return await _apply_batch(conn, records, now, canonical_topic)
+            counts = await _apply_batch(conn, records, now, canonical_topic)
+        await merge_pending_keys(self._db)
+        return counts
 
     async def bulk_load(
         self,
