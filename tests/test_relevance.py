@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
 
-from bot.store.relevance import Relevance, words
+from bot.store.relevance import Relevance, fts5_words, words
 
 
 def relevance(query_words: list[str], title: str, excerpt: str | None, provider: str | None):
@@ -45,3 +46,21 @@ def test_no_general_punctuation_is_a_combining_mark():
     # _folded looks combining marks up only outside U+2000-U+206F (curly quotes, dashes)
     assert not [c for c in map(chr, range(0x2000, 0x2070)) if unicodedata.combining(c)]
     assert words("It’s “naı̈ve” — café") == ["it", "s", "naıve", "cafe"]
+
+
+def test_fts5_words_are_the_terms_sqlites_tokenizer_indexes():
+    """The oracle is FTS5 itself (titles_fts's tokenizer): Latin letters lose their marks,
+    other scripts keep theirs, case folds one letter to one."""
+    texts = ["Café SOCIÉTÉ à Paris", "Новый чип от Яндекса", "Ελληνικά νέα ΆΝΔΡΑΣ", "Straße",
+             "ロボット 日本", "Øresund Ærø", "naïve résumé", "ascii Words 42", "ẞ ſ"]  # fmt: skip
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, row)")
+    for text in texts:
+        conn.execute("DELETE FROM t")
+        conn.execute("INSERT INTO t (x) VALUES (?)", (text,))
+        indexed = sorted(term for (term,) in conn.execute("SELECT term FROM v"))
+        assert sorted(fts5_words(text)) == indexed, text
+    assert fts5_words("Café") == words("Café")  # Latin: as search's own words

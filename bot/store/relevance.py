@@ -37,6 +37,27 @@ def words(text: str | None) -> list[str]:
     return _WORD.findall(_folded(text))
 
 
+def fts5_words(text: str | None) -> list[str]:
+    """The words SQLite's FTS5 ``unicode61 remove_diacritics 2`` makes of a text, for queries
+    it tokenizes no further: as words(), but only Latin letters lose their marks (other
+    scripts keep theirs: й, έ, ボ) and case is folded one letter to one (ß stays ß)."""
+    if not text:
+        return []
+    if text.isascii():
+        return _WORD.findall(text.lower())
+    kept: list[str] = []
+    latin = False
+    for char in unicodedata.normalize("NFKD", text):
+        if not unicodedata.combining(char):
+            latin = unicodedata.name(char, "").startswith("LATIN ")
+        elif latin:
+            continue
+        kept.append(char)
+    composed = unicodedata.normalize("NFC", "".join(kept))
+    # each letter folded alone: Σ and ς are σ (str.lower() would end a word with ς)
+    return _WORD.findall("".join(f if len(f := c.casefold()) == 1 else c.lower() for c in composed))
+
+
 def _folded(text: str) -> str:
     if not text.isascii():
         text = _MAYBE_COMBINING.sub(_without_combining, unicodedata.normalize("NFKD", text))

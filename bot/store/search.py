@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot.articles import StoryEntry
 from bot.store.db import Database, Row
-from bot.store.relevance import STOP_WORDS, Relevance, words
+from bot.store.relevance import STOP_WORDS, Relevance, fts5_words, words
 from bot.store.rows import (
     ARTICLE_SELECT,
     EXCERPT,
@@ -48,7 +48,7 @@ def quoted_terms(terms: Sequence[str]) -> str | None:
 def prefix_query(text: str) -> str | None:
     """An FTS5 query over the words of the text, the last one matching as a prefix (for
     title autocomplete: titles_fts has a prefix index for every length up to 6)."""
-    found = words(text)
+    found = fts5_words(text)
     if not found:
         return None
     return " ".join(f'"{w}"' for w in found[:MAX_PREFIX_WORDS]) + "*"
@@ -99,7 +99,7 @@ async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, 
             (limit,),
         )
     else:
-        found = words(text)[:MAX_PREFIX_WORDS]
+        found = fts5_words(text)[:MAX_PREFIX_WORDS]
         if len(found[-1]) > _PREFIX_INDEXED:
             query = await _whole_words_query(db, found) or query
         try:
