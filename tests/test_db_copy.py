@@ -246,6 +246,24 @@ async def test_a_copy_into_postgresql_leaves_the_articles_indexes_as_migrated(
     assert await indexes() == migrated
 
 
+async def test_a_copy_into_postgresql_leaves_the_planner_its_figures(
+    source: Path, postgres_url: str
+):
+    """Analysed at the end, so the first searches do not plan as for empty tables (each row
+    through newsbot_search_keys) until autovacuum comes by."""
+    analysed = (
+        "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        " AND relname IN ('articles', 'search_texts', 'files') ORDER BY 1"
+    )
+    assert await copy(str(source), postgres_url) == 0
+    pg = await PostgresStore.open(postgres_url)
+    try:
+        names = [name for (name,) in await pg.database.fetch(analysed)]
+    finally:
+        await pg.close()
+    assert names == ["articles", "files", "search_texts"]
+
+
 async def test_a_password_never_shows(source: Path, postgres_server: str, capsys):
     secret = "s3cr3t-pw"
     url = postgres_server.replace("postgres:@", f"postgres:{secret}@", 1).replace(

@@ -158,6 +158,8 @@ class PostgresEnd:
             await work(writer)
             await writer.rebuild_indexes()
             await self._advance_sequences()
+        # the planner's figures for the copied rows now, not when autovacuum next comes by
+        await self._conn.execute("ANALYZE")
 
     async def _advance_sequences(self) -> None:
         """Every id sequence (serial or identity) of a copied table past its largest id, so
