@@ -19,6 +19,7 @@ import bot.ingest.pool as pool_module
 import bot.ingest.writer as writer_module
 from bot.ingest import POOL_THRESHOLD, Ingestor
 from bot.ingest.early import EarlyStart
+from bot.ingest.pipes import start_child
 from bot.ingest.walk import scan_roots
 from bot.store import Store
 from tests.test_ingest import write_tree
@@ -33,16 +34,13 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
     """Every child the pool and the writer start, as started."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def recording(start: Callable[[str], subprocess.Popen[bytes]]) -> Any:
-        def start_child(code: str) -> subprocess.Popen[bytes]:
-            child = start(code)
-            started.append(child)
-            return child
+    def recording(code: str) -> subprocess.Popen[bytes]:
+        child = start_child(code)
+        started.append(child)
+        return child
 
-        return start_child
-
-    monkeypatch.setattr(pool_module, "start_child", recording(pool_module.start_child))
-    monkeypatch.setattr(writer_module, "start_child", recording(writer_module.start_child))
+    monkeypatch.setattr(pool_module, "start_child", recording)
+    monkeypatch.setattr(writer_module, "start_child", recording)
     return started
 
 
