@@ -12,10 +12,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bot.articles import PARSER_VERSION, topic_key
 from bot.ingest.batch import BatchOutcome, encodable, sort_parsed
+from bot.ingest.early import EarlyStart
 from bot.ingest.fingerprint import TreeFingerprint, fingerprint_digest
 from bot.ingest.memory import heap_trimmer
 from bot.ingest.parsed import Parsed
@@ -180,15 +182,42 @@ class Ingestor:
             progress(walked.files, walked.files)
         return report
 
-    def _scan(self, roots: Sequence[Path], known: dict[str, FileState]) -> tuple[Scan, bool]:
+    def _scan(
+        self, roots: Sequence[Path], known: dict[str, FileState], early: EarlyStart | None
+    ) -> tuple[Scan, bool]:
         watch = self._watch
         if watch is not None and not watch.start():
             watch = None
-        scan = scan_roots(roots, known, watch)
+        scan = scan_roots(roots, known, watch, early.found if early is not None else None)
         return scan, watch is not None and watch.complete
+
+    def _early_start(self) -> EarlyStart | None:
+        """For a run that walks: its children, started once the walk finds enough changes."""
+        if self.workers < 2:
+            return None
+        writer = None
+        if isinstance(self.store, Store):
+            writer = partial(
+                WriterProcess, self.store.path, self.max_file_bytes, self.canonical_topic
+            )
+        return EarlyStart(POOL_THRESHOLD, self.workers, writer)
 
     async def _run(
         self, roots: Sequence[Path], progress: Progress | None, scanned: ColdScan | None
+    ) -> IngestReport:
+        early = self._early_start() if scanned is None else None
+        try:
+            return await self._ingest(roots, progress, scanned, early)
+        finally:
+            if early is not None:
+                await early.close()
+
+    async def _ingest(
+        self,
+        roots: Sequence[Path],
+        progress: Progress | None,
+        scanned: ColdScan | None,
+        early: EarlyStart | None,
     ) -> IngestReport:
         self._walked = None
         self._writes = 0
@@ -202,7 +231,7 @@ class Ingestor:
                 # MB per 100k files), which then held it through the walk and the first batches.
                 await self.store.release_memory()
                 await self._trim_heap()
-            scan, watched = await asyncio.to_thread(self._scan, roots, known)
+            scan, watched = await asyncio.to_thread(self._scan, roots, known, early)
         else:  # walked by a cold `newsbot ingest` that found changes: not walked twice
             generation, known, scan = scanned.generation, scanned.known, scanned.scan
             watched = False
@@ -231,7 +260,7 @@ class Ingestor:
         if progress:
             progress(done, scan.files)
         # Started while the pool starts and parses the first batch; awaited by the first write.
-        writer = asyncio.ensure_future(self._writer_process(len(chunks)))
+        writer = asyncio.ensure_future(self._writer_process(len(chunks), early))
         # The writer writes one batch while the workers parse the next ones.
         pending: list[bytes] = []  # parsed chunks, pickled until their batch is written
         pending_known: dict[str, str | None] = {}
@@ -239,7 +268,7 @@ class Ingestor:
         unsent = self._parsed  # files not yet in a batch handed to the writer
         writing: asyncio.Task[None] | None = None
         try:
-            async for files, chunk in self._parsed_chunks(chunks):
+            async for files, chunk in self._parsed_chunks(chunks, early):
                 pending.append(chunk)
                 pending_known.update(chunks_known.popleft())  # chunks come back in order
                 pending_files += files
@@ -300,7 +329,7 @@ class Ingestor:
         return _Walked(roots, scan.files, tuple(rejected), generation)
 
     async def _parsed_chunks(
-        self, chunks: list[list[FoundFile]]
+        self, chunks: list[list[FoundFile]], early: EarlyStart | None
     ) -> AsyncIterator[tuple[int, bytes]]:
         """(files, parse_pickled bytes) of each chunk, in order; each chunk is emptied once it is
         sent, so its FoundFiles go with it."""
@@ -314,7 +343,9 @@ class Ingestor:
                 yield files, parsed
             return
         # Started on a thread (each worker imports the parser first), for this ingest only.
-        pool = await asyncio.to_thread(ParsePool, self.workers)
+        pool = await early.pool() if early is not None else None
+        if pool is None:
+            pool = await asyncio.to_thread(ParsePool, self.workers)
         futures: list[tuple[int, asyncio.Future[bytes]]] = []
         try:
             # Keep every worker busy with a bounded number of chunks in flight.
@@ -343,12 +374,15 @@ class Ingestor:
         report.gone = len(vanished)
         log.info("ingest: %d files deleted, %d articles gone", len(vanished), gone)
 
-    async def _writer_process(self, chunks: int) -> WriterProcess | None:
+    async def _writer_process(self, chunks: int, early: EarlyStart | None) -> WriterProcess | None:
         """A writer process for a large ingest into SQLite (bot.ingest.writer); None: this
         process writes (a small ingest, one worker, PostgreSQL, or aliases that cannot be
         pickled)."""
         if not chunks or self._parsed < POOL_THRESHOLD or self.workers < 2:
             return None
+        started = await early.writer() if early is not None else None
+        if started is not None:
+            return started
         if not isinstance(self.store, Store):
             return None  # PostgreSQL: asyncpg's writes already run in the server's processes
         try:

@@ -8,7 +8,7 @@ import signal
 import stat
 import struct
 from _blake2 import blake2b
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -74,15 +74,20 @@ _OPEN_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC
 
 
 def scan_roots(
-    roots: Iterable[Path], known: Mapping[str, FileState], watch: TreeWatch | None = None
+    roots: Iterable[Path],
+    known: Mapping[str, FileState],
+    watch: TreeWatch | None = None,
+    on_changed: Callable[[int], None] | None = None,
 ) -> Scan:
     """Walk the roots in walk() order, comparing each file's size and mtime with ``known``.
 
     Only the changed files are collected: an unchanged tree costs a stat per file and a dict
     look-up, nothing kept. With ``watch`` (armed by its caller), each folder is watched before it
     is listed, and each root, symlinked folder and linked file is pinned (bot.ingest.watch).
+    ``on_changed``: called on the walk's thread with the changed files found so far, after each
+    folder that had some (a walk split among processes does not call it).
     """
-    return _scan(list(roots), known, watch, len(known))
+    return _scan(list(roots), known, watch, len(known), on_changed)
 
 
 def survey_roots(roots: Iterable[Path], expected_files: int) -> Scan:
@@ -97,13 +102,14 @@ def _scan(
     known: Mapping[str, FileState] | None,
     watch: TreeWatch | None,
     expected_files: int,
+    on_changed: Callable[[int], None] | None = None,
 ) -> Scan:
     shares = _shares(expected_files, watch)
     if shares > 1:
         scan = _forked_scan(roots, known, shares)
         if scan is not None:
             return scan
-    walker = _Walker(roots, known, watch)
+    walker = _Walker(roots, known, watch, on_changed=on_changed)
     scan = walker.walk()
     scan.vanished = walker.vanished()
     scan.tree = walker.tree_digest(walker.stat_sum)
@@ -314,8 +320,11 @@ class _Walker:
         watch: TreeWatch | None,
         share: int = 0,
         shares: int = 1,
+        *,
+        on_changed: Callable[[int], None] | None = None,
     ):
         self.roots = roots
+        self.on_changed = on_changed
         self.compare = known is not None
         self.known: Mapping[str, FileState] = {} if known is None else known
         self.watch = watch
@@ -449,6 +458,7 @@ class _Walker:
         found_unchanged = self.unchanged.append
         share, shares = self.share, self.shares
         changed_runs, rejected_steps = self.changed_runs, self.rejected_steps
+        on_changed = self.on_changed
         files = 0
         # (path, shown, pin): pin is the path to re-check later (a root, a symlinked folder)
         stack: list[tuple[str, str, str | None]] = [
@@ -543,6 +553,8 @@ class _Walker:
                     _new_found(FoundFile, (path, path if same else shown_prefix + n, size, mtime))
                     for n, path, size, mtime in here
                 )
+                if on_changed is not None:
+                    on_changed(len(changed))
             subdirs.sort(reverse=True)
             stack.extend(
                 (prefix + name, shown_prefix + name, prefix + name if linked else None)
