@@ -48,10 +48,13 @@ def quoted_terms(terms: Sequence[str]) -> str | None:
 def prefix_query(text: str) -> str | None:
     """An FTS5 query over the words of the text, the last one matching as a prefix (for
     title autocomplete: titles_fts has a prefix index for every length up to 6)."""
-    found = fts5_words(text)
+    return _prefix_of(fts5_words(text)[:MAX_PREFIX_WORDS])
+
+
+def _prefix_of(found: list[str]) -> str | None:
     if not found:
         return None
-    return " ".join(f'"{w}"' for w in found[:MAX_PREFIX_WORDS]) + "*"
+    return " ".join(map(_quoted, found)) + "*"
 
 
 async def search_entries(db: Database, text: str, limit: int) -> list[StoryEntry]:
@@ -90,7 +93,8 @@ def _title_matches(table: str) -> str:
 async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, str]]:
     """(article id, title) for autocomplete by title: articles with a file of their own
     first, then newest first."""
-    query = prefix_query(text)
+    found = fts5_words(text)[:MAX_PREFIX_WORDS]
+    query = _prefix_of(found)
     if query is None:
         rows = await db.fetchall(
             "SELECT id, title FROM articles INDEXED BY articles_latest"
@@ -99,7 +103,6 @@ async def title_matches(db: Database, text: str, limit: int) -> list[tuple[int, 
             (limit,),
         )
     else:
-        found = fts5_words(text)[:MAX_PREFIX_WORDS]
         if len(found[-1]) > _PREFIX_INDEXED:
             query = await _whole_words_query(db, found) or query
         try:
